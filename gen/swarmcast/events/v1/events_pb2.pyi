@@ -1,0 +1,306 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FailureKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAILURE_KIND_UNSPECIFIED: _ClassVar[FailureKind]
+    FAILURE_KIND_TRANSIENT: _ClassVar[FailureKind]
+    FAILURE_KIND_PERMANENT: _ClassVar[FailureKind]
+
+class EmailKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EMAIL_KIND_UNSPECIFIED: _ClassVar[EmailKind]
+    EMAIL_KIND_VERIFICATION: _ClassVar[EmailKind]
+    EMAIL_KIND_PASSWORD_RESET: _ClassVar[EmailKind]
+    EMAIL_KIND_PASSWORD_CHANGED: _ClassVar[EmailKind]
+    EMAIL_KIND_ACCOUNT_DELETED: _ClassVar[EmailKind]
+FAILURE_KIND_UNSPECIFIED: FailureKind
+FAILURE_KIND_TRANSIENT: FailureKind
+FAILURE_KIND_PERMANENT: FailureKind
+EMAIL_KIND_UNSPECIFIED: EmailKind
+EMAIL_KIND_VERIFICATION: EmailKind
+EMAIL_KIND_PASSWORD_RESET: EmailKind
+EMAIL_KIND_PASSWORD_CHANGED: EmailKind
+EMAIL_KIND_ACCOUNT_DELETED: EmailKind
+
+class RouteSnapshot(_message.Message):
+    __slots__ = ("sim_tier", "model_id", "gpu_type", "max_rounds", "target_agents", "vllm_args")
+    SIM_TIER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    GPU_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    VLLM_ARGS_FIELD_NUMBER: _ClassVar[int]
+    sim_tier: str
+    model_id: str
+    gpu_type: str
+    max_rounds: int
+    target_agents: int
+    vllm_args: str
+    def __init__(self, sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., target_agents: _Optional[int] = ..., vllm_args: _Optional[str] = ...) -> None: ...
+
+class UploadTargets(_message.Message):
+    __slots__ = ("bucket", "prefix", "put_urls", "checkpoint_put_url", "checkpoint_get_url", "expires_at")
+    class PutUrlsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PUT_URLS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_PUT_URL_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_GET_URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    bucket: str
+    prefix: str
+    put_urls: _containers.ScalarMap[str, str]
+    checkpoint_put_url: str
+    checkpoint_get_url: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, bucket: _Optional[str] = ..., prefix: _Optional[str] = ..., put_urls: _Optional[_Mapping[str, str]] = ..., checkpoint_put_url: _Optional[str] = ..., checkpoint_get_url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class JobDispatch(_message.Message):
+    __slots__ = ("dispatch_id", "run_id", "job_id", "seed_text", "goal", "tier", "enrich_web", "forecast_days", "route", "markets", "upload", "resume", "attempt", "random_seed", "dispatched_at")
+    DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ENRICH_WEB_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_SEED_FIELD_NUMBER: _ClassVar[int]
+    DISPATCHED_AT_FIELD_NUMBER: _ClassVar[int]
+    dispatch_id: str
+    run_id: str
+    job_id: int
+    seed_text: str
+    goal: str
+    tier: str
+    enrich_web: bool
+    forecast_days: int
+    route: RouteSnapshot
+    markets: _struct_pb2.ListValue
+    upload: UploadTargets
+    resume: bool
+    attempt: int
+    random_seed: int
+    dispatched_at: _timestamp_pb2.Timestamp
+    def __init__(self, dispatch_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[int] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., enrich_web: _Optional[bool] = ..., forecast_days: _Optional[int] = ..., route: _Optional[_Union[RouteSnapshot, _Mapping]] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., upload: _Optional[_Union[UploadTargets, _Mapping]] = ..., resume: _Optional[bool] = ..., attempt: _Optional[int] = ..., random_seed: _Optional[int] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class JobCancel(_message.Message):
+    __slots__ = ("job_id", "reason", "requested_at", "run_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    reason: str
+    requested_at: _timestamp_pb2.Timestamp
+    run_id: str
+    def __init__(self, job_id: _Optional[int] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class RunnerProgress(_message.Message):
+    __slots__ = ("job_id", "run_id", "pod_id", "stage", "stage_name", "round", "max_rounds", "live_status", "seq", "sent_at", "markets", "enriched_seed", "enrichment_citations", "provision_seconds", "gpu_provider")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    POD_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_FIELD_NUMBER: _ClassVar[int]
+    ENRICHED_SEED_FIELD_NUMBER: _ClassVar[int]
+    ENRICHMENT_CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    PROVISION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    GPU_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    run_id: str
+    pod_id: str
+    stage: int
+    stage_name: str
+    round: int
+    max_rounds: int
+    live_status: _struct_pb2.Struct
+    seq: int
+    sent_at: _timestamp_pb2.Timestamp
+    markets: _struct_pb2.ListValue
+    enriched_seed: str
+    enrichment_citations: str
+    provision_seconds: float
+    gpu_provider: str
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., stage: _Optional[int] = ..., stage_name: _Optional[str] = ..., round: _Optional[int] = ..., max_rounds: _Optional[int] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seq: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., provision_seconds: _Optional[float] = ..., gpu_provider: _Optional[str] = ...) -> None: ...
+
+class RunnerCompleted(_message.Message):
+    __slots__ = ("job_id", "run_id", "pod_id", "artifacts", "bucket", "result_graph", "result_chat_log", "markets", "provision_seconds", "pipeline_seconds", "gpu_provider", "gpu_cost_usd", "backend", "model_id", "summary", "forecast_days", "goal", "completed_at", "enriched_seed", "enrichment_citations")
+    class ArtifactsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    POD_ID_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    RESULT_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_CHAT_LOG_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_FIELD_NUMBER: _ClassVar[int]
+    PROVISION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    GPU_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    GPU_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_DAYS_FIELD_NUMBER: _ClassVar[int]
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENRICHED_SEED_FIELD_NUMBER: _ClassVar[int]
+    ENRICHMENT_CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    run_id: str
+    pod_id: str
+    artifacts: _containers.ScalarMap[str, str]
+    bucket: str
+    result_graph: str
+    result_chat_log: str
+    markets: _struct_pb2.ListValue
+    provision_seconds: float
+    pipeline_seconds: float
+    gpu_provider: str
+    gpu_cost_usd: float
+    backend: str
+    model_id: str
+    summary: _struct_pb2.Struct
+    forecast_days: int
+    goal: str
+    completed_at: _timestamp_pb2.Timestamp
+    enriched_seed: str
+    enrichment_citations: str
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., artifacts: _Optional[_Mapping[str, str]] = ..., bucket: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., provision_seconds: _Optional[float] = ..., pipeline_seconds: _Optional[float] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., backend: _Optional[str] = ..., model_id: _Optional[str] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., forecast_days: _Optional[int] = ..., goal: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ...) -> None: ...
+
+class RunnerFailed(_message.Message):
+    __slots__ = ("job_id", "run_id", "pod_id", "reason", "kind", "last_round", "failed_at")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    POD_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LAST_ROUND_FIELD_NUMBER: _ClassVar[int]
+    FAILED_AT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    run_id: str
+    pod_id: str
+    reason: str
+    kind: FailureKind
+    last_round: int
+    failed_at: _timestamp_pb2.Timestamp
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[FailureKind, str]] = ..., last_round: _Optional[int] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReporterCompleted(_message.Message):
+    __slots__ = ("job_id", "run_id", "report_markdown", "result_structured", "key_insight", "report_key", "writer", "completed_at")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_MARKDOWN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_STRUCTURED_FIELD_NUMBER: _ClassVar[int]
+    KEY_INSIGHT_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    run_id: str
+    report_markdown: str
+    result_structured: str
+    key_insight: str
+    report_key: str
+    writer: str
+    completed_at: _timestamp_pb2.Timestamp
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., report_markdown: _Optional[str] = ..., result_structured: _Optional[str] = ..., key_insight: _Optional[str] = ..., report_key: _Optional[str] = ..., writer: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReporterFailed(_message.Message):
+    __slots__ = ("job_id", "run_id", "reason", "kind", "failed_at")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FAILED_AT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    run_id: str
+    reason: str
+    kind: FailureKind
+    failed_at: _timestamp_pb2.Timestamp
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[FailureKind, str]] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EmailRequested(_message.Message):
+    __slots__ = ("message_id", "to", "kind", "subject", "body_text", "link", "requested_at")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    to: str
+    kind: EmailKind
+    subject: str
+    body_text: str
+    link: str
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, message_id: _Optional[str] = ..., to: _Optional[str] = ..., kind: _Optional[_Union[EmailKind, str]] = ..., subject: _Optional[str] = ..., body_text: _Optional[str] = ..., link: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UserDeleted(_message.Message):
+    __slots__ = ("user_id", "deleted_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DELETED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    deleted_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ErrorCaptured(_message.Message):
+    __slots__ = ("timestamp", "level", "source", "service", "message", "traceback", "user_id", "job_id", "request_path", "error_id")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_PATH_FIELD_NUMBER: _ClassVar[int]
+    ERROR_ID_FIELD_NUMBER: _ClassVar[int]
+    timestamp: _timestamp_pb2.Timestamp
+    level: str
+    source: str
+    service: str
+    message: str
+    traceback: str
+    user_id: str
+    job_id: int
+    request_path: str
+    error_id: str
+    def __init__(self, timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[str] = ..., source: _Optional[str] = ..., service: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., user_id: _Optional[str] = ..., job_id: _Optional[int] = ..., request_path: _Optional[str] = ..., error_id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""The auth service: users, credentials and tokens; owns the `auth` Postgres schema."""

@@ -1,0 +1,5 @@
+"""`python -m services.auth` starts the auth server."""
+
+from services.auth.server import main
+
+main()

@@ -1,0 +1,116 @@
+"""Settings for every swarmcast process, read from `SWARMCAST_*` environment variables.
+
+One class for all services keeps the names in one place; a service reads only what it uses.
+The table in README.md documents every variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWARMCAST_", extra="ignore")
+
+    # --- infrastructure
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/swarmcast"
+    # Connection pool size per process.
+    database_pool_size: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Prefix for every NATS subject and stream name; isolates tests and side-by-side stacks.
+    nats_prefix: str = ""
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_access_key: SecretStr = SecretStr("swarmcast")
+    s3_secret_key: SecretStr = SecretStr("swarmcast-secret")
+    s3_bucket: str = "swarmcast"
+    s3_region: str = "us-east-1"
+
+    # --- service addresses (what clients dial; a server listens on its own address's port)
+    auth_addr: str = "127.0.0.1:50051"
+    jobs_addr: str = "127.0.0.1:50052"
+    runner_addr: str = "127.0.0.1:50053"
+    reporter_addr: str = "127.0.0.1:50054"
+    gateway_addr: str = "127.0.0.1:8080"
+    # Host a server binds to; 0.0.0.0 in containers.
+    bind_host: str = "127.0.0.1"
+
+    # --- logging
+    log_level: str = "INFO"
+    # "json" (default) or "text".
+    log_format: str = "json"
+
+    # --- auth
+    # Folder holding Ed25519 signing keys (PEM, one per key id); created on first start.
+    signing_key_dir: Path = REPO_ROOT / ".run" / "keys"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    token_issuer: str = "swarmcast-auth"
+    token_audience: str = "swarmcast"
+    bcrypt_rounds: int = 12
+    # Comma-separated emails that get the operator role.
+    operator_emails: str = ""
+    require_verified_email: bool = False
+    # SMTP URL (smtp://user:pass@host:port); when unset, mail goes to the outbox folder.
+    smtp_url: SecretStr | None = None
+    mail_outbox_dir: Path = REPO_ROOT / ".run" / "outbox"
+    # Base URL of the web UI, for links in emails.
+    public_url: str = "http://127.0.0.1:8080"
+
+    # --- runner and LLM
+    llm_backend: str = "heuristic"
+    llm_url: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_model: str = ""
+    llm_concurrency: int = 64
+    runner_tiers: str = "small,medium,large"
+    runner_concurrency: int = 1
+    gpu_provider: str = "local"
+    gpu_hourly_usd: float = 0.0
+    model_dir: Path | None = None
+
+    # --- reporter
+    report_llm_url: str = ""
+    report_model: str = ""
+
+    # --- jobs
+    stale_check_interval_seconds: float = 15.0
+    stale_after_seconds: float = 120.0
+    retry_budget: int = 3
+
+    run_dir: Path = REPO_ROOT / ".run"
+
+    @property
+    def s3_secure(self) -> bool:
+        return urlparse(self.s3_endpoint).scheme == "https"
+
+    @property
+    def s3_host(self) -> str:
+        """host:port of the S3 endpoint, as the minio client wants it."""
+        return urlparse(self.s3_endpoint).netloc
+
+    @property
+    def runner_tier_list(self) -> list[str]:
+        return [t.strip() for t in self.runner_tiers.split(",") if t.strip()]
+
+    @property
+    def operator_email_set(self) -> set[str]:
+        return {e.strip().lower() for e in self.operator_emails.split(",") if e.strip()}
+
+    def listen_addr(self, service_addr: str) -> str:
+        """The address a server for `service_addr` binds: bind_host plus that address's port."""
+        port = service_addr.rsplit(":", 1)[1]
+        return f"{self.bind_host}:{port}"
+
+
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

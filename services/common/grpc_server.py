@@ -1,0 +1,316 @@
+"""The one gRPC server bootstrap every swarmcast service uses.
+
+A service describes itself with a `ServiceSpec` (names, servicers, address, hooks, interceptors)
+and calls `run_service()` from its `main()`. The bootstrap adds what every server must have:
+
+- `grpc.health.v1.Health`: NOT_SERVING while starting, SERVING for "" and each service once
+  `on_start` has finished (unless the spec defers readiness, e.g. the runner until its LLM is
+  loaded: it calls `server.set_serving(True)` itself), NOT_SERVING again on shutdown.
+- server reflection listing the service(s), health and reflection.
+- 8 MiB message limits in both directions, no SO_REUSEPORT (a second server on a taken port
+  fails loudly instead of silently sharing it).
+- a startup gate: until `on_start` has finished, domain RPCs get UNAVAILABLE "starting".
+- graceful shutdown on SIGTERM/SIGINT: NOT_SERVING, stop accepting, let in-flight calls finish
+  within the grace period, then `on_stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.bus import EventBus
+from services.common.clients import MAX_MESSAGE_BYTES, ServiceClients
+from services.common.config import Settings, get_settings
+from services.common.db import make_engine, make_session_factory
+from services.common.identity import SigningKeyCache, TokenAuthenticator
+from services.common.interceptors import (
+    DEFAULT_PUBLIC_METHODS,
+    AroundInterceptor,
+    ErrorReporter,
+    is_infrastructure_method,
+    standard_interceptors,
+)
+from services.common.logging import configure_logging
+from services.common.retry import retry_async
+
+log = logging.getLogger("swarmcast.server")
+
+DEFAULT_GRACE_SECONDS = 10.0
+
+Hook = Callable[["GrpcServer"], Awaitable[None]]
+
+
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        # Without this two processes can bind the same port and split the traffic.
+        ("grpc.so_reuseport", 0),
+        # Accept the clients' keepalive pings (see clients.channel_options) without GOAWAY.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+
+
+@dataclass
+class ServiceSpec:
+    """Everything the bootstrap needs to know about one service process."""
+
+    # Short name for logs and error events, e.g. "jobs".
+    name: str
+    # Fully qualified gRPC service names, e.g. ("swarmcast.jobs.v1.JobsService",).
+    service_names: Sequence[str]
+    # Adds the servicers, e.g. `lambda s: add_JobsServiceServicer_to_server(JobsService(), s)`.
+    add_servicers: Callable[[grpc.aio.Server], None]
+    # host:port to bind; port 0 picks a free port (see GrpcServer.port).
+    listen_addr: str
+    on_start: Hook | None = None
+    on_stop: Hook | None = None
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # False: the service flips itself to SERVING later with `GrpcServer.set_serving(True)`.
+    ready_on_start: bool = True
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    extra_options: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+
+
+class _StartupGate(AroundInterceptor):
+    """Answers UNAVAILABLE to domain RPCs until on_start has opened what handlers use."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+
+    def applies_to(self, method: str) -> bool:
+        return not is_infrastructure_method(method)
+
+    @contextlib.asynccontextmanager
+    async def around(self, method: str, request: Any, context: grpc.aio.ServicerContext):
+        if not self.open.is_set():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the service is starting; retry shortly")
+        yield
+
+
+class GrpcServer:
+    """One running gRPC server built from a spec; `serve()` drives it from signals."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.health = HealthServicer()
+        self._gate = _StartupGate()
+        self._server: grpc.aio.Server | None = None
+        self._started = False
+        self._stopped = False
+        self.port: int = 0
+        # Free-form slot for the service's resources (bus, engine, ...) set up in on_start.
+        self.state: dict[str, Any] = {}
+
+    @property
+    def server(self) -> grpc.aio.Server:
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return self._server
+
+    @property
+    def address(self) -> str:
+        host = self.spec.listen_addr.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Binds, starts answering health (NOT_SERVING), runs on_start, then goes SERVING."""
+        spec = self.spec
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        server = grpc.aio.server(
+            interceptors=[*spec.interceptors, self._gate],
+            options=[*server_options(spec.max_message_bytes), *spec.extra_options],
+        )
+        spec.add_servicers(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [*spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        # Raises RuntimeError when the port is taken: fail before doing any startup work.
+        self.port = server.add_insecure_port(spec.listen_addr)
+        self._server = server
+        await server.start()
+        self._started = True
+        log.info("%s listening on %s", spec.name, self.address, extra={"service": spec.name})
+        if spec.on_start is not None:
+            await spec.on_start(self)
+        self._gate.open.set()
+        if spec.ready_on_start:
+            await self.set_serving(True)
+        log.info("%s started", spec.name, extra={"service": spec.name})
+
+    async def set_serving(self, serving: bool, service: str | None = None) -> None:
+        """Flips health for one service name, or for "" and every service when `service` is None."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        if service is None:
+            await self._set_all(status)
+        else:
+            await self.health.set(service, status)
+
+    async def _set_all(self, status: int) -> None:
+        for name in ("", *self.spec.service_names):
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING, stop accepting, finish in-flight calls within `grace`, then on_stop."""
+        if self._stopped:
+            return
+        self._stopped = True
+        spec = self.spec
+        grace = spec.grace_seconds if grace is None else grace
+        log.info("%s stopping (grace %.1fs)", spec.name, grace, extra={"service": spec.name})
+        await self.health.enter_graceful_shutdown()
+        if self._server is not None and self._started:
+            await self._server.stop(grace)
+        if spec.on_stop is not None:
+            try:
+                await spec.on_stop(self)
+            except Exception:
+                log.exception("%s: on_stop failed", spec.name)
+        log.info("%s stopped", spec.name, extra={"service": spec.name})
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+
+class ServiceRuntime:
+    """The plumbing every domain service process shares, opened in on_start, closed in on_stop.
+
+    - `clients`: channels/stubs to the other services (auth's is used for signing keys);
+    - `keys`: the signing-key cache behind the identity interceptor;
+    - `errors`: the reporter behind error capture, attached to `bus` once it is connected;
+    - `bus`: the EventBus (NATS JetStream), connected in `start()`;
+    - `engine`/`sessions`: the database, for services that own a schema (`database=True`).
+
+    Create it inside the running event loop (it opens grpc.aio channels).
+    """
+
+    def __init__(
+        self, settings: Settings, name: str, *, error_source: str = "api", database: bool = False
+    ) -> None:
+        self.settings = settings
+        self.name = name
+        self.clients = ServiceClients(settings)
+        self.keys = SigningKeyCache.from_channel(
+            self.clients.channel(settings.auth_addr),
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+        )
+        self.errors = ErrorReporter(name, error_source)
+        self.bus: EventBus | None = None
+        self.engine: AsyncEngine | None = None
+        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        if database:
+            # Lazy: no connection is made until start() checks the database answers.
+            self.engine = make_engine(settings.database_url)
+            self.sessions = make_session_factory(self.engine)
+
+    def interceptors(
+        self,
+        public_methods: Iterable[str] = DEFAULT_PUBLIC_METHODS,
+        *,
+        keys: TokenAuthenticator | None = None,
+    ) -> Sequence[grpc.aio.ServerInterceptor]:
+        """The standard chain; `keys` replaces the signing-key cache (auth checks tokens itself)."""
+        return standard_interceptors(
+            self.name, keys=keys or self.keys, errors=self.errors, public_methods=public_methods
+        )
+
+    async def start(self) -> None:
+        """Checks the database (if any) and connects the event bus; raises if either is down."""
+        if self.engine is not None:
+            engine = self.engine
+
+            async def ping() -> None:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+
+            await retry_async(
+                ping, attempts=10, base_delay=0.5, max_delay=3.0, describe=f"{self.name}: database check"
+            )
+        self.bus = await EventBus.connect(self.settings, name=f"swarmcast-{self.name}")
+        await self.bus.ensure_streams()
+        self.errors.attach(self.bus)
+
+    async def close(self) -> None:
+        """Releases everything `start()` opened; tolerates a start that failed half-way."""
+        await self.errors.drain()
+        self.errors.attach(None)
+        if self.bus is not None:
+            bus, self.bus = self.bus, None
+            try:
+                await bus.close(5.0)  # grace for in-flight handlers
+            except Exception:
+                log.exception("%s: closing the event bus failed", self.name)
+        if self.engine is not None:
+            await self.engine.dispose()
+        await self.clients.close()
+
+
+async def serve(spec: ServiceSpec, *, stop: asyncio.Event | None = None) -> None:
+    """Runs `spec` until SIGTERM/SIGINT (or `stop` is set), then shuts down gracefully."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    server = GrpcServer(spec)
+    starting = asyncio.create_task(server.start())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        # A signal during a slow on_start (say NATS still coming up) must not wait for it.
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # raises if startup failed
+            await stopping
+        else:
+            log.info("%s: stop requested while starting", spec.name, extra={"service": spec.name})
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+    finally:
+        stopping.cancel()
+        await server.stop()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def run_service(
+    name: str,
+    build: Callable[[Settings], Awaitable[ServiceSpec]],
+    settings: Settings | None = None,
+) -> None:
+    """Process entry point: logging, build the spec inside the loop, serve; exit 1 on failure."""
+    settings = settings or get_settings()
+    configure_logging(name, settings)
+
+    async def main() -> None:
+        await serve(await build(settings))
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except Exception:
+        log.exception("%s failed", name, extra={"service": name})
+        sys.exit(1)

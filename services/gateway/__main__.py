@@ -1,0 +1,28 @@
+"""`python -m services.gateway` serves the gateway with uvicorn on SWARMCAST_GATEWAY_ADDR's port."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from services.common.config import get_settings
+from services.common.logging import configure_logging
+from services.gateway.app import create_app
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("gateway", settings)
+    port = int(settings.gateway_addr.rsplit(":", 1)[1])
+    uvicorn.run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=port,
+        # Our JSON logging (configured above) handles uvicorn's records; the app logs requests
+        # itself by route template, so uvicorn's access log (raw paths) stays off.
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+main()

@@ -1,0 +1,203 @@
+"""The gateway's FastAPI application: REST/JSON under /api over the gRPC services.
+
+This module holds the app factory and what every route shares (the gRPC clients, request
+logging, OpenAPI at /api/openapi.json) plus `GET /api/health`. The /api/auth, /api/jobs,
+/api/share and /api/admin routes arrive with the gateway issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Literal
+from urllib.parse import urlparse
+
+import httpx
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.clients import ServiceClients, check_health, insecure_channel
+from services.common.config import Settings, get_settings
+
+log = logging.getLogger("swarmcast.gateway")
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+class DependencyHealth(BaseModel):
+    ok: bool
+    # gRPC services: the grpc.health.v1 status (SERVING, NOT_SERVING, UNREACHABLE, ...);
+    # nats / s3: "reachable" or "unreachable".
+    status: str
+    address: str
+    latency_ms: float
+    detail: str = ""
+
+
+class HealthResponse(BaseModel):
+    # "ok" when every dependency is healthy, "degraded" otherwise; the gateway itself is up
+    # whenever it answers, so this endpoint always returns 200.
+    status: Literal["ok", "degraded"]
+    service: str = "gateway"
+    dependencies: dict[str, DependencyHealth] = Field(default_factory=dict)
+
+
+async def _timed(probe: Awaitable[tuple[bool, str, str]], address: str) -> DependencyHealth:
+    started = time.perf_counter()
+    try:
+        ok, status, detail = await asyncio.wait_for(probe, PROBE_TIMEOUT_SECONDS + 0.5)
+    except (TimeoutError, OSError) as exc:
+        ok, status, detail = False, "UNREACHABLE", f"{type(exc).__name__}: {exc}".rstrip(": ")
+    latency = round((time.perf_counter() - started) * 1000.0, 2)
+    return DependencyHealth(ok=ok, status=status, address=address, latency_ms=latency, detail=detail)
+
+
+async def _grpc_probe(addr: str) -> tuple[bool, str, str]:
+    # A fresh channel per probe: a long-lived one may still sit in reconnect backoff from an
+    # earlier failure and report a service that is back as unreachable.
+    async with insecure_channel(addr) as channel:
+        status = await check_health(channel, rpc_timeout=PROBE_TIMEOUT_SECONDS)
+    return status == "SERVING", status, ""
+
+
+async def _nats_probe(url: str) -> tuple[bool, str, str]:
+    """Connects and reads the server's INFO line: proves it is NATS, and whether JetStream is on."""
+    parsed = urlparse(url)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(parsed.hostname or "127.0.0.1", parsed.port or 4222), PROBE_TIMEOUT_SECONDS
+    )
+    try:
+        line = await asyncio.wait_for(reader.readline(), PROBE_TIMEOUT_SECONDS)
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+    if not line.startswith(b"INFO "):
+        return False, "unreachable", "the server did not greet like NATS"
+    info = json.loads(line[5:])
+    if not info.get("jetstream"):
+        return False, "reachable", "JetStream is not enabled"
+    return True, "reachable", f"nats-server {info.get('version', '?')}, JetStream on"
+
+
+async def _s3_probe(http: httpx.AsyncClient, endpoint: str) -> tuple[bool, str, str]:
+    """Any HTTP answer below 500 means the S3 server is up (it may well refuse anonymous calls)."""
+    try:
+        response = await http.get(endpoint, timeout=PROBE_TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        return False, "unreachable", type(exc).__name__
+    return response.status_code < 500, "reachable", f"HTTP {response.status_code}"
+
+
+def _redacted_endpoint(url: str) -> str:
+    parsed = urlparse(url)
+    return (
+        f"{parsed.scheme}://{parsed.hostname}:{parsed.port}"
+        if parsed.port
+        else f"{parsed.scheme}://{parsed.hostname}"
+    )
+
+
+class RequestLogMiddleware:
+    """One log line per HTTP request: method, route template, status, duration.
+
+    Plain ASGI (not BaseHTTPMiddleware) so streamed responses such as SSE pass through
+    untouched. Logs the route template, never the raw path: paths can carry share tokens.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            duration_ms = (time.perf_counter() - started) * 1000.0
+            level = logging.DEBUG if route == "/api/health" else logging.INFO
+            method = scope.get("method", "")
+            log.log(
+                level,
+                "http %s %s %d %.1fms",
+                method,
+                route,
+                status,
+                duration_ms,
+                extra={
+                    "http_method": method,
+                    "http_route": route,
+                    "http_status": status,
+                    "duration_ms": round(duration_ms, 2),
+                },
+            )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway app for `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clients = ServiceClients(settings)
+        http = httpx.AsyncClient()
+        app.state.clients = clients
+        app.state.http = http
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await clients.close()
+
+    app = FastAPI(
+        title="swarmcast",
+        description="Multi-agent social simulation forecasting: REST/JSON gateway.",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    app.add_middleware(RequestLogMiddleware)
+
+    @app.get("/api/health", response_model=HealthResponse, tags=["health"])
+    async def health(request: Request) -> HealthResponse:
+        """The gateway is up; reports each dependency (the four gRPC services, NATS, S3)."""
+        http: httpx.AsyncClient = request.app.state.http
+        grpc_deps = {
+            "auth": settings.auth_addr,
+            "jobs": settings.jobs_addr,
+            "runner": settings.runner_addr,
+            "reporter": settings.reporter_addr,
+        }
+        names = [*grpc_deps, "nats", "s3"]
+        results = await asyncio.gather(
+            *(_timed(_grpc_probe(addr), addr) for addr in grpc_deps.values()),
+            _timed(_nats_probe(settings.nats_url), _redacted_endpoint(settings.nats_url)),
+            _timed(_s3_probe(http, settings.s3_endpoint), _redacted_endpoint(settings.s3_endpoint)),
+        )
+        deps = dict(zip(names, results, strict=True))
+        overall: Literal["ok", "degraded"] = "ok" if all(d.ok for d in deps.values()) else "degraded"
+        return HealthResponse(status=overall, dependencies=deps)
+
+    return app

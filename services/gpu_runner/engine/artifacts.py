@@ -1,0 +1,324 @@
+"""The ten artifact files of DESIGN §6 as canonical JSON bytes (shapes: docs/artifacts.md).
+
+Canonical = ``sort_keys``, fixed separators, no NaN, floats rounded where they are measurements:
+the bytes depend only on the run's state, never on wall-clock time or hash order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .analysis import enriched_summary, r4
+from .types import Relation
+from .world import World
+
+ARTIFACT_NAMES = (
+    "market_curves.json",
+    "agent_trajectories.json",
+    "engagement_summary.json",
+    "top_posts.json",
+    "posts.json",
+    "trades.json",
+    "social_graph.json",
+    "profiles.json",
+    "chat_log.json",
+    "relations.json",
+)
+TOP_POSTS = 25
+ENGAGEMENT_KINDS = ("post", "reply", "repost", "market_comment")
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def engagement_score(post: Any) -> float:
+    return post.likes + 2.0 * post.reposts + 1.5 * post.replies - 0.5 * post.dislikes
+
+
+def _post_row(world: World, post: Any) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "round": post.round,
+        "author_id": post.author,
+        "author": world.agents[post.author].name,
+        "kind": post.kind,
+        "text": post.text,
+        "stance": r4(post.stance),
+        "parent_id": post.parent_id,
+        "market_id": post.market_id,
+        "likes": post.likes,
+        "dislikes": post.dislikes,
+        "replies": post.replies,
+        "reposts": post.reposts,
+    }
+
+
+def market_curves(world: World, forecast: dict[str, Any]) -> dict[str, Any]:
+    by_market = {m["market_id"]: m for m in forecast["markets"]}
+    markets = []
+    for spec in world.specs:
+        market = world.markets[spec.id]
+        curve = [
+            {"round": 0, "price_yes": r4(spec.initial_price_yes), "volume_shares": 0.0, "volume_cash": 0.0}
+        ]
+        for snap, prices in zip(world.snapshots, market.history, strict=True):
+            curve.append(
+                {
+                    "round": snap.round,
+                    "price_yes": r4(prices[0]),
+                    "volume_shares": r4(snap.volume_shares[spec.id]),
+                    "volume_cash": r4(snap.volume_cash[spec.id]),
+                }
+            )
+        markets.append(
+            {
+                "id": spec.id,
+                "question": spec.question,
+                "rationale": spec.rationale,
+                "initial_price_yes": spec.initial_price_yes,
+                "liquidity_b": r4(market.b),
+                "final_price_yes": by_market[spec.id]["probability"],
+                "belief_probability": by_market[spec.id]["belief_probability"],
+                "total_volume_shares": r4(market.volume_shares),
+                "total_volume_cash": r4(market.volume_cash),
+                "curve": curve,
+            }
+        )
+    goal_curve = [
+        {"round": s.round, "probability": r4(s.goal_probability), "spread": r4(s.goal_spread)}
+        for s in world.snapshots
+    ]
+    return {"rounds": world.round, "markets": markets, "goal": {**forecast["goal"], "curve": goal_curve}}
+
+
+def agent_trajectories(world: World) -> dict[str, Any]:
+    rounds = len(world.positions)
+    return {
+        "rounds": list(range(rounds)),
+        "agents": [
+            {
+                "agent_id": a.id,
+                "name": a.name,
+                "entity_id": a.entity_id,
+                "position": [world.positions[r][a.id] for r in range(rounds)],
+                "confidence": [world.confidences[r][a.id] for r in range(rounds)],
+            }
+            for a in world.agents
+        ],
+    }
+
+
+def engagement_summary(
+    world: World, backend: dict[str, Any], llm_totals: dict[str, int], llm_calls: list[list[Any]]
+) -> dict[str, Any]:
+    totals: dict[str, int] = {}
+    per_round = []
+    for snap in world.snapshots:
+        per_round.append({"round": snap.round, **snap.actions})
+        for k, v in snap.actions.items():
+            totals[k] = totals.get(k, 0) + v
+    insufficient = sum(v for k, v in world.rejections.items() if k.endswith(":insufficient_funds"))
+    ranked = sorted(world.agents, key=lambda a: (-(a.followers + a.likes_received), a.id))[:10]
+    return {
+        "backend": backend,
+        "agents": len(world.agents),
+        "rounds": world.round,
+        "totals": dict(sorted(totals.items())),
+        "posts_by_kind": {k: sum(1 for p in world.posts if p.kind == k) for k in ENGAGEMENT_KINDS},
+        "per_round": per_round,
+        "rejections": dict(sorted(world.rejections.items())),
+        "insufficient_funds": insufficient,
+        "failed_turns": world.failed_turns,
+        "llm": llm_totals,
+        "llm_calls": sorted(llm_calls, key=lambda c: (c[0], c[1], c[2])),
+        "top_agents": [
+            {
+                "agent_id": a.id,
+                "name": a.name,
+                "followers": a.followers,
+                "likes_received": a.likes_received,
+                "posts": a.posts,
+            }
+            for a in ranked
+        ],
+    }
+
+
+def top_posts(world: World) -> dict[str, Any]:
+    ranked = sorted(
+        (p for p in world.posts if p.kind != "repost"), key=lambda p: (-engagement_score(p), p.id)
+    )[:TOP_POSTS]
+    return {"posts": [{**_post_row(world, p), "score": r4(engagement_score(p))} for p in ranked]}
+
+
+def social_graph(world: World) -> dict[str, Any]:
+    nodes = [
+        {
+            "id": a.id,
+            "name": a.name,
+            "entity_id": a.entity_id,
+            "followers": a.followers,
+            "following": len(a.follows),
+            "position": r4(a.belief.position),
+        }
+        for a in world.agents
+    ]
+    edges = [
+        {"source": a.id, "target": t, "type": "follows"} for a in world.agents for t in sorted(a.follows)
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def profiles(world: World) -> dict[str, Any]:
+    prices = world.prices()
+    out = []
+    for a in world.agents:
+        value = a.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in a.holdings.items())
+        out.append(
+            {
+                "agent_id": a.id,
+                "name": a.name,
+                "entity_id": a.entity_id,
+                "kind": a.kind,
+                "summary": a.summary,
+                "enriched_summary": enriched_summary(world, a),
+                "traits": {
+                    "activity": r4(a.activity),
+                    "sociability": r4(a.sociability),
+                    "trader": r4(a.trader),
+                    "stubbornness": r4(a.stubbornness),
+                },
+                "initial": {"position": world.positions[0][a.id], "confidence": world.confidences[0][a.id]},
+                "final": {"position": r4(a.belief.position), "confidence": r4(a.belief.confidence)},
+                "cash": r4(a.cash),
+                "holdings": {m: {"yes": r4(h[0]), "no": r4(h[1])} for m, h in a.holdings.items()},
+                "portfolio_value": r4(value),
+                "pnl": r4(value - world.config.initial_cash),
+                "stats": {
+                    "posts": a.posts,
+                    "likes_received": a.likes_received,
+                    "dislikes_received": a.dislikes_received,
+                    "trades": a.trades,
+                    "rejected_actions": a.rejected,
+                    "followers": a.followers,
+                    "following": len(a.follows),
+                },
+            }
+        )
+    return {"agents": out}
+
+
+def chat_log(world: World) -> dict[str, Any]:
+    """Chronological replay: posts, replies, reposts, market comments, trades and (LLM) thoughts."""
+    entries: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
+    for p in world.posts:
+        row = {
+            "round": p.round,
+            "kind": p.kind,
+            "post_id": p.id,
+            "author_id": p.author,
+            "author": world.agents[p.author].name,
+            "text": p.text,
+            "parent_id": p.parent_id,
+            "market_id": p.market_id,
+        }
+        if p.parent_id is not None:
+            row["reply_to_author"] = world.agents[world.posts[p.parent_id].author].name
+        entries.append(((p.round, 1, p.id), row))
+    for t in world.trades:
+        entries.append(
+            (
+                (t.round, 2, t.id),
+                {
+                    "round": t.round,
+                    "kind": "trade",
+                    "trade_id": t.id,
+                    "author_id": t.agent_id,
+                    "author": world.agents[t.agent_id].name,
+                    "text": f"{'bought' if t.side == 'buy' else 'sold'} {t.shares:.2f} "
+                    f"{t.outcome.upper()} on "
+                    f"{t.market_id} for {t.cash:.2f} (YES {t.price_before:.3f} -> {t.price_after:.3f})",
+                    "market_id": t.market_id,
+                },
+            )
+        )
+    for r, thoughts in world.thoughts.items():
+        for agent_id, text in thoughts:
+            entries.append(
+                (
+                    (r, 0, agent_id),
+                    {
+                        "round": r,
+                        "kind": "thought",
+                        "author_id": agent_id,
+                        "author": world.agents[agent_id].name,
+                        "text": text,
+                    },
+                )
+            )
+    entries.sort(key=lambda e: e[0])
+    return {"entries": [row for _, row in entries]}
+
+
+def relations_file(world: World, relations: list[Relation]) -> dict[str, Any]:
+    names = {e.id: e.name for e in world.entities}
+    rows = [
+        {
+            "source": r.source,
+            "target": r.target,
+            "source_name": names[r.source],
+            "target_name": names[r.target],
+            "type": r.type,
+            "weight": r4(r.weight),
+            "origin": r.origin,
+            "evidence": list(r.evidence),
+        }
+        for r in relations
+    ]
+    rows.sort(key=lambda r: (r["origin"], r["source"], r["target"], r["type"]))
+    return {"relations": rows}
+
+
+def build_artifacts(
+    world: World,
+    forecast: dict[str, Any],
+    relations: list[Relation],
+    backend: dict[str, Any],
+    llm_totals: dict[str, int],
+    llm_calls: list[list[Any]],
+) -> dict[str, bytes]:
+    """All ten artifacts, name -> canonical JSON bytes."""
+    files = {
+        "market_curves.json": market_curves(world, forecast),
+        "agent_trajectories.json": agent_trajectories(world),
+        "engagement_summary.json": engagement_summary(world, backend, llm_totals, llm_calls),
+        "top_posts.json": top_posts(world),
+        "posts.json": {"posts": [_post_row(world, p) for p in world.posts]},
+        "trades.json": {
+            "trades": [
+                {
+                    "id": t.id,
+                    "round": t.round,
+                    "agent_id": t.agent_id,
+                    "market_id": t.market_id,
+                    "side": t.side,
+                    "outcome": t.outcome,
+                    "shares": r4(t.shares),
+                    "cash": r4(t.cash),
+                    "price_before": r4(t.price_before),
+                    "price_after": r4(t.price_after),
+                }
+                for t in world.trades
+            ]
+        },
+        "social_graph.json": social_graph(world),
+        "profiles.json": profiles(world),
+        "chat_log.json": chat_log(world),
+        "relations.json": relations_file(world, relations),
+    }
+    assert tuple(files) == ARTIFACT_NAMES
+    return {name: canonical_json(body) for name, body in files.items()}

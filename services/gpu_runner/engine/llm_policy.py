@@ -1,0 +1,106 @@
+"""Agent turns through an LLM: every call of a round in flight at once, bounded by the backend.
+
+One task per agent waits on a semaphore sized to the backend's ``capacity`` (not the agent count),
+so the server always has as many requests as it can take and a slot freed by one agent is taken by
+the next at once. Tasks are started in the round's turn order and each turn is applied as soon as it
+and every turn before it in that order are in - so applying overlaps with the calls still in
+flight, and the barrier between rounds is only the belief update and the next feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..llm.base import LLMBackend, LLMError, LLMResult
+from .actions import action_schema, validate_turn
+from .llm_calls import CallStats, Outcome, call_validated
+from .prompts import agent_messages, system_prompt
+from .world import World
+
+
+class BoundedBackend:
+    """A backend proxy that admits at most ``capacity`` concurrent calls."""
+
+    def __init__(self, backend: LLMBackend) -> None:
+        self.inner = backend
+        self.name, self.model, self.capacity = backend.name, backend.model, max(1, backend.capacity)
+        self._slots = asyncio.Semaphore(self.capacity)
+
+    async def complete_json(
+        self, messages: Sequence[Mapping[str, str]], schema: Mapping[str, Any], **kwargs: Any
+    ) -> LLMResult:
+        async with self._slots:
+            return await self.inner.complete_json(messages, schema, **kwargs)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def play_round(
+    world: World, backend: BoundedBackend, round_no: int, feeds: Sequence[Sequence[int]], stats: CallStats
+) -> dict[str, int]:
+    """Ask every agent for its turn, apply the turns in order as they arrive, close the round.
+
+    Raises :class:`LLMError` (before changing the world) when every call of the round failed at the
+    transport level - the backend is down, and the run should fail transiently rather than record a
+    silent round.
+    """
+    cfg = world.config
+    system = system_prompt(world)
+    schema = action_schema(cfg.max_actions)
+    order = world.turn_order(round_no)
+
+    def validate(data: Any) -> tuple[str, list[dict[str, Any]]]:
+        return validate_turn(data, cfg.max_actions)
+
+    async def turn(i: int, messages: list[dict[str, Any]]) -> Outcome:
+        return await call_validated(
+            backend,
+            messages,
+            schema,
+            "agent_turn",
+            validate,
+            stats,
+            round_no=round_no,
+            agent=i,
+            max_tokens=cfg.max_tokens,
+            temperature=cfg.temperature,
+        )
+
+    # Every prompt is built before the first turn is applied, so all show the start-of-round state.
+    # The first `capacity` requests are started one by one, yielding after each so it reaches the
+    # wire at once (started together, each would wait for all the others' first steps); the rest
+    # are built while the server already works.
+    tasks: dict[int, asyncio.Future[Outcome]] = {}
+    head = backend.capacity
+    for i in order[:head]:
+        tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
+        await asyncio.sleep(0)
+    for i in order[head:]:
+        tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
+    try:
+        first = await tasks[order[0]]
+        if first.error is not None:
+            outcomes = [await tasks[i] for i in order]
+            if all(o.error is not None for o in outcomes):
+                raise LLMError(f"every LLM call of round {round_no} failed: {first.error}")
+        tally = world.begin_round(round_no, feeds)
+        thoughts: list[tuple[int, str]] = []
+        for i in order:
+            out = await tasks[i]
+            if out.value is None:
+                why = f"invalid: {out.reason}" if out.error is None else f"error: {out.error}"
+                world.apply_turn(tally, i, None, why)
+                continue
+            thought, actions = out.value
+            if thought:
+                thoughts.append((i, thought))
+            world.apply_turn(tally, i, actions)
+    finally:
+        for t in tasks.values():
+            t.cancel()
+    if thoughts:
+        world.thoughts[round_no] = sorted(thoughts)
+    return world.end_round(tally)

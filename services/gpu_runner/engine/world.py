@@ -1,0 +1,519 @@
+"""The state of a run and the rules that change it: feeds, applying actions, closing a round.
+
+A round is simultaneous: every agent decides from the state at the start of the round (its feed,
+the prices, its wallet), then all turns are applied in a seeded random order - so the LLM calls of
+a round can all be in flight together, and the heuristic and LLM paths share one semantics.
+Randomness is drawn from ``numpy`` generators keyed by ``(seed, stream, round)``, never carried
+between rounds, which makes the state after a round a complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import beliefs, feed
+from .lmsr import LMSRMarket, TradeRejected
+from .types import (
+    Agent,
+    BeliefState,
+    Entity,
+    MarketSpec,
+    Post,
+    Relation,
+    RoundSnapshot,
+    SimulationConfig,
+    Trade,
+)
+
+RECENT_ACTIONS = 6
+MAX_FOLLOWS = 60
+MAX_TRUST_ENTRIES = 48
+DEFAULT_TRUST = 0.35
+FOLLOW_TRUST = 0.3  # added to trust in followed authors
+NOTIFY_KEEP = 4  # replies to my posts kept as feed candidates
+DISAGREE_REPLY = 0.8  # a reply whose stance is this far from the parent's counts as disagreement
+OUTCOMES = {"yes": 0, "no": 1}
+
+# random streams
+STREAM_BUILD, STREAM_EXPLORE, STREAM_ORDER, STREAM_POLICY = 0, 1, 2, 3
+
+_FIRST = (
+    "Ava Ben Chloe Dev Elif Femi Gia Hugo Ines Jon Kira Leo Maya Nico Omar Priya Quinn Rosa Sami "
+    "Tara Uma Victor Wen Xena Yusuf Zoe Aldo Bea Cyrus Dana Emil Farah Gus Hana Ivan Jade Kofi Lena "
+    "Milo Nia"
+).split()
+
+
+@dataclass(slots=True)
+class RoundTally:
+    """A round in progress: the feeds its turns were decided on, and what the applied turns did."""
+
+    round: int
+    feeds: Sequence[Sequence[int]]
+    counts: dict[str, int]
+    liked: dict[int, int]  # author -> likes and reposts received this round
+    disliked: dict[int, int]  # author -> dislikes and disagreeing replies received this round
+
+
+def rng_for(seed: int, stream: int, round_no: int) -> np.random.Generator:
+    return np.random.default_rng([seed & 0xFFFFFFFF, stream, round_no])
+
+
+def agent_name(k: int) -> str:
+    base = f"{_FIRST[k % len(_FIRST)]} {chr(65 + (k // len(_FIRST)) % 26)}."
+    cycle = k // (len(_FIRST) * 26)
+    return base if cycle == 0 else f"{base} {cycle + 1}"
+
+
+def clamp(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+class World:
+    """Everything a run knows after its last completed round (``round``; 0 = just built)."""
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        goal: str,
+        digest: str,
+        entities: list[Entity],
+        seed_relations: list[Relation],
+        specs: list[MarketSpec],
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.goal = goal
+        self.digest = digest
+        self.entities = entities
+        self.seed_relations = seed_relations
+        self.specs = specs
+        self.meta = dict(meta or {})
+        self.markets: dict[str, LMSRMarket] = {
+            s.id: LMSRMarket(config.liquidity, [s.initial_price_yes, 1.0 - s.initial_price_yes])
+            for s in specs
+        }
+        self.agents: list[Agent] = []
+        self.posts: list[Post] = []
+        self.trades: list[Trade] = []
+        self.round = 0
+        self.round_first_post: list[int] = [0]  # id of the first post of each round (index = round)
+        self.snapshots: list[RoundSnapshot] = []
+        self.positions: list[list[float]] = []  # per round (0 = initial), per agent
+        self.confidences: list[list[float]] = []
+        self.rejections: dict[str, int] = {}
+        self.interactions: dict[str, list[Any]] = {}  # "src|dst|type" entity-level -> [count, evidence]
+        self.thoughts: dict[int, list[tuple[int, str]]] = {}  # round -> [(agent, thought)] (LLM only)
+        self.failed_turns: list[list[Any]] = []  # [round, agent, reason]
+        # derived indexes, rebuilt from posts on resume
+        self.recent_by_author: dict[int, list[int]] = {}
+        self.replies_to: dict[int, list[int]] = {}
+
+    # -- building ------------------------------------------------------------------------------
+
+    def build_agents(self) -> None:
+        """One agent per entity, then more sampled from the entity mix; an initial follow graph."""
+        cfg = self.config
+        rng = rng_for(cfg.seed, STREAM_BUILD, 0)
+        ents = self.entities
+        weights = np.array([max(1, e.mentions) for e in ents], dtype=float)
+        extra = max(0, cfg.agents - len(ents))
+        picks = rng.choice(len(ents), size=extra, p=weights / weights.sum()).tolist() if extra else []
+        origin = list(range(min(cfg.agents, len(ents)))) + picks
+        traits = rng.random((len(origin), 6)).tolist()
+        for k, (ei, t) in enumerate(zip(origin, traits, strict=True)):
+            ent = ents[ei]
+            core = k < len(ents)
+            stance = ent.stance if core else clamp(ent.stance + (t[5] - 0.5) * 0.6, -1.0, 1.0)
+            name = ent.name if core else agent_name(k)
+            summary = ent.summary if core else f"{name}, aligned with {ent.name}. {ent.summary}"[:300]
+            self.agents.append(
+                Agent(
+                    id=k,
+                    name=name,
+                    entity_id=ent.id,
+                    kind=ent.kind if core else "person",
+                    summary=summary,
+                    activity=0.35 + 0.55 * t[0],
+                    sociability=0.25 + 0.65 * t[1],
+                    trader=0.15 + 0.55 * t[2],
+                    stubbornness=(0.3 if core else 0.05) + 0.4 * t[3],
+                    anchor=round(stance, 6),
+                    belief=BeliefState(
+                        round(stance, 6),
+                        round(
+                            clamp(
+                                0.45 + 0.35 * abs(stance) + 0.1 * (t[4] - 0.5),
+                                beliefs.CONF_MIN,
+                                beliefs.CONF_MAX,
+                            ),
+                            6,
+                        ),
+                    ),
+                    cash=cfg.initial_cash,
+                    holdings={s.id: [0.0, 0.0] for s in self.specs},
+                )
+            )
+        members: dict[str, list[int]] = {}
+        for a in self.agents:
+            members.setdefault(a.entity_id, []).append(a.id)
+        n = len(self.agents)
+        n_core = min(n, len(ents))
+        draws = rng.random((n, 8)).tolist()
+        for a, d in zip(self.agents, draws, strict=True):
+            group = members[a.entity_id]
+            targets = [
+                int(d[0] * n_core),
+                int(d[1] * n_core),
+                group[int(d[2] * len(group))],
+                int(d[3] * n),
+                int(d[4] * n),
+            ]
+            if d[5] < 0.5:
+                targets.append(int(d[6] * n))
+            for t in targets:
+                self.follow(a, t)
+        self.record_beliefs()
+
+    # -- social ---------------------------------------------------------------------------------
+
+    def follow(self, agent: Agent, target: int) -> str | None:
+        """Add a follow edge; returns a rejection reason instead when it cannot."""
+        if target == agent.id or not 0 <= target < len(self.agents):
+            return "invalid_target"
+        if target in agent.follows:
+            return "already_following"
+        if len(agent.follows) >= MAX_FOLLOWS:
+            return "follow_limit"
+        agent.follows[target] = None
+        self.agents[target].followers += 1
+        return None
+
+    def trust(self, agent: Agent, author: int) -> float:
+        t = agent.trust.get(author, DEFAULT_TRUST)
+        return min(1.0, t + FOLLOW_TRUST) if author in agent.follows else t
+
+    def _nudge_trust(self, agent: Agent, author: int, up: bool) -> None:
+        t = agent.trust.get(author, DEFAULT_TRUST)
+        agent.trust[author] = t + 0.1 * (1.0 - t) if up else t - 0.15 * t
+        if len(agent.trust) > MAX_TRUST_ENTRIES:
+            # forget the tie that is closest to the default (oldest first on ties)
+            drop = min(agent.trust, key=lambda k: abs(agent.trust[k] - DEFAULT_TRUST))
+            del agent.trust[drop]
+
+    def _interact(self, src: Agent, dst: Agent, kind: str, evidence: str) -> None:
+        if src.entity_id == dst.entity_id:
+            return
+        key = f"{src.entity_id}|{dst.entity_id}|{kind}"
+        slot = self.interactions.get(key)
+        if slot is None:
+            self.interactions[key] = [1, [evidence]]
+        else:
+            slot[0] += 1
+            if len(slot[1]) < 3:
+                slot[1].append(evidence)
+
+    # -- feeds ----------------------------------------------------------------------------------
+
+    def build_feeds(self, round_no: int) -> list[list[int]]:
+        """Each agent's ranked feed for ``round_no`` (post ids, best first)."""
+        lo = self.round_first_post[max(0, round_no - 1 - feed.WINDOW)] if self.posts else 0
+        window = self.posts[lo:]
+        scores = feed.score_window(window, round_no)
+        pool = feed.top_pool(scores)
+        n = len(self.agents)
+        explore: list[list[int]] = [[] for _ in range(n)]
+        if window:
+            first = window[0].id
+            picks = rng_for(self.config.seed, STREAM_EXPLORE, round_no).integers(
+                first, first + len(window), size=(n, feed.EXPLORE)
+            )
+            explore = picks.tolist()
+        size = self.config.feed_size
+        return [
+            feed.personal_feed(
+                a.id,
+                a.follows,
+                a.last_feed,
+                scores,
+                pool,
+                self.posts,
+                self.recent_by_author,
+                self.replies_to.get(a.id, ()),
+                explore[a.id],
+                size,
+            )
+            for a in self.agents
+        ]
+
+    # -- applying turns -------------------------------------------------------------------------
+
+    def turn_order(self, round_no: int) -> list[int]:
+        """The seeded order in which a round's turns are applied (fair: no agent always goes first)."""
+        return rng_for(self.config.seed, STREAM_ORDER, round_no).permutation(len(self.agents)).tolist()
+
+    def begin_round(self, round_no: int, feeds: Sequence[Sequence[int]]) -> RoundTally:
+        return RoundTally(round_no, feeds, {}, {}, {})
+
+    def apply_turn(
+        self, tally: RoundTally, agent_id: int, turn: list[dict[str, Any]] | None, reason: str | None = None
+    ) -> None:
+        """Apply one agent's validated actions. ``turn`` is None when the agent's turn failed
+        (invalid twice or a backend error): that is recorded, never silently skipped."""
+        agent = self.agents[agent_id]
+        counts = tally.counts
+        r = tally.round
+        if turn is None:
+            why = reason or "invalid"
+            counts["failed_turn"] = counts.get("failed_turn", 0) + 1
+            self.failed_turns.append([r, agent_id, why])
+            self._remember(agent, f"r{r}: my reply was unusable ({why[:60]})")
+            return
+        visible = tally.feeds[agent_id]
+        for action in turn:
+            kind = action["type"]
+            rejected = self._apply(agent, r, visible, action, tally.liked, tally.disliked)
+            if rejected is None:
+                counts[kind] = counts.get(kind, 0) + 1
+            else:
+                counts["rejected"] = counts.get("rejected", 0) + 1
+                key = f"{kind}:{rejected}"
+                self.rejections[key] = self.rejections.get(key, 0) + 1
+                agent.rejected += 1
+                self._remember(agent, f"r{r}: {kind} rejected ({rejected})")
+
+    def end_round(self, tally: RoundTally) -> dict[str, int]:
+        """Update beliefs from what each agent saw and the reactions it got; close the round."""
+        self._update_beliefs(tally.feeds, tally.liked, tally.disliked)
+        for a, f in zip(self.agents, tally.feeds, strict=True):
+            a.last_feed = tuple(f)
+        self._close_round(tally.round, tally.counts)
+        return tally.counts
+
+    def apply_turns(
+        self,
+        round_no: int,
+        feeds: Sequence[Sequence[int]],
+        turns: Sequence[list[dict[str, Any]] | None],
+        reasons: Sequence[str | None] = (),
+    ) -> dict[str, int]:
+        """Apply all turns of a round in :meth:`turn_order` and close it; returns the action counts."""
+        tally = self.begin_round(round_no, feeds)
+        for i in self.turn_order(round_no):
+            self.apply_turn(tally, i, turns[i], reasons[i] if i < len(reasons) else None)
+        return self.end_round(tally)
+
+    def _remember(self, agent: Agent, line: str) -> None:
+        agent.recent_actions.append(line)
+        if len(agent.recent_actions) > RECENT_ACTIONS:
+            del agent.recent_actions[0]
+
+    def _new_post(
+        self,
+        agent: Agent,
+        round_no: int,
+        kind: str,
+        text: str,
+        stance: float,
+        parent: int | None = None,
+        market: str | None = None,
+    ) -> Post:
+        post = Post(len(self.posts), round_no, agent.id, kind, text, stance, parent, market)
+        self.posts.append(post)
+        recent = self.recent_by_author.setdefault(agent.id, [])
+        recent.append(post.id)
+        if len(recent) > feed.AUTHOR_RECENT:
+            del recent[0]
+        agent.posts += 1
+        return post
+
+    def _apply(
+        self,
+        agent: Agent,
+        r: int,
+        visible: Sequence[int],
+        act: dict[str, Any],
+        liked: dict[int, int],
+        disliked: dict[int, int],
+    ) -> str | None:
+        kind = act["type"]
+        if kind == "do_nothing":
+            return None
+        if kind == "create_post":
+            post = self._new_post(agent, r, "post", act["text"], act["stance"])
+            self._remember(agent, f"r{r}: posted #{post.id} ({act['stance']:+.2f})")
+            return None
+        if kind in ("reply", "like", "dislike", "repost"):
+            pid = act["post_id"]
+            if pid not in visible:
+                return "post_not_in_feed"
+            target = self.posts[pid]
+            author = self.agents[target.author]
+            if kind == "reply":
+                post = self._new_post(agent, r, "reply", act["text"], act["stance"], parent=pid)
+                target.replies += 1
+                notes = self.replies_to.setdefault(author.id, [])
+                notes.append(post.id)
+                if len(notes) > NOTIFY_KEEP:
+                    del notes[0]
+                if abs(act["stance"] - target.stance) >= DISAGREE_REPLY:
+                    disliked[author.id] = disliked.get(author.id, 0) + 1
+                self._interact(agent, author, "replies", f"post:{post.id}")
+                self._remember(agent, f"r{r}: replied #{post.id} to #{pid} by {author.name}")
+            elif kind == "like":
+                target.likes += 1
+                author.likes_received += 1
+                liked[author.id] = liked.get(author.id, 0) + 1
+                self._nudge_trust(agent, author.id, True)
+                self._interact(agent, author, "likes", f"post:{pid}")
+                self._remember(agent, f"r{r}: liked #{pid} by {author.name}")
+            elif kind == "dislike":
+                target.dislikes += 1
+                author.dislikes_received += 1
+                disliked[author.id] = disliked.get(author.id, 0) + 1
+                self._nudge_trust(agent, author.id, False)
+                self._interact(agent, author, "dislikes", f"post:{pid}")
+                self._remember(agent, f"r{r}: disliked #{pid} by {author.name}")
+            else:
+                post = self._new_post(agent, r, "repost", target.text, target.stance, parent=pid)
+                target.reposts += 1
+                liked[author.id] = liked.get(author.id, 0) + 1
+                self._interact(agent, author, "reposts", f"post:{post.id}")
+                self._remember(agent, f"r{r}: reposted #{pid} by {author.name}")
+            return None
+        if kind in ("follow", "unfollow"):
+            target_id = act["agent_id"]
+            if kind == "follow":
+                reason = self.follow(agent, target_id)
+                if reason is None:
+                    self._interact(agent, self.agents[target_id], "follows", f"round:{r}")
+                    self._remember(agent, f"r{r}: followed {self.agents[target_id].name}")
+                return reason
+            if target_id not in agent.follows:
+                return "not_following"
+            del agent.follows[target_id]
+            self.agents[target_id].followers -= 1
+            self._remember(agent, f"r{r}: unfollowed {self.agents[target_id].name}")
+            return None
+        market = self.markets.get(act["market_id"])
+        if market is None:
+            return "unknown_market"
+        if kind == "comment_on_market":
+            post = self._new_post(
+                agent, r, "market_comment", act["text"], agent.belief.position, market=act["market_id"]
+            )
+            self._remember(agent, f"r{r}: commented #{post.id} on {act['market_id']}")
+            return None
+        outcome = OUTCOMES[act["outcome"]]
+        holdings = agent.holdings[act["market_id"]]
+        try:
+            if kind == "buy":
+                fill, agent.cash = market.execute(holdings, agent.cash, "buy", outcome, amount=act["amount"])
+            else:
+                fill, agent.cash = market.execute(holdings, agent.cash, "sell", outcome, shares=act["shares"])
+        except TradeRejected as exc:
+            return exc.reason
+        yes_before = fill.price_before if outcome == 0 else 1.0 - fill.price_before
+        yes_after = fill.price_after if outcome == 0 else 1.0 - fill.price_after
+        self.trades.append(
+            Trade(
+                len(self.trades),
+                r,
+                agent.id,
+                act["market_id"],
+                kind,
+                act["outcome"],
+                fill.shares,
+                fill.cash,
+                yes_before,
+                yes_after,
+            )
+        )
+        agent.trades += 1
+        self._remember(
+            agent,
+            f"r{r}: {'bought' if kind == 'buy' else 'sold'} {fill.shares:.1f} "
+            f"{act['outcome'].upper()} on {act['market_id']} for {fill.cash:.2f}",
+        )
+        return None
+
+    # -- end of round ---------------------------------------------------------------------------
+
+    def _update_beliefs(
+        self, feeds: Sequence[Sequence[int]], liked: dict[int, int], disliked: dict[int, int]
+    ) -> None:
+        posts = self.posts
+        for agent, seen in zip(self.agents, feeds, strict=True):
+            b = agent.belief
+            exposures = [(posts[pid].stance, self.trust(agent, posts[pid].author)) for pid in seen]
+            b.position, b.confidence = beliefs.update_belief(
+                b.position,
+                b.confidence,
+                exposures,
+                stubbornness=agent.stubbornness,
+                anchor=agent.anchor,
+                likes=liked.get(agent.id, 0),
+                dislikes=disliked.get(agent.id, 0),
+            )
+
+    def record_beliefs(self) -> None:
+        """Append this round's trajectories (rounded: they are for export, the live state is exact)."""
+        self.positions.append([round(a.belief.position, 4) for a in self.agents])
+        self.confidences.append([round(a.belief.confidence, 4) for a in self.agents])
+
+    def _close_round(self, round_no: int, counts: dict[str, int]) -> None:
+        volume_shares: dict[str, float] = {}
+        volume_cash: dict[str, float] = {}
+        for mid, market in self.markets.items():
+            volume_shares[mid], volume_cash[mid] = market.close_round()
+        self.record_beliefs()
+        prob, spread = beliefs.goal_probability(
+            [a.belief.position for a in self.agents], [a.belief.confidence for a in self.agents]
+        )
+        self.snapshots.append(
+            RoundSnapshot(
+                round=round_no,
+                prices={m: mk.history[-1][0] for m, mk in self.markets.items()},
+                volume_shares=volume_shares,
+                volume_cash=volume_cash,
+                actions=dict(sorted(counts.items())),
+                goal_probability=prob,
+                goal_spread=spread,
+            )
+        )
+        self.round = round_no
+        self.round_first_post.append(len(self.posts))
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def prices(self) -> dict[str, float]:
+        return {m: mk.prices()[0] for m, mk in self.markets.items()}
+
+    def subjective(self, agent: Agent, spec: MarketSpec) -> float:
+        """The agent's probability for a market's YES, from its position on the goal."""
+        z = logit(spec.initial_price_yes) + 3.0 * spec.link * agent.belief.position
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def rebuild_indexes(self) -> None:
+        """Recompute the derived per-author and reply indexes from the post list (after resume)."""
+        self.recent_by_author = {}
+        self.replies_to = {}
+        for post in self.posts:
+            recent = self.recent_by_author.setdefault(post.author, [])
+            recent.append(post.id)
+            if len(recent) > feed.AUTHOR_RECENT:
+                del recent[0]
+            if post.kind == "reply" and post.parent_id is not None:
+                notes = self.replies_to.setdefault(self.posts[post.parent_id].author, [])
+                notes.append(post.id)
+                if len(notes) > NOTIFY_KEEP:
+                    del notes[0]

@@ -1,0 +1,116 @@
+"""Building a JobDispatch (pure: the caller supplies ids, URLs and the clock)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from swarmcast.events.v1 import events_pb2
+
+
+def dispatch_id(job_id: int) -> str:
+    """The job's workflow_id: one per job, shared by all its attempts."""
+    return f"sim-{job_id}"
+
+
+def random_seed_for(job_id: int) -> int:
+    """The simulation's random seed: fixed per job, so a resumed or repeated run is identical."""
+    digest = hashlib.sha256(f"swarmcast-sim-{job_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & (2**63 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSnapshot:
+    """A model_routing row as it was when the job was created (or launched)."""
+
+    sim_tier: str
+    model_id: str
+    gpu_type: str
+    max_rounds: int
+    target_agents: int
+    vllm_args: str
+
+    def to_proto(self) -> events_pb2.RouteSnapshot:
+        return events_pb2.RouteSnapshot(
+            sim_tier=self.sim_tier,
+            model_id=self.model_id,
+            gpu_type=self.gpu_type,
+            max_rounds=self.max_rounds,
+            target_agents=self.target_agents,
+            vllm_args=self.vllm_args,
+        )
+
+    @classmethod
+    def from_proto(cls, route: events_pb2.RouteSnapshot) -> RouteSnapshot:
+        return cls(
+            sim_tier=route.sim_tier,
+            model_id=route.model_id,
+            gpu_type=route.gpu_type,
+            max_rounds=route.max_rounds,
+            target_agents=route.target_agents,
+            vllm_args=route.vllm_args,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadUrls:
+    bucket: str
+    prefix: str
+    put_urls: Mapping[str, str]
+    checkpoint_put_url: str
+    checkpoint_get_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchJob:
+    """The job fields a runner needs."""
+
+    job_id: int
+    seed_text: str
+    goal: str
+    tier: str
+    enrich_web: bool
+    forecast_days: int
+    markets: list[Any] | None
+
+
+def build_dispatch(
+    job: DispatchJob,
+    *,
+    route: RouteSnapshot,
+    run_id: str,
+    attempt: int,
+    resume: bool,
+    upload: UploadUrls,
+    now: datetime,
+) -> events_pb2.JobDispatch:
+    message = events_pb2.JobDispatch(
+        dispatch_id=dispatch_id(job.job_id),
+        run_id=run_id,
+        job_id=job.job_id,
+        seed_text=job.seed_text,
+        goal=job.goal,
+        tier=job.tier,
+        enrich_web=job.enrich_web,
+        forecast_days=job.forecast_days,
+        route=route.to_proto(),
+        upload=events_pb2.UploadTargets(
+            bucket=upload.bucket,
+            prefix=upload.prefix,
+            put_urls=dict(upload.put_urls),
+            checkpoint_put_url=upload.checkpoint_put_url,
+            checkpoint_get_url=upload.checkpoint_get_url,
+        ),
+        resume=resume,
+        attempt=attempt,
+        random_seed=random_seed_for(job.job_id),
+    )
+    message.upload.expires_at.FromDatetime(upload.expires_at)
+    message.dispatched_at.FromDatetime(now)
+    if job.markets:
+        message.markets.extend(job.markets)
+    return message

@@ -1,0 +1,5 @@
+"""`python -m services.reporter` starts the reporter server."""
+
+from services.reporter.server import main
+
+main()

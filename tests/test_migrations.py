@@ -1,0 +1,233 @@
+"""The Alembic tree on throwaway databases: up, down and up again; each step reversible; offline SQL.
+
+Each test here makes its own empty database (not the shared `database_url` one), because it takes
+the schema down. The round trip also requests `database_url`: that database keeps grants to the
+service roles alive, which is exactly the case where a downgrade must keep the cluster-wide roles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.config import REPO_ROOT
+from services.common.db import make_engine
+from tests.fixtures import db as dbfix
+from tests.fixtures.db import ALEMBIC_INI, alembic_config, asyncpg_dsn, migrate
+from tests.test_schema import (
+    assert_job_status_enum,
+    assert_seed_columns,
+    assert_seed_constraints,
+    assert_seed_indexes,
+)
+
+ROLES = ("swarmcast_auth", "swarmcast_jobs")
+ALEMBIC_BIN = Path(sys.executable).with_name("alembic")
+
+
+async def alembic_cli(*args: str) -> str:
+    """Run the `alembic` command line as an operator (or `make migrate`) would."""
+    command = [str(ALEMBIC_BIN)] if ALEMBIC_BIN.exists() else [sys.executable, "-m", "alembic"]
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        "-c",
+        str(ALEMBIC_INI),
+        *args,
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    text = out.decode()
+    assert proc.returncode == 0, f"alembic {' '.join(args)} failed:\n{text}"
+    return text
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def empty_database_url() -> AsyncIterator[str]:
+    url = await asyncio.to_thread(dbfix.create_test_database)
+    yield url
+    await asyncio.to_thread(dbfix.drop_test_database, url)
+
+
+async def snapshot(url: str) -> dict[str, Any]:
+    """Everything a migration defines in the auth and jobs schemas, in comparable form."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+
+        async def rows(query: str) -> list[tuple[Any, ...]]:
+            return sorted(tuple(r) for r in await conn.fetch(query))
+
+        return {
+            "schemas": await rows(
+                "SELECT nspname, nspacl::text FROM pg_namespace WHERE nspname IN ('auth', 'jobs')"
+            ),
+            "columns": await rows(
+                """
+                SELECT table_schema, table_name, ordinal_position, column_name, data_type, udt_name,
+                       character_maximum_length, is_nullable, column_default
+                FROM information_schema.columns WHERE table_schema IN ('auth', 'jobs')
+                """
+            ),
+            "indexes": await rows(
+                "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname IN ('auth', 'jobs')"
+            ),
+            "constraints": await rows(
+                """
+                SELECT n.nspname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+                JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname IN ('auth', 'jobs')
+                """
+            ),
+            "types": await rows(
+                """
+                SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text
+                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                JOIN pg_enum e ON e.enumtypid = t.oid
+                WHERE n.nspname IN ('auth', 'jobs') GROUP BY 1, 2
+                """
+            ),
+            "grants": await rows(
+                """
+                SELECT grantee, table_schema, table_name, privilege_type
+                FROM information_schema.role_table_grants
+                WHERE grantee IN ('swarmcast_auth', 'swarmcast_jobs')
+                """
+            ),
+            "routing": await rows(
+                """
+                SELECT sim_tier, model_id, gpu_type, max_rounds, target_agents, vllm_args
+                FROM jobs.model_routing
+                """
+            )
+            if await conn.fetchval("SELECT to_regclass('jobs.model_routing') IS NOT NULL")
+            else [],
+        }
+    finally:
+        await conn.close()
+
+
+async def _roles_present(url: str) -> set[str]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])", list(ROLES))
+        return {r["rolname"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def test_upgrade_downgrade_upgrade_on_an_empty_database(
+    database_url: str, empty_database_url: str
+) -> None:
+    url = empty_database_url
+    await alembic_cli("-x", f"url={url}", "upgrade", "head")
+    first = await snapshot(url)
+    assert {s[0] for s in first["schemas"]} == {"auth", "jobs"}
+    assert [r[0] for r in sorted(first["routing"], key=lambda r: r[3])] == ["small", "medium", "large"]
+    assert {g[0] for g in first["grants"]} == set(ROLES)
+
+    await alembic_cli("-x", f"url={url}", "downgrade", "base")
+    down = await snapshot(url)
+    assert down == {k: [] for k in down}, "downgrade base left schema objects behind"
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM alembic_version") == 0
+    finally:
+        await conn.close()
+    # The shared test database still grants these roles rights, so the downgrade kept them.
+    assert await _roles_present(url) == set(ROLES)
+
+    await alembic_cli("-x", f"url={url}", "upgrade", "head")
+    again = await snapshot(url)
+    assert again == first
+    # The routing tiers are seeded once, not once per upgrade.
+    assert len(again["routing"]) == 3
+
+
+async def test_every_revision_downgrades_to_exactly_what_was_before(empty_database_url: str) -> None:
+    """Walk the history one step at a time: each downgrade restores the previous catalog."""
+    url = empty_database_url
+    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    revisions = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert revisions and revisions[0] == "0001"
+    previous = "base"
+    for revision in revisions:
+        before = await snapshot(url)
+        await asyncio.to_thread(migrate, url, revision)
+        await asyncio.to_thread(migrate, url, previous, down=True)
+        assert await snapshot(url) == before, f"downgrade of {revision} did not undo its upgrade"
+        await asyncio.to_thread(migrate, url, revision)
+        previous = revision
+
+
+async def test_revision_0001_is_exactly_the_seed(empty_database_url: str) -> None:
+    """The seed migration alone: the catalog equals the seed with nothing added (later revisions may
+    add their own tables and plain indexes; tests/test_schema.py checks head)."""
+    await asyncio.to_thread(migrate, empty_database_url, "0001")
+    engine = make_engine(empty_database_url, pool_size=1)
+    try:
+        await assert_seed_columns(engine)
+        await assert_seed_indexes(engine, exact=True)
+        await assert_seed_constraints(engine)
+        await assert_job_status_enum(engine)
+        tables = await _table_names(engine)
+        assert tables == ["auth.users", "jobs.error_events", "jobs.model_routing", "jobs.simulation_jobs"]
+    finally:
+        await engine.dispose()
+
+
+async def _table_names(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            text(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema IN ('auth', 'jobs') ORDER BY 1"
+            )
+        )
+        return list(result.scalars())
+
+
+async def test_head_is_a_single_revision() -> None:
+    heads = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads()
+    assert len(heads) == 1, f"the Alembic tree has several heads: {heads}"
+
+
+async def test_offline_sql_renders_the_seed_schema() -> None:
+    """`alembic upgrade head --sql` works without a database (for DBAs who apply SQL by hand)."""
+    sql = await alembic_cli(
+        "-x", "url=postgresql+asyncpg://nobody@127.0.0.1:1/none", "upgrade", "head", "--sql"
+    )
+    assert "CREATE SCHEMA auth" in sql and "CREATE SCHEMA jobs" in sql
+    assert (
+        "CREATE TYPE jobs.jobstatus AS ENUM ('DRAFT', 'PENDING', 'PROVISIONING', 'RUNNING', "
+        "'REPORTING', 'COMPLETED', 'FAILED', 'REFUNDED')" in sql
+    )
+    assert "INSERT INTO jobs.model_routing" in sql and "NVIDIA H100 80GB HBM3" in sql
+
+
+def test_alembic_ini_has_no_url_and_the_config_carries_ours() -> None:
+    ini = configparser.ConfigParser()
+    ini.read(ALEMBIC_INI)
+    assert ini.get("alembic", "script_location", raw=True).endswith("alembic")
+    assert not ini.has_option("alembic", "sqlalchemy.url"), "the URL comes from the environment"
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/x%y"
+    assert alembic_config(url).get_main_option("sqlalchemy.url") == url
+
+
+def test_unreachable_server_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dbfix, "server_url", lambda: make_url("postgresql+asyncpg://postgres@127.0.0.1:1/x"))
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
+        dbfix.create_test_database()
