@@ -134,7 +134,8 @@ AUTH = StreamDef(
     name="AUTH",
     subjects=("auth.>",),
     retention=Retention.LIMITS,
-    max_age=_WEEK,
+    # Email requests carry one-time link tokens: keep them no longer than delivery needs.
+    max_age=timedelta(days=1),
     duplicate_window=_DEDUPE,
     description="auth -> mail sender, jobs: email requests, deleted users",
 )
