@@ -1,9 +1,9 @@
 """The jobs service process: gRPC on the port of SWARMCAST_JOBS_ADDR (50052), schema `jobs`.
 
-The job RPCs, the state machine and the event consumers arrive with the jobs issue; until then
-the generated base class answers each of them UNIMPLEMENTED, while the process already is a
-complete swarmcast server
-(health, reflection, request logging, identity, error capture, event bus, database engine).
+The shared bootstrap (`services.common.grpc_server`) gives health, reflection, request logging,
+identity, error capture, the event bus and the database engine; `on_start` then builds the
+`JobsApp` (event consumers, outbox relay, stale-job detector, pruner, watch fan-out) on them and
+binds the servicer to it. Domain RPCs are held UNAVAILABLE by the startup gate until then.
 """
 
 from __future__ import annotations
@@ -11,26 +11,50 @@ from __future__ import annotations
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 from services.common.config import Settings
-from services.common.grpc_server import ServiceRuntime, ServiceSpec, run_service
+from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
+from services.common.storage import ObjectStore
+from services.jobs.app import JobsApp
+from services.jobs.servicer import JobsServicer
 
 SERVICE_NAME = jobs_pb2.DESCRIPTOR.services_by_name["JobsService"].full_name
 
 
-class JobsService(jobs_pb2_grpc.JobsServiceServicer):
-    """swarmcast.jobs.v1.JobsService; RPCs not overridden here answer UNIMPLEMENTED."""
+class JobsService(JobsServicer):
+    """swarmcast.jobs.v1.JobsService, registered before start-up and bound to the app in on_start.
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
+    gRPC needs the servicer when the server is built, while what it works with (bus, database)
+    is opened in on_start; the startup gate guarantees no RPC reaches it before `bind`.
+    """
+
+    def __init__(self) -> None:  # dependencies arrive with bind()
+        self.app: JobsApp | None = None
+
+    def bind(self, app: JobsApp) -> None:
+        super().__init__(app.core, app.hub, app.sessions)
+        self.app = app
 
 
 async def build(settings: Settings) -> ServiceSpec:
     runtime = ServiceRuntime(settings, "jobs", database=True)
-    servicer = JobsService(runtime)
+    servicer = JobsService()
 
-    async def on_start(_server: object) -> None:
+    async def on_start(server: GrpcServer) -> None:
         await runtime.start()
+        assert runtime.bus is not None and runtime.sessions is not None
+        app = JobsApp(
+            settings,
+            sessions=runtime.sessions,
+            bus=runtime.bus,
+            store=ObjectStore.from_settings(settings),
+        )
+        await app.start()
+        servicer.bind(app)
+        server.state["jobs_app"] = app
 
-    async def on_stop(_server: object) -> None:
+    async def on_stop(server: GrpcServer) -> None:
+        app = server.state.pop("jobs_app", None)
+        if app is not None:
+            await app.stop()
         await runtime.close()
 
     return ServiceSpec(

@@ -1,0 +1,182 @@
+"""Dispatch and cancel messages, written to the outbox in the caller's transaction.
+
+The job row and its dispatch never disagree: the row change (PENDING, a new run id, FAILED …) and
+the outbox row that announces it commit together, and `OutboxRelay` publishes after commit. A
+crash between commit and publish leaves the outbox row unpublished; the relay's start-up and
+periodic sweeps publish it then. Dispatches carry `Nats-Msg-Id` = run id, so publishing one
+twice (two relays, a retry) stores it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from swarmcast.events.v1 import events_pb2
+
+from services.common import subjects
+from services.common.db import utcnow
+from services.common.storage import ObjectStore
+from services.jobs import repository as repo
+from services.jobs.domain.artifacts import ARTIFACT_NAMES, artifact_key, checkpoint_key, job_prefix
+from services.jobs.domain.dispatch import (
+    DispatchJob,
+    RouteSnapshot,
+    UploadUrls,
+    build_dispatch,
+    dispatch_id,
+)
+from services.jobs.domain.validation import DEFAULT_FORECAST_DAYS
+from services.jobs.models import ModelRouting, SimulationJob
+
+log = logging.getLogger("swarmcast.jobs.dispatch")
+
+# The runner may pick a dispatch up long after it was queued and uploads at the very end of a
+# long run, so upload URLs live as long as S3 allows (SigV4's maximum is 7 days). They only
+# travel on the internal bus.
+UPLOAD_URL_TTL = timedelta(days=7)
+
+
+def route_snapshot(route: ModelRouting) -> RouteSnapshot:
+    return RouteSnapshot(
+        sim_tier=route.sim_tier,
+        model_id=route.model_id,
+        gpu_type=route.gpu_type,
+        max_rounds=route.max_rounds,
+        target_agents=route.target_agents,
+        vllm_args=route.vllm_args or "",
+    )
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Dispatcher:
+    """Writes dispatches (with presigned upload targets) and cancels into the outbox."""
+
+    def __init__(self, store: ObjectStore, *, url_ttl: timedelta = UPLOAD_URL_TTL) -> None:
+        self.store = store
+        self.url_ttl = url_ttl
+
+    async def upload_urls(self, job_id: int) -> UploadUrls:
+        def presign() -> UploadUrls:
+            # Presigning is local HMAC work (the client knows the region): one thread hop for all
+            # twelve URLs instead of one per URL.
+            client, bucket, ttl = self.store.client, self.store.bucket, self.url_ttl
+            expires_at = utcnow() + ttl
+            puts = {
+                name: client.presigned_put_object(bucket, artifact_key(job_id, name), ttl)
+                for name in ARTIFACT_NAMES
+            }
+            return UploadUrls(
+                bucket=bucket,
+                prefix=job_prefix(job_id),
+                put_urls=puts,
+                checkpoint_put_url=client.presigned_put_object(bucket, checkpoint_key(job_id), ttl),
+                checkpoint_get_url=client.presigned_get_object(bucket, checkpoint_key(job_id), ttl),
+                expires_at=expires_at,
+            )
+
+        return await asyncio.to_thread(presign)
+
+    async def _write_dispatch(
+        self,
+        session: AsyncSession,
+        job: SimulationJob,
+        *,
+        run_id: str,
+        route: RouteSnapshot,
+        attempt: int,
+        resume: bool,
+    ) -> None:
+        upload = await self.upload_urls(job.id)
+        message = build_dispatch(
+            DispatchJob(
+                job_id=job.id,
+                seed_text=job.seed_text,
+                goal=job.goal or "",
+                tier=route.sim_tier,
+                enrich_web=job.enrich_web,
+                forecast_days=job.forecast_days or DEFAULT_FORECAST_DAYS,
+                # A resumed run keeps the markets it already derived.
+                markets=job.markets_config if resume else None,
+            ),
+            route=route,
+            run_id=run_id,
+            attempt=attempt,
+            resume=resume,
+            upload=upload,
+            now=utcnow(),
+        )
+        await repo.insert_run(
+            session, run_id=run_id, job_id=job.id, attempt=attempt, resume=resume, route=asdict(route)
+        )
+        await repo.insert_outbox(
+            session,
+            subject=subjects.dispatch(route.sim_tier),
+            msg_id=run_id,
+            payload=message.SerializeToString(),
+            job_id=job.id,
+            run_id=run_id,
+        )
+
+    async def first_dispatch(self, session: AsyncSession, job: SimulationJob, route: RouteSnapshot) -> None:
+        """The first attempt of a job that has just become PENDING (in this transaction)."""
+        run_id = new_run_id()
+        await self._write_dispatch(session, job, run_id=run_id, route=route, attempt=1, resume=False)
+        job.workflow_id = dispatch_id(job.id)
+        job.workflow_run_id = run_id
+        await session.flush()
+
+    async def redispatch(
+        self, session: AsyncSession, job: SimulationJob, reason: str
+    ) -> SimulationJob | None:
+        """Runs a live job again, resuming from its checkpoint, as a new attempt (retry_count + 1).
+
+        The caller has checked the retry budget (and normally holds the row lock). Returns the
+        updated row, or None when the job moved on meanwhile; then nothing was written.
+        """
+        old_run_id = job.workflow_run_id or ""
+        previous = await repo.get_run(session, old_run_id) if old_run_id else None
+        if previous is not None:
+            route = RouteSnapshot(**previous.route)
+        else:
+            current = await repo.route_for(session, job.tier or "")
+            if current is None:
+                return None
+            route = route_snapshot(current)
+        attempt = job.retry_count + 2
+        new_run = new_run_id()
+        live: dict[str, Any] = dict(job.live_status or {})
+        live.update(stage_name="requeued", attempt=attempt, requeue_reason=reason)
+        # The guarded switch first: if the job moved on, nothing at all is written.
+        updated = await repo.switch_run(
+            session, job.id, old_run_id=old_run_id, new_run_id=new_run, live_status=live
+        )
+        if updated is None:
+            return None
+        await self._write_dispatch(
+            session, updated, run_id=new_run, route=route, attempt=attempt, resume=True
+        )
+        if old_run_id:
+            # If the old runner is merely slow rather than dead, tell it to stop: its events
+            # would be ignored anyway (superseded run).
+            await self.cancel(session, job.id, reason=f"superseded: {reason}", run_id=old_run_id)
+        return updated
+
+    async def cancel(self, session: AsyncSession, job_id: int, *, reason: str, run_id: str = "") -> None:
+        message = events_pb2.JobCancel(job_id=job_id, reason=reason, run_id=run_id)
+        message.requested_at.FromDatetime(utcnow())
+        await repo.insert_outbox(
+            session,
+            subject=subjects.cancel(job_id),
+            msg_id=f"cancel-{job_id}-{run_id or 'all'}",
+            payload=message.SerializeToString(),
+            job_id=job_id,
+        )

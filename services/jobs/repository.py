@@ -1,0 +1,518 @@
+"""SQL of the jobs service. Every function takes the caller's session; the caller owns the transaction.
+
+Status writes go through `apply_change`, a compare-and-set:
+`UPDATE … WHERE id = :id AND status IN (<allowed sources>) [AND workflow_run_id = :run]`, so a late,
+duplicated or out-of-order event can neither revive a terminal job nor move one backwards, and
+an event of a superseded attempt changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, defer
+
+from services.jobs.domain.events import RowChange
+from services.jobs.domain.pagination import Page
+from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
+from services.jobs.domain.validation import JobSpec, is_valid_job_id
+from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
+from services.jobs.runtime_models import ConsumedMessage, JobRun, OutboxMessage
+
+J = SimulationJob
+_STATUS_TYPE = J.__table__.c.status.type
+# Large text columns left out of lists and watch updates (proto: "List and watch responses leave
+# the large result_* fields empty").
+HEAVY_COLUMNS = (J.result_report, J.result_chat_log, J.result_graph, J.result_structured)
+
+
+# Hot read paths (GetJob, WatchJob, ListJobs) select plain rows: no ORM identity map or instance
+# construction, which costs more than the query itself. A Row reads like the model (row.status).
+JobRow = Row[Any]
+_ALL_COLUMNS = tuple(J.__table__.c)
+_LIGHT_COLUMNS = tuple(c for c in J.__table__.c if c.key not in {h.key for h in HEAVY_COLUMNS})
+
+
+def _status(value: JobStatus) -> Any:
+    return literal(value.value, type_=_STATUS_TYPE)
+
+
+# --- reading jobs ------------------------------------------------------------------------------
+
+
+async def get_job(
+    session: AsyncSession,
+    job_id: int,
+    *,
+    user_id: str | None = None,
+    light: bool = False,
+    for_update: bool = False,
+) -> SimulationJob | None:
+    """The job, or None when it does not exist or (with `user_id`) belongs to someone else."""
+    if not is_valid_job_id(job_id):
+        return None
+    stmt = select(J).where(J.id == job_id).execution_options(populate_existing=True)
+    if user_id is not None:
+        stmt = stmt.where(J.user_id == user_id)
+    if light:
+        stmt = stmt.options(*(defer(c) for c in HEAVY_COLUMNS))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def read_job(
+    session: AsyncSession, job_id: int, *, user_id: str | None = None, light: bool = False
+) -> JobRow | None:
+    """A read-only snapshot of the job (see get_job), as a plain row."""
+    if not is_valid_job_id(job_id):
+        return None
+    stmt = select(*(_LIGHT_COLUMNS if light else _ALL_COLUMNS)).where(J.id == job_id)
+    if user_id is not None:
+        stmt = stmt.where(J.user_id == user_id)
+    return (await session.execute(stmt)).one_or_none()
+
+
+async def get_by_share_token(session: AsyncSession, token: str) -> JobRow | None:
+    stmt = select(*_ALL_COLUMNS).where(J.share_token == token, J.status == _status(JobStatus.COMPLETED))
+    return (await session.execute(stmt)).one_or_none()
+
+
+async def list_jobs(
+    session: AsyncSession, user_id: str, page: Page, status: JobStatus | None
+) -> tuple[list[JobRow], int]:
+    """A user's jobs, newest first, without originals that were superseded by a retry."""
+    retry = aliased(J)
+    superseded = exists().where(retry.retry_of == J.id, retry.user_id == J.user_id)
+    conditions = [J.user_id == user_id, ~superseded]
+    if status is not None:
+        conditions.append(J.status == _status(status))
+    total = (await session.execute(select(func.count()).select_from(J).where(*conditions))).scalar_one()
+    stmt = (
+        select(*_LIGHT_COLUMNS)
+        .where(*conditions)
+        .order_by(J.created_at.desc(), J.id.desc())
+        .limit(page.per_page)
+        .offset(page.offset)
+    )
+    return list((await session.execute(stmt)).all()), int(total)
+
+
+async def find_live_duplicate(
+    session: AsyncSession, user_id: str, spec: JobSpec, window: timedelta
+) -> int | None:
+    stmt = (
+        select(J.id)
+        .where(
+            J.user_id == user_id,
+            J.status.in_([_status(s) for s in LIVE]),
+            J.created_at > func.now() - window,
+            J.tier == spec.tier,
+            J.goal == spec.goal,
+            J.seed_text == spec.seed_text,
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def advisory_xact_lock(session: AsyncSession, key: int) -> None:
+    """Serialises transactions that take the same key until they commit (see duplicate_lock_key)."""
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def retry_of(session: AsyncSession, job_id: int) -> int | None:
+    """The id of the job that retried `job_id`, if any."""
+    stmt = select(J.id).where(J.retry_of == job_id).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+# --- writing jobs ------------------------------------------------------------------------------
+
+
+async def insert_job(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    status: JobStatus,
+    seed_text: str,
+    goal: str | None,
+    tier: str | None,
+    enrich_web: bool,
+    forecast_days: int | None,
+    retry_of: int | None = None,
+) -> SimulationJob:
+    # One round trip: INSERT … RETURNING brings back the server defaults (id, created_at, …).
+    stmt = (
+        insert(J)
+        .values(
+            user_id=user_id,
+            status=status,
+            seed_text=seed_text,
+            goal=goal,
+            tier=tier,
+            enrich_web=enrich_web,
+            forecast_days=forecast_days,
+            credits_charged=0,  # the dead billing column stays 0 always (DESIGN §2)
+            retry_count=0,
+            retry_of=retry_of,
+            sim_data_available=False,
+        )
+        .returning(J)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def apply_change(
+    session: AsyncSession, job_id: int, change: RowChange, *, run_id: str | None = None
+) -> SimulationJob | None:
+    """The guarded compare-and-set; returns the updated row, or None when the guard refused."""
+    if not is_valid_job_id(job_id):
+        return None
+    values: dict[str, Any] = dict(change.values)
+    if change.move_if_legal:
+        sources = [_status(s) for s in allowed_sources(change.target)]
+        values["status"] = case((J.status.in_(sources), _status(change.target)), else_=J.status)
+    else:
+        values["status"] = _status(change.target)
+    stmt = (
+        update(J)
+        .where(J.id == job_id, J.status.in_([_status(s) for s in change.guard]))
+        .values(**values)
+        .returning(J)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    if run_id:
+        stmt = stmt.where(J.workflow_run_id == run_id)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def update_fields(
+    session: AsyncSession, job_id: int, values: dict[str, Any], *, statuses: Sequence[JobStatus]
+) -> SimulationJob | None:
+    """Changes fields (not the status) while the job is in one of `statuses`."""
+    stmt = (
+        update(J)
+        .where(J.id == job_id, J.status.in_([_status(s) for s in statuses]))
+        .values(**values)
+        .returning(J)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def switch_run(
+    session: AsyncSession, job_id: int, *, old_run_id: str, new_run_id: str, live_status: dict[str, Any]
+) -> SimulationJob | None:
+    """Makes `new_run_id` the job's current run (a re-dispatch), if `old_run_id` still is and it is live."""
+    stmt = (
+        update(J)
+        .where(
+            J.id == job_id,
+            J.workflow_run_id == old_run_id,
+            J.status.in_([_status(s) for s in LIVE]),
+        )
+        # resume_task_id: the attempt this one resumes from.
+        .values(
+            workflow_run_id=new_run_id,
+            retry_count=J.retry_count + 1,
+            live_status=live_status,
+            resume_task_id=old_run_id,
+        )
+        .returning(J)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def set_share_token(session: AsyncSession, job_id: int, token: str | None) -> SimulationJob | None:
+    """Sets (or with None clears) the share token; a new token only for a COMPLETED job."""
+    stmt = update(J).where(J.id == job_id)
+    if token is not None:
+        stmt = stmt.where(J.status == _status(JobStatus.COMPLETED))
+    stmt = (
+        stmt.values(share_token=token)
+        .returning(J)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def delete_jobs(session: AsyncSession, job_ids: Sequence[int]) -> int:
+    if not job_ids:
+        return 0
+    result = await session.execute(delete(J).where(J.id.in_(job_ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def job_ids_of_user(session: AsyncSession, user_id: str) -> list[tuple[int, JobStatus]]:
+    rows = await session.execute(select(J.id, J.status).where(J.user_id == user_id).order_by(J.id))
+    return [(int(r[0]), JobStatus(r[1])) for r in rows]
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+async def insert_run(
+    session: AsyncSession, *, run_id: str, job_id: int, attempt: int, resume: bool, route: dict[str, Any]
+) -> None:
+    session.add(JobRun(run_id=run_id, job_id=job_id, attempt=attempt, resume=resume, route=route))
+    await session.flush()
+
+
+async def get_run(session: AsyncSession, run_id: str) -> JobRun | None:
+    return await session.get(JobRun, run_id)
+
+
+async def advance_progress_seq(session: AsyncSession, job_id: int, run_id: str, seq: int) -> bool:
+    """Records `seq` as the run's newest applied progress; False when it is not newer."""
+    stmt = (
+        update(JobRun)
+        .where(JobRun.run_id == run_id, JobRun.job_id == job_id, JobRun.last_seq < seq)
+        .values(last_seq=seq, taken_at=func.coalesce(JobRun.taken_at, func.now()), last_seen_at=func.now())
+        .returning(JobRun.run_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def mark_taken(session: AsyncSession, run_id: str) -> None:
+    await session.execute(
+        update(JobRun).where(JobRun.run_id == run_id, JobRun.taken_at.is_(None)).values(taken_at=func.now())
+    )
+
+
+async def mark_seen(session: AsyncSession, run_id: str) -> None:
+    await session.execute(
+        update(JobRun)
+        .where(JobRun.run_id == run_id)
+        .values(taken_at=func.coalesce(JobRun.taken_at, func.now()), last_seen_at=func.now())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRun:
+    """What the stale-job detector needs to know about one live job."""
+
+    job_id: int
+    status: JobStatus
+    tier: str | None
+    retry_count: int
+    run_id: str
+    dispatched_at: datetime
+    taken_at: datetime | None
+    last_seen_at: datetime | None
+    stream_seq: int | None
+
+
+async def live_runs(session: AsyncSession) -> list[LiveRun]:
+    stmt = (
+        select(
+            J.id, J.status, J.tier, J.retry_count, JobRun.run_id,
+            JobRun.dispatched_at, JobRun.taken_at, JobRun.last_seen_at, JobRun.stream_seq,
+        )
+        .join(JobRun, JobRun.run_id == J.workflow_run_id)
+        .where(J.status.in_([_status(s) for s in LIVE]))
+        .order_by(J.id)
+    )  # fmt: skip
+    return [
+        LiveRun(
+            job_id=r[0], status=JobStatus(r[1]), tier=r[2], retry_count=r[3], run_id=r[4],
+            dispatched_at=r[5], taken_at=r[6], last_seen_at=r[7], stream_seq=r[8],
+        )
+        for r in await session.execute(stmt)
+    ]  # fmt: skip
+
+
+async def lock_live_run(session: AsyncSession, job_id: int, run_id: str) -> SimulationJob | None:
+    """Locks the job if it is still live on `run_id`; None if it moved on or another replica holds it."""
+    stmt = (
+        select(J)
+        .where(J.id == job_id, J.workflow_run_id == run_id, J.status.in_([_status(s) for s in LIVE]))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+async def insert_outbox(
+    session: AsyncSession,
+    *,
+    subject: str,
+    msg_id: str,
+    payload: bytes,
+    job_id: int | None,
+    run_id: str | None = None,
+) -> None:
+    # ON CONFLICT: writing the same message twice (a retried transaction) keeps one copy.
+    stmt = (
+        pg_insert(OutboxMessage)
+        .values(subject=subject, msg_id=msg_id, payload=payload, job_id=job_id, run_id=run_id)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.msg_id])
+    )
+    await session.execute(stmt)
+
+
+@dataclass(frozen=True, slots=True)
+class Unpublished:
+    id: int
+    subject: str
+    msg_id: str
+    payload: bytes
+    run_id: str | None
+    # False for a dispatch whose run is no longer the job's current live run: never publish it.
+    still_wanted: bool
+
+
+async def claim_unpublished(session: AsyncSession, *, limit: int, min_age: timedelta) -> list[Unpublished]:
+    """Locks up to `limit` unpublished messages (skipping rows another replica holds)."""
+    wanted = or_(
+        OutboxMessage.run_id.is_(None),
+        and_(J.workflow_run_id == OutboxMessage.run_id, J.status.in_([_status(s) for s in LIVE])),
+    )
+    stmt = (
+        select(OutboxMessage, func.coalesce(wanted, False))
+        .outerjoin(J, J.id == OutboxMessage.job_id)
+        .where(OutboxMessage.published_at.is_(None), OutboxMessage.created_at <= func.now() - min_age)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(of=OutboxMessage, skip_locked=True)
+    )
+    return [
+        Unpublished(
+            id=m.id, subject=m.subject, msg_id=m.msg_id, payload=m.payload, run_id=m.run_id,
+            still_wanted=bool(w),
+        )
+        for m, w in (await session.execute(stmt)).all()
+    ]  # fmt: skip
+
+
+async def mark_published(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
+    if outbox_ids:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(published_at=func.now())
+        )
+
+
+async def mark_attempt_failed(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
+    if outbox_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(outbox_ids))
+            .values(attempts=OutboxMessage.attempts + 1)
+        )
+
+
+async def record_stream_seqs(session: AsyncSession, seqs: Mapping[str, int]) -> None:
+    """Stores each published dispatch's JetStream sequence on its run (one batched statement)."""
+    if seqs:
+        # ORM bulk UPDATE by primary key: one executemany.
+        await session.execute(
+            update(JobRun), [{"run_id": run_id, "stream_seq": seq} for run_id, seq in seqs.items()]
+        )
+
+
+async def prune_outbox(session: AsyncSession, older_than: timedelta) -> int:
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < func.now() - older_than
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+
+async def routes(session: AsyncSession) -> list[ModelRouting]:
+    return list((await session.scalars(select(ModelRouting).order_by(ModelRouting.id))).all())
+
+
+async def route_for(session: AsyncSession, tier: str) -> ModelRouting | None:
+    stmt = select(ModelRouting).where(ModelRouting.sim_tier == tier)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def upsert_route(session: AsyncSession, values: dict[str, Any]) -> ModelRouting:
+    insert_stmt = pg_insert(ModelRouting).values(**values)
+    stmt = insert_stmt.on_conflict_do_update(
+        index_elements=[ModelRouting.sim_tier],
+        set_={k: insert_stmt.excluded[k] for k in values if k != "sim_tier"},
+    ).returning(ModelRouting)
+    result = await session.scalars(stmt.execution_options(populate_existing=True))
+    return result.one()
+
+
+# --- error events ------------------------------------------------------------------------------
+
+
+async def insert_error_event(session: AsyncSession, msg_id: str, values: dict[str, Any]) -> bool:
+    """Inserts the event once per `msg_id`; False when it was already recorded (a redelivery)."""
+    claimed = await session.execute(
+        pg_insert(ConsumedMessage)
+        .values(msg_id=msg_id)
+        .on_conflict_do_nothing(index_elements=[ConsumedMessage.msg_id])
+        .returning(ConsumedMessage.msg_id)
+    )
+    if claimed.scalar_one_or_none() is None:
+        return False
+    session.add(ErrorEvent(**values))
+    await session.flush()
+    return True
+
+
+async def list_error_events(
+    session: AsyncSession, page: Page, *, source: str | None, job_id: int | None
+) -> tuple[list[ErrorEvent], int]:
+    conditions = []
+    if source:
+        conditions.append(ErrorEvent.source == source)
+    if job_id is not None:
+        if not is_valid_job_id(job_id):
+            return [], 0
+        conditions.append(ErrorEvent.job_id == job_id)
+    total = (
+        await session.execute(select(func.count()).select_from(ErrorEvent).where(*conditions))
+    ).scalar_one()
+    stmt = (
+        select(ErrorEvent)
+        .where(*conditions)
+        .order_by(ErrorEvent.timestamp.desc(), ErrorEvent.id.desc())
+        .limit(page.per_page)
+        .offset(page.offset)
+    )
+    return list((await session.scalars(stmt)).all()), int(total)
+
+
+async def prune_error_events(session: AsyncSession, older_than: timedelta) -> int:
+    result = await session.execute(delete(ErrorEvent).where(ErrorEvent.timestamp < func.now() - older_than))
+    await session.execute(
+        delete(ConsumedMessage).where(ConsumedMessage.consumed_at < func.now() - older_than)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def database_now(session: AsyncSession) -> datetime:
+    """The database's clock: every replica compares heartbeats against the same time."""
+    return (await session.execute(text("SELECT now()"))).scalar_one()

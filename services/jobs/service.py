@@ -1,0 +1,427 @@
+"""The jobs service's operations, independent of gRPC: the servicer maps requests and errors.
+
+Every operation that reads or changes a job takes the caller's identity and treats another user's
+job exactly like a missing one (NotFound). Writes that cause messages (dispatch, cancel) put them
+in the outbox inside the same transaction; after commit the relay is kicked and the job's
+watchers are notified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.identity import Identity
+from services.common.storage import ObjectStore
+from services.jobs import repository as repo
+from services.jobs.dispatch import Dispatcher, route_snapshot
+from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact_key, job_prefix
+from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, job_not_found
+from services.jobs.domain.events import CANCELLED_BY_USER, RowChange, failed_change
+from services.jobs.domain.pagination import Page, resolve_page
+from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
+from services.jobs.domain.state_machine import LIVE, TERMINAL, JobStatus
+from services.jobs.domain.validation import (
+    JobFields,
+    JobSpec,
+    ValidationError,
+    check_error_source,
+    duplicate_lock_key,
+    validate_draft,
+    validate_job,
+)
+from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
+from services.jobs.outbox import Kicker
+from services.jobs.repository import JobRow
+from services.jobs.watch import ChangeNotifier
+
+# DESIGN §5: the same user + seed + goal + tier while one is live within 60 s is a duplicate.
+DUPLICATE_WINDOW = timedelta(seconds=60)
+SIM_DATA_URL_TTL = timedelta(hours=1)
+DELETED_BY_USER = "deleted by user"
+RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.REFUNDED})
+
+# A tier name becomes a NATS subject token (jobs.dispatch.<tier>) and fits varchar(20).
+_TIER_NAME = re.compile(r"[A-Za-z0-9_-]{1,20}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    jobs: list[JobRow]
+    total: int
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPage:
+    events: list[ErrorEvent]
+    total: int
+    page: Page
+
+
+def _spec_values(spec: JobSpec) -> dict[str, Any]:
+    return {
+        "seed_text": spec.seed_text,
+        "goal": spec.goal,
+        "tier": spec.tier,
+        "enrich_web": spec.enrich_web,
+        "forecast_days": spec.forecast_days,
+    }
+
+
+def _fields_of(job: SimulationJob) -> JobFields:
+    return JobFields(
+        seed_text=job.seed_text,
+        goal=job.goal,
+        tier=job.tier,
+        enrich_web=job.enrich_web,
+        forecast_days=job.forecast_days,
+    )
+
+
+def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for single-statement reads: no BEGIN/ROLLBACK round trips around the query."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        return sessions
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
+class JobsCore:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        store: ObjectStore,
+        dispatcher: Dispatcher,
+        relay: Kicker,
+        notifier: ChangeNotifier,
+        require_verified_email: bool = False,
+    ) -> None:
+        self.sessions = sessions
+        self.readers = autocommit_sessions(sessions)
+        self.store = store
+        self.dispatcher = dispatcher
+        self.relay = relay
+        self.notifier = notifier
+        self.require_verified_email = require_verified_email
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _check_may_submit(self, identity: Identity) -> None:
+        if not self.require_verified_email:
+            return
+        if not identity.email_verified:
+            raise FailedPrecondition("verify your email address before starting simulations")
+
+    @staticmethod
+    async def _routes(session: AsyncSession) -> dict[str, ModelRouting]:
+        return {route.sim_tier: route for route in await repo.routes(session)}
+
+    @staticmethod
+    async def _owned(
+        session: AsyncSession,
+        identity: Identity,
+        job_id: int,
+        *,
+        for_update: bool = False,
+        light: bool = False,
+    ) -> SimulationJob:
+        job = await repo.get_job(
+            session, job_id, user_id=identity.user_id, for_update=for_update, light=light
+        )
+        if job is None:
+            raise job_not_found(job_id)
+        return job
+
+    async def _after_commit(self, job_id: int, *, kicked: bool) -> None:
+        if kicked:
+            self.relay.kick()
+        await self.notifier.notify(job_id)
+
+    async def _submit(
+        self,
+        session: AsyncSession,
+        identity: Identity,
+        spec: JobSpec,
+        route: ModelRouting,
+        *,
+        retry_of: int | None = None,
+    ) -> SimulationJob:
+        """Inserts a PENDING job and its first dispatch, unless an identical one is live (race-safe)."""
+        # Identical submissions serialise on this lock, so check-then-insert cannot interleave
+        # across connections or replicas.
+        await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
+        duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
+        if duplicate is not None:
+            raise AlreadyExists(
+                f"an identical simulation (job {duplicate}) was submitted less than "
+                f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
+            )
+        job = await repo.insert_job(
+            session,
+            user_id=identity.user_id,
+            status=JobStatus.PENDING,
+            retry_of=retry_of,
+            **_spec_values(spec),
+        )
+        await self.dispatcher.first_dispatch(session, job, route_snapshot(route))
+        return job
+
+    # --- jobs and drafts --------------------------------------------------------------------------
+
+    async def create_job(self, identity: Identity, fields: JobFields) -> SimulationJob:
+        self._check_may_submit(identity)
+        async with self.sessions() as session, session.begin():
+            routes = await self._routes(session)
+            spec = validate_job(fields, routes.keys())
+            job = await self._submit(session, identity, spec, routes[spec.tier])
+        await self._after_commit(job.id, kicked=True)
+        return job
+
+    async def create_draft(self, identity: Identity, fields: JobFields) -> SimulationJob:
+        async with self.sessions() as session, session.begin():
+            draft = validate_draft(fields, (await self._routes(session)).keys())
+            job = await repo.insert_job(
+                session,
+                user_id=identity.user_id,
+                status=JobStatus.DRAFT,
+                seed_text=draft.seed_text or "",
+                goal=draft.goal or None,
+                tier=draft.tier or None,
+                enrich_web=True if draft.enrich_web is None else draft.enrich_web,
+                forecast_days=draft.forecast_days,
+            )
+        return job
+
+    async def update_draft(self, identity: Identity, job_id: int, fields: JobFields) -> SimulationJob:
+        async with self.sessions() as session, session.begin():
+            job = await self._owned(session, identity, job_id, for_update=True)
+            if job.status is not JobStatus.DRAFT:
+                raise FailedPrecondition(f"job {job_id} is {job.status}; only drafts can be edited")
+            draft = validate_draft(fields, (await self._routes(session)).keys())
+            values: dict[str, Any] = {}
+            if draft.seed_text is not None:
+                values["seed_text"] = draft.seed_text
+            if draft.goal is not None:
+                values["goal"] = draft.goal or None
+            if draft.tier is not None:
+                values["tier"] = draft.tier or None
+            if draft.enrich_web is not None:
+                values["enrich_web"] = draft.enrich_web
+            if draft.forecast_days is not None:
+                values["forecast_days"] = draft.forecast_days
+            if values:
+                updated = await repo.update_fields(session, job_id, values, statuses=[JobStatus.DRAFT])
+                assert updated is not None  # the row is locked and was a draft
+                job = updated
+        await self._after_commit(job_id, kicked=False)
+        return job
+
+    async def launch_draft(self, identity: Identity, job_id: int) -> SimulationJob:
+        self._check_may_submit(identity)
+        async with self.sessions() as session, session.begin():
+            draft = await self._owned(session, identity, job_id, for_update=True)
+            if draft.status is not JobStatus.DRAFT:
+                raise FailedPrecondition(f"job {job_id} is {draft.status}; only drafts can be launched")
+            routes = await self._routes(session)
+            spec = validate_job(_fields_of(draft), routes.keys())
+            await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
+            duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
+            if duplicate is not None:
+                raise AlreadyExists(
+                    f"an identical simulation (job {duplicate}) was submitted less than "
+                    f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
+                )
+            launch = RowChange(
+                target=JobStatus.PENDING, guard=frozenset({JobStatus.DRAFT}), values=_spec_values(spec)
+            )
+            job = await repo.apply_change(session, job_id, launch)
+            assert job is not None  # locked above and a draft
+            await self.dispatcher.first_dispatch(session, job, route_snapshot(routes[spec.tier]))
+        await self._after_commit(job_id, kicked=True)
+        return job
+
+    async def get_job(self, identity: Identity, job_id: int, *, light: bool = False) -> JobRow:
+        async with self.readers() as session:
+            job = await repo.read_job(session, job_id, user_id=identity.user_id, light=light)
+        if job is None:
+            raise job_not_found(job_id)
+        return job
+
+    async def find_job(self, identity: Identity, job_id: int) -> JobRow | None:
+        """The job's light snapshot (no result_* fields), or None; WatchJob's re-read."""
+        async with self.readers() as session:
+            return await repo.read_job(session, job_id, user_id=identity.user_id, light=True)
+
+    async def list_jobs(
+        self, identity: Identity, *, page: int, per_page: int, status: JobStatus | None
+    ) -> JobPage:
+        resolved = resolve_page(page, per_page)
+        async with self.readers() as session:
+            jobs, total = await repo.list_jobs(session, identity.user_id, resolved, status)
+        return JobPage(jobs=jobs, total=total, page=resolved)
+
+    async def cancel_job(self, identity: Identity, job_id: int) -> SimulationJob:
+        async with self.sessions() as session, session.begin():
+            job = await self._owned(session, identity, job_id, for_update=True, light=True)
+            if job.status in TERMINAL:
+                raise FailedPrecondition(f"job {job_id} has already finished ({job.status})")
+            if job.status is JobStatus.DRAFT:
+                raise FailedPrecondition(f"job {job_id} is a draft and is not running; delete it instead")
+            cancelled = await repo.apply_change(session, job_id, failed_change(CANCELLED_BY_USER))
+            assert cancelled is not None  # locked and live
+            await self.dispatcher.cancel(session, job_id, reason=CANCELLED_BY_USER)
+        await self._after_commit(job_id, kicked=True)
+        return cancelled
+
+    async def retry_job(self, identity: Identity, job_id: int) -> SimulationJob:
+        self._check_may_submit(identity)
+        async with self.sessions() as session, session.begin():
+            # The row lock serialises concurrent retries of the same job.
+            original = await self._owned(session, identity, job_id, for_update=True, light=True)
+            if original.status not in RETRYABLE:
+                raise FailedPrecondition(
+                    f"job {job_id} is {original.status}; only FAILED or REFUNDED jobs can be retried"
+                )
+            existing = await repo.retry_of(session, job_id)
+            if existing is not None:
+                raise AlreadyExists(f"job {job_id} was already retried as job {existing}")
+            routes = await self._routes(session)
+            spec = validate_job(_fields_of(original), routes.keys())
+            job = await self._submit(session, identity, spec, routes[spec.tier], retry_of=job_id)
+        await self._after_commit(job.id, kicked=True)
+        return job
+
+    async def delete_job(self, identity: Identity, job_id: int) -> None:
+        # 1. Stop a live run first, so the runner stops uploading into the prefix we delete next.
+        async with self.sessions() as session, session.begin():
+            job = await self._owned(session, identity, job_id, for_update=True, light=True)
+            was_live = job.status in LIVE
+            if was_live:
+                await repo.apply_change(session, job_id, failed_change(DELETED_BY_USER))
+                await self.dispatcher.cancel(session, job_id, reason=DELETED_BY_USER)
+        if was_live:
+            self.relay.kick()
+        # 2. Artifacts, then 3. the row: if 2 fails the row remains and a repeated delete finishes.
+        await self.store.delete_prefix(job_prefix(job_id))
+        async with self.sessions() as session, session.begin():
+            await repo.delete_jobs(session, [job_id])
+        await self.notifier.notify(job_id)
+
+    # --- results ----------------------------------------------------------------------------------
+
+    async def sim_data(self, identity: Identity, job_id: int) -> dict[str, str]:
+        async with self.sessions() as session:
+            job = await self._owned(session, identity, job_id, light=True)
+        if not job.sim_data_available:
+            raise FailedPrecondition(
+                f"simulation data of job {job_id} is not available (job is {job.status})"
+            )
+        names = list(ARTIFACT_NAMES)
+        if await self.store.exists(artifact_key(job_id, REPORT_NAME)):
+            names.append(REPORT_NAME)
+
+        def presign() -> dict[str, str]:
+            client, bucket = self.store.client, self.store.bucket
+            return {
+                name: client.presigned_get_object(bucket, artifact_key(job_id, name), SIM_DATA_URL_TTL)
+                for name in names
+            }
+
+        return await asyncio.to_thread(presign)
+
+    async def graph(self, identity: Identity, job_id: int) -> str:
+        job = await self.get_job(identity, job_id)
+        if not job.result_graph:
+            raise FailedPrecondition(
+                f"the entity graph of job {job_id} is not available yet (job is {job.status})"
+            )
+        return job.result_graph
+
+    # --- sharing ----------------------------------------------------------------------------------
+
+    async def create_share_link(self, identity: Identity, job_id: int) -> str:
+        async with self.sessions() as session, session.begin():
+            job = await self._owned(session, identity, job_id, for_update=True, light=True)
+            if job.status is not JobStatus.COMPLETED:
+                raise FailedPrecondition(f"only COMPLETED jobs can be shared; job {job_id} is {job.status}")
+            if job.share_token:
+                return job.share_token  # idempotent: one live link per job
+            token = new_share_token()
+            await repo.set_share_token(session, job_id, token)
+        return token
+
+    async def revoke_share_link(self, identity: Identity, job_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            await self._owned(session, identity, job_id, for_update=True, light=True)
+            await repo.set_share_token(session, job_id, None)
+
+    async def shared_job(self, token: str) -> JobRow:
+        if not is_well_formed_share_token(token):
+            raise NotFound("share link not found or revoked")
+        async with self.readers() as session:
+            job = await repo.get_by_share_token(session, token)
+        if job is None:
+            raise NotFound("share link not found or revoked")
+        return job
+
+    # --- operator ---------------------------------------------------------------------------------
+
+    async def routes(self) -> list[ModelRouting]:
+        async with self.sessions() as session:
+            return await repo.routes(session)
+
+    async def upsert_route(self, values: Mapping[str, Any]) -> ModelRouting:
+        clean = validate_route(values)
+        async with self.sessions() as session, session.begin():
+            return await repo.upsert_route(session, clean)
+
+    async def error_events(self, *, page: int, per_page: int, source: str, job_id: int | None) -> ErrorPage:
+        resolved = resolve_page(page, per_page)
+        async with self.sessions() as session:
+            events, total = await repo.list_error_events(
+                session, resolved, source=check_error_source(source), job_id=job_id
+            )
+        return ErrorPage(events=events, total=total, page=resolved)
+
+
+def validate_route(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks an operator's routing row; the tier name must be usable as a subject token."""
+    tier = str(values.get("sim_tier", "")).strip()
+    if not _TIER_NAME.fullmatch(tier):
+        raise ValidationError(
+            "sim_tier", "sim_tier must be 1-20 letters, digits, '-' or '_' (it names a dispatch subject)"
+        )
+
+    def text(field: str, limit: int, *, required: bool) -> str | None:
+        value = str(values.get(field) or "").strip()
+        if _CONTROL.search(value):
+            raise ValidationError(field, f"{field} contains control characters")
+        if len(value) > limit:
+            raise ValidationError(field, f"{field} is too long (at most {limit} characters)")
+        if required and not value:
+            raise ValidationError(field, f"{field} is required")
+        return value or None
+
+    def number(field: str, low: int, high: int) -> int:
+        value = int(values.get(field) or 0)
+        if not low <= value <= high:
+            raise ValidationError(field, f"{field} must be between {low} and {high} (got {value})")
+        return value
+
+    return {
+        "sim_tier": tier,
+        "model_id": text("model_id", 255, required=True),
+        "gpu_type": text("gpu_type", 50, required=True),
+        "max_rounds": number("max_rounds", 1, 10_000),
+        "target_agents": number("target_agents", 1, 100_000),
+        "vllm_args": text("vllm_args", 4_000, required=False),
+    }

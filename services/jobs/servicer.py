@@ -1,0 +1,278 @@
+"""swarmcast.jobs.v1.JobsService over gRPC: identity, request mapping and status codes.
+
+The operations live in `service.JobsCore`; this layer only authenticates, converts messages and
+maps domain errors to canonical codes (bad input is INVALID_ARGUMENT, never INTERNAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypeAlias
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+
+from services.common.identity import Identity, require_identity, require_operator
+from services.common.status import (
+    abort_already_exists,
+    abort_failed_precondition,
+    abort_invalid,
+    abort_not_found,
+    abort_permission_denied,
+)
+from services.jobs.convert import (
+    error_event_to_proto,
+    job_to_proto,
+    route_from_proto,
+    route_to_proto,
+    shared_job_to_proto,
+    status_from_proto,
+)
+from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
+from services.jobs.domain.state_machine import TERMINAL
+from services.jobs.domain.validation import JobFields, ValidationError
+from services.jobs.service import SIM_DATA_URL_TTL, JobsCore
+from services.jobs.watch import WatchHub
+
+Ctx: TypeAlias = grpc.aio.ServicerContext
+
+# WatchJob is driven by change notifications; this slow re-read only covers a notification lost
+# in a NATS outage.
+WATCH_RESYNC_SECONDS = 30.0
+
+
+@contextlib.asynccontextmanager
+async def domain_errors(context: Ctx) -> AsyncIterator[None]:
+    """Maps domain failures to canonical status codes with their human-readable message."""
+    try:
+        yield
+    except ValidationError as exc:
+        await abort_invalid(context, exc.message, fields={exc.field: exc.message})
+    except NotFound as exc:
+        await abort_not_found(context, exc.message)
+    except AlreadyExists as exc:
+        await abort_already_exists(context, exc.message)
+    except FailedPrecondition as exc:
+        await abort_failed_precondition(context, exc.message)
+    except PermissionDenied as exc:
+        await abort_permission_denied(context, exc.message)
+
+
+def _optional(message: object, name: str) -> object | None:
+    return getattr(message, name) if message.HasField(name) else None  # type: ignore[attr-defined]
+
+
+class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
+    def __init__(
+        self,
+        core: JobsCore,
+        hub: WatchHub,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        resync_seconds: float = WATCH_RESYNC_SECONDS,
+    ) -> None:
+        self.core = core
+        self.hub = hub
+        self.sessions = sessions
+        self.resync_seconds = resync_seconds
+
+    # --- jobs and drafts --------------------------------------------------------------------------
+
+    async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: Ctx) -> jobs_pb2.CreateJobResponse:
+        identity = await require_identity(context)
+        fields = JobFields(
+            seed_text=request.seed_text,
+            goal=request.goal,
+            tier=request.tier,
+            enrich_web=_optional(request, "enrich_web"),  # type: ignore[arg-type]
+            forecast_days=_optional(request, "forecast_days"),  # type: ignore[arg-type]
+        )
+        async with domain_errors(context):
+            job = await self.core.create_job(identity, fields)
+        return jobs_pb2.CreateJobResponse(job=job_to_proto(job))
+
+    @staticmethod
+    def _draft_fields(request: jobs_pb2.CreateDraftRequest | jobs_pb2.UpdateDraftRequest) -> JobFields:
+        return JobFields(
+            seed_text=_optional(request, "seed_text"),  # type: ignore[arg-type]
+            goal=_optional(request, "goal"),  # type: ignore[arg-type]
+            tier=_optional(request, "tier"),  # type: ignore[arg-type]
+            enrich_web=_optional(request, "enrich_web"),  # type: ignore[arg-type]
+            forecast_days=_optional(request, "forecast_days"),  # type: ignore[arg-type]
+        )
+
+    async def CreateDraft(
+        self, request: jobs_pb2.CreateDraftRequest, context: Ctx
+    ) -> jobs_pb2.CreateDraftResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.create_draft(identity, self._draft_fields(request))
+        return jobs_pb2.CreateDraftResponse(job=job_to_proto(job))
+
+    async def UpdateDraft(
+        self, request: jobs_pb2.UpdateDraftRequest, context: Ctx
+    ) -> jobs_pb2.UpdateDraftResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.update_draft(identity, request.job_id, self._draft_fields(request))
+        return jobs_pb2.UpdateDraftResponse(job=job_to_proto(job))
+
+    async def LaunchDraft(
+        self, request: jobs_pb2.LaunchDraftRequest, context: Ctx
+    ) -> jobs_pb2.LaunchDraftResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.launch_draft(identity, request.job_id)
+        return jobs_pb2.LaunchDraftResponse(job=job_to_proto(job))
+
+    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: Ctx) -> jobs_pb2.GetJobResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.get_job(identity, request.job_id)
+        return jobs_pb2.GetJobResponse(job=job_to_proto(job))
+
+    async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: Ctx) -> jobs_pb2.ListJobsResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            result = await self.core.list_jobs(
+                identity,
+                page=request.page,
+                per_page=request.per_page,
+                status=status_from_proto(request.status),
+            )
+        return jobs_pb2.ListJobsResponse(
+            jobs=[job_to_proto(job, light=True) for job in result.jobs],
+            total=result.total,
+            page=result.page.page,
+            per_page=result.page.per_page,
+        )
+
+    async def DeleteJob(self, request: jobs_pb2.DeleteJobRequest, context: Ctx) -> jobs_pb2.DeleteJobResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            await self.core.delete_job(identity, request.job_id)
+        return jobs_pb2.DeleteJobResponse()
+
+    async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: Ctx) -> jobs_pb2.CancelJobResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.cancel_job(identity, request.job_id)
+        return jobs_pb2.CancelJobResponse(job=job_to_proto(job, light=True))
+
+    async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: Ctx) -> jobs_pb2.RetryJobResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            job = await self.core.retry_job(identity, request.job_id)
+        return jobs_pb2.RetryJobResponse(job=job_to_proto(job))
+
+    # --- watch ------------------------------------------------------------------------------------
+
+    async def _read_for_watch(self, identity: Identity, job_id: int) -> jobs_pb2.Job | None:
+        job = await self.core.find_job(identity, job_id)
+        return None if job is None else job_to_proto(job, light=True)
+
+    async def WatchJob(
+        self, request: jobs_pb2.WatchJobRequest, context: Ctx
+    ) -> AsyncIterator[jobs_pb2.WatchJobResponse]:
+        identity = await require_identity(context)
+        job_id = request.job_id
+        # Register before the first read: a change committed in between still wakes us.
+        with self.hub.watch(job_id) as changed:
+            last = await self._read_for_watch(identity, job_id)
+            if last is None:
+                await abort_not_found(context, f"job {job_id} not found")
+            assert last is not None
+            yield jobs_pb2.WatchJobResponse(job=last)
+            while status_from_proto(last.status) not in TERMINAL:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=self.resync_seconds)
+                changed.clear()
+                current = await self._read_for_watch(identity, job_id)
+                if current is None:
+                    await abort_not_found(context, f"job {job_id} was deleted")
+                assert current is not None
+                if current != last:
+                    last = current
+                    yield jobs_pb2.WatchJobResponse(job=current)
+
+    # --- sharing ----------------------------------------------------------------------------------
+
+    async def CreateShareLink(
+        self, request: jobs_pb2.CreateShareLinkRequest, context: Ctx
+    ) -> jobs_pb2.CreateShareLinkResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            token = await self.core.create_share_link(identity, request.job_id)
+        return jobs_pb2.CreateShareLinkResponse(share_token=token)
+
+    async def RevokeShareLink(
+        self, request: jobs_pb2.RevokeShareLinkRequest, context: Ctx
+    ) -> jobs_pb2.RevokeShareLinkResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            await self.core.revoke_share_link(identity, request.job_id)
+        return jobs_pb2.RevokeShareLinkResponse()
+
+    async def GetSharedJob(
+        self, request: jobs_pb2.GetSharedJobRequest, context: Ctx
+    ) -> jobs_pb2.GetSharedJobResponse:
+        # Public: the token is the only credential.
+        async with domain_errors(context):
+            job = await self.core.shared_job(request.share_token)
+        return jobs_pb2.GetSharedJobResponse(job=shared_job_to_proto(job))
+
+    # --- results ----------------------------------------------------------------------------------
+
+    async def GetSimData(
+        self, request: jobs_pb2.GetSimDataRequest, context: Ctx
+    ) -> jobs_pb2.GetSimDataResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            files = await self.core.sim_data(identity, request.job_id)
+        return jobs_pb2.GetSimDataResponse(
+            files=files, expires_in_seconds=int(SIM_DATA_URL_TTL.total_seconds())
+        )
+
+    async def GetGraph(self, request: jobs_pb2.GetGraphRequest, context: Ctx) -> jobs_pb2.GetGraphResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            graph = await self.core.graph(identity, request.job_id)
+        return jobs_pb2.GetGraphResponse(graph=graph)
+
+    # --- operator ---------------------------------------------------------------------------------
+
+    async def ListRoutes(
+        self, request: jobs_pb2.ListRoutesRequest, context: Ctx
+    ) -> jobs_pb2.ListRoutesResponse:
+        await require_operator(context)
+        routes = await self.core.routes()
+        return jobs_pb2.ListRoutesResponse(routes=[route_to_proto(r) for r in routes])
+
+    async def UpsertRoute(
+        self, request: jobs_pb2.UpsertRouteRequest, context: Ctx
+    ) -> jobs_pb2.UpsertRouteResponse:
+        await require_operator(context)
+        async with domain_errors(context):
+            route = await self.core.upsert_route(route_from_proto(request.route))
+        return jobs_pb2.UpsertRouteResponse(route=route_to_proto(route))
+
+    async def ListErrorEvents(
+        self, request: jobs_pb2.ListErrorEventsRequest, context: Ctx
+    ) -> jobs_pb2.ListErrorEventsResponse:
+        await require_operator(context)
+        async with domain_errors(context):
+            result = await self.core.error_events(
+                page=request.page,
+                per_page=request.per_page,
+                source=request.source,
+                job_id=request.job_id if request.HasField("job_id") else None,
+            )
+        return jobs_pb2.ListErrorEventsResponse(
+            events=[error_event_to_proto(e) for e in result.events],
+            total=result.total,
+            page=result.page.page,
+            per_page=result.page.per_page,
+        )

@@ -1,0 +1,164 @@
+"""Fixtures for the jobs service tests: real PostgreSQL, NATS JetStream and S3.
+
+- `jobs_settings`: Settings aimed at the session's test database, this test's NATS prefix and
+  bucket, with a short stale threshold (0.5 s) and a retry budget of 2.
+- `jobs_db`: the session factory on a clean jobs schema (outbox and dedupe ids included) with the
+  DESIGN §2 tiers seeded.
+- `jobs_app`: a `JobsApp` (consumers running; relay/detector/pruner loops off, tests drive them).
+- `test_keys`: an Ed25519 signing key standing in for auth; `test_keys.token(user_id, roles=...)`.
+- `jobs_server`: the JobsService on a free loopback port with the standard interceptor chain,
+  verifying tokens against `test_keys`; `jobs_server.stub`, `jobs_server.md(user)`.
+- `dispatch_reader`: a test "runner" pulling `jobs.dispatch.<tier>` from the work queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+import nats.errors
+import pytest
+import pytest_asyncio
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from swarmcast.events.v1 import events_pb2
+from swarmcast.jobs.v1 import jobs_pb2_grpc
+
+from services.common import subjects
+from services.common.bus import EventBus
+from services.common.config import Settings
+from services.common.storage import ObjectStore
+from services.jobs.app import JobsApp
+from services.jobs.tests.jobs_helpers import AUDIENCE, ISSUER, SigningKeys, start_jobs_server
+from tests.fixtures.settings import settings_for
+
+
+@pytest.fixture
+def jobs_settings(
+    database_url: str, nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore
+) -> Settings:
+    return settings_for(
+        database_url=database_url,
+        nats_url=nats_url,
+        nats_prefix=nats_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_bucket=object_store.bucket,
+        token_issuer=ISSUER,
+        token_audience=AUDIENCE,
+        stale_after_seconds=0.5,
+        stale_check_interval_seconds=3600.0,
+        retry_budget=2,
+    )
+
+
+@pytest_asyncio.fixture
+async def jobs_db(
+    clean_jobs: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+    seeded_routing: list[dict[str, object]],
+) -> async_sessionmaker[AsyncSession]:
+    # clean_jobs empties the seed's tables (job_runs cascades); the outbox and dedupe ids have no
+    # foreign key to them, so they are emptied here.
+    async with db_engine.begin() as conn:
+        await conn.execute(text("TRUNCATE jobs.outbox, jobs.consumed_messages RESTART IDENTITY"))
+    return clean_jobs
+
+
+@pytest_asyncio.fixture
+async def jobs_app(
+    jobs_settings: Settings,
+    jobs_db: async_sessionmaker[AsyncSession],
+    event_bus: EventBus,
+    object_store: ObjectStore,
+) -> AsyncIterator[JobsApp]:
+    app = JobsApp(jobs_settings, sessions=jobs_db, bus=event_bus, store=object_store)
+    await app.start(background=False)
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+def test_keys() -> SigningKeys:
+    return SigningKeys()
+
+
+@dataclass
+class JobsServer:
+    address: str
+    app: JobsApp
+    keys: SigningKeys
+    channel: grpc.aio.Channel
+    stub: jobs_pb2_grpc.JobsServiceStub
+
+    def md(
+        self, user_id: str | int, *, roles: Sequence[str] = (), email_verified: bool = True
+    ) -> tuple[tuple[str, str], ...]:
+        token = self.keys.token(user_id, roles=roles, email_verified=email_verified)
+        return (("authorization", f"Bearer {token}"),)
+
+    def operator(self, user_id: str | int = 9000) -> tuple[tuple[str, str], ...]:
+        return self.md(user_id, roles=("operator",))
+
+
+@pytest_asyncio.fixture
+async def jobs_server(jobs_app: JobsApp, test_keys: SigningKeys) -> AsyncIterator[JobsServer]:
+    server = await start_jobs_server(jobs_app, test_keys)
+    channel = grpc.aio.insecure_channel(server.address)
+    try:
+        yield JobsServer(
+            address=server.address,
+            app=jobs_app,
+            keys=test_keys,
+            channel=channel,
+            stub=jobs_pb2_grpc.JobsServiceStub(channel),
+        )
+    finally:
+        await channel.close()
+        await server.stop(0.5)
+
+
+class DispatchReader:
+    """Plays the GPU runner's side of the work queue: pull, decode, ack."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._subs: dict[str, JetStreamContext.PullSubscription] = {}
+
+    async def _sub(self, tier: str) -> JetStreamContext.PullSubscription:
+        if tier not in self._subs:
+            self._subs[tier] = await self.bus.js.pull_subscribe(
+                self.bus.subject(subjects.dispatch(tier)),
+                durable=f"test-runner-{tier}",
+                stream=self.bus.stream_name(subjects.JOBS_DISPATCH.name),
+            )
+        return self._subs[tier]
+
+    async def take(
+        self, tier: str = "small", *, wait: float = 5.0, ack: bool = True
+    ) -> events_pb2.JobDispatch:
+        msgs = await (await self._sub(tier)).fetch(1, timeout=wait)
+        if ack:
+            await msgs[0].ack_sync()
+        return events_pb2.JobDispatch.FromString(msgs[0].data)
+
+    async def nothing(self, tier: str = "small", *, wait: float = 0.5) -> bool:
+        try:
+            msgs = await (await self._sub(tier)).fetch(1, timeout=wait)
+        except nats.errors.TimeoutError:
+            return True
+        for msg in msgs:
+            await msg.nak()
+        return False
+
+    async def close(self) -> None:
+        for sub in self._subs.values():
+            await sub.unsubscribe()
+
+
+@pytest_asyncio.fixture
+async def dispatch_reader(event_bus: EventBus) -> AsyncIterator[DispatchReader]:
+    reader = DispatchReader(event_bus)
+    yield reader
+    await reader.close()

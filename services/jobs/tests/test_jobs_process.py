@@ -1,0 +1,126 @@
+"""`python -m services.jobs` as a real process: starts, serves, runs its loops, stops on SIGTERM.
+
+Auth is stood in for by a gRPC server that answers only GetSigningKeys with the test key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
+from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+
+from services.common import subjects
+from services.common.bus import EventBus
+from services.common.clients import check_health
+from services.common.storage import ObjectStore
+from services.jobs.tests.jobs_helpers import AUDIENCE, ISSUER, SERVICE_NAME, SigningKeys, progress
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class KeysOnlyAuth(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(self, keys: SigningKeys) -> None:
+        self.keys = keys
+
+    async def GetSigningKeys(
+        self, request: auth_pb2.GetSigningKeysRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.GetSigningKeysResponse:
+        return await self.keys.fetch()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def fake_auth() -> AsyncIterator[tuple[str, SigningKeys]]:
+    keys = SigningKeys()
+    server = grpc.aio.server()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(KeysOnlyAuth(keys), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield f"127.0.0.1:{port}", keys
+    await server.stop(0)
+
+
+async def wait_serving(address: str, proc: asyncio.subprocess.Process, limit: float = 30.0) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        deadline = asyncio.get_running_loop().time() + limit
+        while True:
+            assert proc.returncode is None, "the jobs process exited during start-up"
+            with contextlib.suppress(Exception):
+                if await check_health(channel, SERVICE_NAME) == "SERVING":
+                    return
+            assert asyncio.get_running_loop().time() < deadline, "the jobs process never became SERVING"
+            await asyncio.sleep(0.2)
+
+
+async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
+    database_url: str,
+    nats_url: str,
+    nats_prefix: str,
+    s3_endpoint: str,
+    jobs_db: Any,
+    object_store: ObjectStore,
+    event_bus: EventBus,
+    dispatch_reader: Any,
+    fake_auth: tuple[str, SigningKeys],
+) -> None:
+    auth_addr, keys = fake_auth
+    jobs_addr = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "SWARMCAST_DATABASE_URL": database_url,
+        "SWARMCAST_NATS_URL": nats_url,
+        "SWARMCAST_NATS_PREFIX": nats_prefix,
+        "SWARMCAST_S3_ENDPOINT": s3_endpoint,
+        "SWARMCAST_S3_BUCKET": object_store.bucket,
+        "SWARMCAST_AUTH_ADDR": auth_addr,
+        "SWARMCAST_JOBS_ADDR": jobs_addr,
+        "SWARMCAST_TOKEN_ISSUER": ISSUER,
+        "SWARMCAST_TOKEN_AUDIENCE": AUDIENCE,
+        "SWARMCAST_LOG_FORMAT": "text",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.jobs", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        await wait_serving(jobs_addr, proc)
+        async with grpc.aio.insecure_channel(jobs_addr) as channel:
+            stub = jobs_pb2_grpc.JobsServiceStub(channel)
+            md = (("authorization", f"Bearer {keys.token(5)}"),)
+            request = jobs_pb2.CreateJobRequest(seed_text="seed", goal="goal?", tier="small")
+            job = (await stub.CreateJob(request, metadata=md)).job
+            # No manual flush: the process's relay publishes right after the commit.
+            dispatch = await dispatch_reader.take(wait=5.0)
+            assert dispatch.job_id == job.id and dispatch.run_id == job.workflow_run_id
+
+            watch = stub.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id), metadata=md)
+            assert (await asyncio.wait_for(watch.read(), 5)).job.status == jobs_pb2.JOB_STATUS_PENDING
+            event = progress(job.id, job.workflow_run_id, 1, 1)
+            await event_bus.publish(subjects.runner_progress(job.id), event, msg_id="process-p1")
+            update = (await asyncio.wait_for(watch.read(), 5)).job
+            assert update.status == jobs_pb2.JOB_STATUS_RUNNING and update.pipeline_stage == 1
+            watch.cancel()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        output = (await proc.stdout.read()).decode(errors="replace") if proc.stdout else ""
+        assert "Traceback" not in output, output[-4000:]
