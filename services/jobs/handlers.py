@@ -34,6 +34,7 @@ from services.jobs.domain.events import (
     clean,
     failed_change,
     progress_change,
+    report_values,
     reporter_completed_change,
     reporter_failure_message,
     runner_completed_change,
@@ -163,6 +164,16 @@ class EventHandlers:
     # --- reporter.completed / reporter.failed ---------------------------------------------------
 
     async def apply_reporter_completed(self, event: events_pb2.ReporterCompleted) -> Outcome:
+        if event.regenerated:
+            # An operator's RegenerateReport: the only event that may change a COMPLETED job, and
+            # only its report fields (the status and completed_at stay as they are).
+            async with self.sessions() as session, session.begin():
+                job = await repo.update_fields(
+                    session, event.job_id, report_values(event), statuses=[JobStatus.COMPLETED]
+                )
+            if job is not None:
+                await self.notifier.notify(event.job_id)
+                return Outcome.APPLIED
         change = reporter_completed_change(event, received_at=utcnow())
         return await self._apply_after_runner(event.job_id, event.run_id, change, "reporter.completed")
 

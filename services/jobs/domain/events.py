@@ -159,13 +159,18 @@ def runner_completed_change(
     return RowChange(target=JobStatus.REPORTING, guard=allowed_sources(JobStatus.REPORTING), values=values)
 
 
-def reporter_completed_change(event: events_pb2.ReporterCompleted, *, received_at: datetime) -> RowChange:
-    values: dict[str, Any] = {
+def report_values(event: events_pb2.ReporterCompleted) -> dict[str, Any]:
+    """The report fields of a job, as a reporter.completed states them."""
+    return {
         "result_report": clean(event.report_markdown) or None,
         "result_structured": clean(event.result_structured) or None,
         "key_insight": truncate(event.key_insight, KEY_INSIGHT_MAX) or None,
-        "completed_at": ts(event.completed_at, event.HasField("completed_at")) or received_at,
     }
+
+
+def reporter_completed_change(event: events_pb2.ReporterCompleted, *, received_at: datetime) -> RowChange:
+    values = report_values(event)
+    values["completed_at"] = ts(event.completed_at, event.HasField("completed_at")) or received_at
     return RowChange(target=JobStatus.COMPLETED, guard=allowed_sources(JobStatus.COMPLETED), values=values)
 
 

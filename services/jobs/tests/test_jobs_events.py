@@ -107,6 +107,32 @@ async def test_replaying_the_history_twice_changes_nothing(
     assert await row(jobs_app.sessions, job_id) == first  # the full row, every column
 
 
+async def test_an_operators_regenerated_report_replaces_the_report_of_a_completed_job(
+    jobs_app: JobsApp, object_store: ObjectStore
+) -> None:
+    job_id, run_id = await new_job(jobs_app)
+    await upload_artifacts(object_store, job_id)
+    await replay(jobs_app, successful_history(job_id, run_id))
+    before = await row(jobs_app.sessions, job_id)
+    assert before is not None
+
+    rewrite = reporter_completed(job_id, run_id)
+    rewrite.report_markdown = "# Report, revision 2"
+    rewrite.key_insight = "Revised: the strike most likely ends by July."
+    rewrite.regenerated, rewrite.revision = True, 2
+    assert await apply(jobs_app.handlers, rewrite) is Outcome.APPLIED
+    after = await row(jobs_app.sessions, job_id)
+    assert after is not None
+    assert after["result_report"] == "# Report, revision 2"
+    assert after["key_insight"] == "Revised: the strike most likely ends by July."
+    assert after["status"] is JobStatus.COMPLETED and after["completed_at"] == before["completed_at"]
+
+    # Without the flag, a second report for a finished job is a duplicate and changes nothing.
+    stale = reporter_completed(job_id, run_id)
+    assert await apply(jobs_app.handlers, stale) is Outcome.IGNORED
+    assert await row(jobs_app.sessions, job_id) == after
+
+
 @pytest.mark.parametrize("shuffle_seed", range(6))
 async def test_shuffled_history_reaches_the_same_row(
     jobs_app: JobsApp, object_store: ObjectStore, shuffle_seed: int

@@ -222,7 +222,7 @@ class RunnerFailed(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[FailureKind, str]] = ..., last_round: _Optional[int] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReporterCompleted(_message.Message):
-    __slots__ = ("job_id", "run_id", "report_markdown", "result_structured", "key_insight", "report_key", "writer", "completed_at")
+    __slots__ = ("job_id", "run_id", "report_markdown", "result_structured", "key_insight", "report_key", "writer", "completed_at", "regenerated", "revision")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     REPORT_MARKDOWN_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +231,8 @@ class ReporterCompleted(_message.Message):
     REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
     WRITER_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    REGENERATED_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     run_id: str
     report_markdown: str
@@ -239,7 +241,9 @@ class ReporterCompleted(_message.Message):
     report_key: str
     writer: str
     completed_at: _timestamp_pb2.Timestamp
-    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., report_markdown: _Optional[str] = ..., result_structured: _Optional[str] = ..., key_insight: _Optional[str] = ..., report_key: _Optional[str] = ..., writer: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    regenerated: bool
+    revision: int
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., report_markdown: _Optional[str] = ..., result_structured: _Optional[str] = ..., key_insight: _Optional[str] = ..., report_key: _Optional[str] = ..., writer: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., regenerated: _Optional[bool] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ReporterFailed(_message.Message):
     __slots__ = ("job_id", "run_id", "reason", "kind", "failed_at")

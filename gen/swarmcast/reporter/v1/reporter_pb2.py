@@ -25,23 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$swarmcast/reporter/v1/reporter.proto\x12\x15swarmcast.reporter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x17RegenerateReportRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"]\n\x18RegenerateReportResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".swarmcast.reporter.v1.ReportState\"(\n\x16GetReportStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"\xd9\x01\n\x17GetReportStatusResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".swarmcast.reporter.v1.ReportState\x12\x0e\n\x06writer\x18\x03 \x01(\t\x12\x12\n\nreport_key\x18\x04 \x01(\t\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05*\x93\x01\n\x0bReportState\x12\x1c\n\x18REPORT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18REPORT_STATE_NOT_STARTED\x10\x01\x12\x18\n\x14REPORT_STATE_WRITING\x10\x02\x12\x15\n\x11REPORT_STATE_DONE\x10\x03\x12\x17\n\x13REPORT_STATE_FAILED\x10\x04\x32\xf8\x01\n\x0fReporterService\x12s\n\x10RegenerateReport\x12..swarmcast.reporter.v1.RegenerateReportRequest\x1a/.swarmcast.reporter.v1.RegenerateReportResponse\x12p\n\x0fGetReportStatus\x12-.swarmcast.reporter.v1.GetReportStatusRequest\x1a..swarmcast.reporter.v1.GetReportStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$swarmcast/reporter/v1/reporter.proto\x12\x15swarmcast.reporter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x17RegenerateReportRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x15\n\rdeterministic\x18\x02 \x01(\x08\"\xba\x01\n\x18RegenerateReportResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".swarmcast.reporter.v1.ReportState\x12\x0e\n\x06writer\x18\x03 \x01(\t\x12\x12\n\nreport_key\x18\x04 \x01(\t\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12\x0e\n\x06run_id\x18\x06 \x01(\t\x12\x10\n\x08revision\x18\x07 \x01(\x05\"(\n\x16GetReportStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"\xfb\x01\n\x17GetReportStatusResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".swarmcast.reporter.v1.ReportState\x12\x0e\n\x06writer\x18\x03 \x01(\t\x12\x12\n\nreport_key\x18\x04 \x01(\t\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x0e\n\x06run_id\x18\x08 \x01(\t\x12\x10\n\x08revision\x18\t \x01(\x05*\x93\x01\n\x0bReportState\x12\x1c\n\x18REPORT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18REPORT_STATE_NOT_STARTED\x10\x01\x12\x18\n\x14REPORT_STATE_WRITING\x10\x02\x12\x15\n\x11REPORT_STATE_DONE\x10\x03\x12\x17\n\x13REPORT_STATE_FAILED\x10\x04\x32\xf8\x01\n\x0fReporterService\x12s\n\x10RegenerateReport\x12..swarmcast.reporter.v1.RegenerateReportRequest\x1a/.swarmcast.reporter.v1.RegenerateReportResponse\x12p\n\x0fGetReportStatus\x12-.swarmcast.reporter.v1.GetReportStatusRequest\x1a..swarmcast.reporter.v1.GetReportStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swarmcast.reporter.v1.reporter_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REPORTSTATE']._serialized_start=497
-  _globals['_REPORTSTATE']._serialized_end=644
+  _globals['_REPORTSTATE']._serialized_start=648
+  _globals['_REPORTSTATE']._serialized_end=795
   _globals['_REGENERATEREPORTREQUEST']._serialized_start=96
-  _globals['_REGENERATEREPORTREQUEST']._serialized_end=137
-  _globals['_REGENERATEREPORTRESPONSE']._serialized_start=139
-  _globals['_REGENERATEREPORTRESPONSE']._serialized_end=232
-  _globals['_GETREPORTSTATUSREQUEST']._serialized_start=234
-  _globals['_GETREPORTSTATUSREQUEST']._serialized_end=274
-  _globals['_GETREPORTSTATUSRESPONSE']._serialized_start=277
-  _globals['_GETREPORTSTATUSRESPONSE']._serialized_end=494
-  _globals['_REPORTERSERVICE']._serialized_start=647
-  _globals['_REPORTERSERVICE']._serialized_end=895
+  _globals['_REGENERATEREPORTREQUEST']._serialized_end=160
+  _globals['_REGENERATEREPORTRESPONSE']._serialized_start=163
+  _globals['_REGENERATEREPORTRESPONSE']._serialized_end=349
+  _globals['_GETREPORTSTATUSREQUEST']._serialized_start=351
+  _globals['_GETREPORTSTATUSREQUEST']._serialized_end=391
+  _globals['_GETREPORTSTATUSRESPONSE']._serialized_start=394
+  _globals['_GETREPORTSTATUSRESPONSE']._serialized_end=645
+  _globals['_REPORTERSERVICE']._serialized_start=798
+  _globals['_REPORTERSERVICE']._serialized_end=1046
 # @@protoc_insertion_point(module_scope)

@@ -23,18 +23,30 @@ REPORT_STATE_DONE: ReportState
 REPORT_STATE_FAILED: ReportState
 
 class RegenerateReportRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "deterministic")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    DETERMINISTIC_FIELD_NUMBER: _ClassVar[int]
     job_id: int
-    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+    deterministic: bool
+    def __init__(self, job_id: _Optional[int] = ..., deterministic: _Optional[bool] = ...) -> None: ...
 
 class RegenerateReportResponse(_message.Message):
-    __slots__ = ("job_id", "state")
+    __slots__ = ("job_id", "state", "writer", "report_key", "error_message", "run_id", "revision")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
+    REPORT_KEY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     state: ReportState
-    def __init__(self, job_id: _Optional[int] = ..., state: _Optional[_Union[ReportState, str]] = ...) -> None: ...
+    writer: str
+    report_key: str
+    error_message: str
+    run_id: str
+    revision: int
+    def __init__(self, job_id: _Optional[int] = ..., state: _Optional[_Union[ReportState, str]] = ..., writer: _Optional[str] = ..., report_key: _Optional[str] = ..., error_message: _Optional[str] = ..., run_id: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class GetReportStatusRequest(_message.Message):
     __slots__ = ("job_id",)
@@ -43,7 +55,7 @@ class GetReportStatusRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ...) -> None: ...
 
 class GetReportStatusResponse(_message.Message):
-    __slots__ = ("job_id", "state", "writer", "report_key", "error_message", "updated_at", "attempts")
+    __slots__ = ("job_id", "state", "writer", "report_key", "error_message", "updated_at", "attempts", "run_id", "revision")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     WRITER_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +63,8 @@ class GetReportStatusResponse(_message.Message):
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     state: ReportState
     writer: str
@@ -58,4 +72,6 @@ class GetReportStatusResponse(_message.Message):
     error_message: str
     updated_at: _timestamp_pb2.Timestamp
     attempts: int
-    def __init__(self, job_id: _Optional[int] = ..., state: _Optional[_Union[ReportState, str]] = ..., writer: _Optional[str] = ..., report_key: _Optional[str] = ..., error_message: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+    run_id: str
+    revision: int
+    def __init__(self, job_id: _Optional[int] = ..., state: _Optional[_Union[ReportState, str]] = ..., writer: _Optional[str] = ..., report_key: _Optional[str] = ..., error_message: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., run_id: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...

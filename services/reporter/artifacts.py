@@ -1,0 +1,175 @@
+"""The run artifacts the report is computed from, parsed and checked (pure: no I/O here).
+
+The engine's JSON shapes are documented in docs/artifacts.md. The reporter reads eight of the ten
+files; `chat_log.json` and `relations.json` add nothing the others do not already carry. Parsing
+checks every field the facts use, so a corrupt or truncated artifact becomes one clear
+`ArtifactError` (a permanent failure: retrying cannot fix the bytes) instead of a KeyError deep in
+the fact computation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# What the reporter reads, in the order it reads them.
+REQUIRED_ARTIFACTS: tuple[str, ...] = (
+    "market_curves.json",
+    "agent_trajectories.json",
+    "engagement_summary.json",
+    "top_posts.json",
+    "posts.json",
+    "trades.json",
+    "social_graph.json",
+    "profiles.json",
+)
+
+
+class ArtifactError(Exception):
+    """An artifact is missing, not JSON, or lacks a field the report needs (permanent)."""
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """The parsed artifacts of one run; lists keep the engine's order (ids ascending)."""
+
+    market_curves: dict[str, Any]
+    trajectories: dict[str, Any]
+    engagement: dict[str, Any]
+    top_posts: list[dict[str, Any]]
+    posts: list[dict[str, Any]]
+    trades: list[dict[str, Any]]
+    social_graph: dict[str, Any]
+    profiles: list[dict[str, Any]]
+
+    @property
+    def rounds(self) -> int:
+        return int(self.market_curves["rounds"])
+
+    @property
+    def markets(self) -> list[dict[str, Any]]:
+        return list(self.market_curves["markets"])
+
+    @property
+    def goal(self) -> dict[str, Any]:
+        return dict(self.market_curves["goal"])
+
+    @property
+    def agents(self) -> list[dict[str, Any]]:
+        return list(self.trajectories["agents"])
+
+
+def _load(name: str, raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArtifactError(f"{name} is not valid JSON: {exc}") from None
+
+
+def _need(obj: Any, name: str, where: str, fields: tuple[str, ...]) -> None:
+    if not isinstance(obj, Mapping):
+        raise ArtifactError(f"{name}: {where} is not an object")
+    missing = [f for f in fields if f not in obj]
+    if missing:
+        raise ArtifactError(f"{name}: {where} lacks {', '.join(missing)}")
+
+
+def _list(obj: Any, name: str, key: str) -> list[dict[str, Any]]:
+    _need(obj, name, "the top level", (key,))
+    value = obj[key]
+    if not isinstance(value, list):
+        raise ArtifactError(f"{name}: {key} is not a list")
+    return value
+
+
+def _number(value: Any, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ArtifactError(f"{name}: {what} is not a finite number")
+    return float(value)
+
+
+def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
+    """Parses and checks the artifacts; raises `ArtifactError` naming the file and the problem."""
+    missing = [n for n in REQUIRED_ARTIFACTS if n not in raw]
+    if missing:
+        raise ArtifactError(f"missing artifacts: {', '.join(missing)}")
+    data = {name: _load(name, raw[name]) for name in REQUIRED_ARTIFACTS}
+
+    name = "market_curves.json"
+    curves = data[name]
+    _need(curves, name, "the top level", ("rounds", "markets", "goal"))
+    rounds = curves["rounds"]
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ArtifactError(f"{name}: rounds is not a non-negative integer")
+    markets = _list(curves, name, "markets")
+    if not markets:
+        raise ArtifactError(f"{name}: no markets")
+    for i, market in enumerate(markets):
+        _need(
+            market,
+            name,
+            f"market {i}",
+            ("id", "question", "initial_price_yes", "final_price_yes", "belief_probability",
+             "total_volume_shares", "total_volume_cash", "curve"),
+        )  # fmt: skip
+        curve = market["curve"]
+        if not isinstance(curve, list) or len(curve) != rounds + 1:
+            raise ArtifactError(f"{name}: market {market['id']} curve does not hold rounds 0..{rounds}")
+        for point in curve:
+            _need(point, name, f"a curve point of {market['id']}", ("round", "price_yes", "volume_cash"))
+            price = _number(point["price_yes"], name, f"a price of {market['id']}")
+            if not 0.0 <= price <= 1.0:
+                raise ArtifactError(f"{name}: price {price} of {market['id']} is outside [0, 1]")
+        _number(market["final_price_yes"], name, f"final_price_yes of {market['id']}")
+    _need(
+        curves["goal"], name, "goal", ("question", "belief_probability", "spread", "market_probability",
+                                       "p10", "p50", "p90")
+    )  # fmt: skip
+
+    name = "agent_trajectories.json"
+    agents = _list(data[name], name, "agents")
+    for agent in agents:
+        _need(agent, name, "an agent", ("agent_id", "name", "entity_id", "position", "confidence"))
+        if len(agent["position"]) != rounds + 1 or len(agent["confidence"]) != rounds + 1:
+            raise ArtifactError(f"{name}: agent {agent['agent_id']} does not hold rounds 0..{rounds}")
+
+    name = "posts.json"
+    posts = _list(data[name], name, "posts")
+    for post in posts:
+        _need(post, name, "a post", ("id", "round", "author_id", "author", "kind", "text", "stance",
+                                     "likes", "dislikes", "replies", "reposts"))  # fmt: skip
+    name = "trades.json"
+    trades = _list(data[name], name, "trades")
+    for trade in trades:
+        _need(trade, name, "a trade", ("id", "round", "agent_id", "market_id", "side", "outcome", "shares",
+                                       "cash", "price_before", "price_after"))  # fmt: skip
+    name = "top_posts.json"
+    top_posts = _list(data[name], name, "posts")
+    name = "social_graph.json"
+    graph = data[name]
+    _need(graph, name, "the top level", ("nodes", "edges"))
+    for node in graph["nodes"]:
+        _need(node, name, "a node", ("id", "name", "followers", "position"))
+    for edge in graph["edges"]:
+        _need(edge, name, "an edge", ("source", "target"))
+    name = "profiles.json"
+    profiles = _list(data[name], name, "agents")
+    for profile in profiles:
+        _need(profile, name, "a profile", ("agent_id", "name", "entity_id", "kind", "initial", "final",
+                                           "holdings", "pnl", "stats"))  # fmt: skip
+    name = "engagement_summary.json"
+    engagement = data[name]
+    _need(engagement, name, "the top level", ("backend",))
+    return RunArtifacts(
+        market_curves=curves,
+        trajectories=data["agent_trajectories.json"],
+        engagement=engagement,
+        top_posts=top_posts,
+        posts=posts,
+        trades=trades,
+        social_graph=graph,
+        profiles=profiles,
+    )

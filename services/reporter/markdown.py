@@ -1,0 +1,273 @@
+"""report.md: the writer's prose around tables and evidence rendered straight from the facts.
+
+Sections (level-2 headings, in this order): Executive Summary, Verdict, Key Findings, Agent
+Coalitions, Market Analysis, Belief Dynamics, Conclusion. Probabilities and prices are printed
+from the facts, never from prose, so the Verdict table always equals market_curves.json.
+"""
+
+from __future__ import annotations
+
+from services.reporter import fmt
+from services.reporter.citations import cited_ids
+from services.reporter.facts import (
+    CAMP_LABELS,
+    HEURISTIC_NOTE,
+    Coalition,
+    MarketFacts,
+    PhaseFacts,
+    ReportFacts,
+    Stakeholder,
+)
+from services.reporter.writers.base import WrittenReport
+
+SECTIONS: tuple[str, ...] = (
+    "Executive Summary",
+    "Verdict",
+    "Key Findings",
+    "Agent Coalitions",
+    "Market Analysis",
+    "Belief Dynamics",
+    "Conclusion",
+)
+# Members named per coalition in the report (the structured results hold up to facts.MAX_MEMBERS).
+NAMED_MEMBERS = 12
+
+
+def cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _post_line(facts: ReportFacts, post_id: int) -> str:
+    post = facts.evidence_posts.get(post_id)
+    if post is None:
+        return fmt.cite([post_id])
+    return f"{fmt.quote(post.text)} — {post.author}, round {post.round} {fmt.cite([post_id])}"
+
+
+def render(facts: ReportFacts, written: WrittenReport) -> str:
+    """The whole report.md."""
+    prose = written.prose
+    s, g, v = facts.scale, facts.goal, facts.verdict
+    out: list[str] = [f"# Forecast report: {' '.join(g.goal.split())}", ""]
+    backend = facts.backend.name + (f" ({facts.backend.model})" if facts.backend.model else "")
+    out += [
+        f"*Job {facts.job_id} · run {facts.run_id} · {fmt.count(s.agents, 'agent')} × "
+        f"{fmt.count(s.rounds, 'round')} over a {s.forecast_days}-day horizon · "
+        f"{fmt.count(s.posts, 'post')} · {fmt.count(s.trades, 'trade')} · {backend} backend · "
+        f"written by the {written.writer} writer*",
+        "",
+    ]
+    if facts.backend.heuristic:
+        out += [f"> **Heuristic backend.** {HEURISTIC_NOTE}", ""]
+
+    out += ["## Executive Summary", "", prose.executive_summary, ""]
+
+    # --- Verdict
+    out += ["## Verdict", "", f"**{prose.verdict_sentence}**", ""]
+    out += [
+        f"- **Goal probability (agents' belief):** {fmt.pct(g.probability)}, spread ±"
+        f"{fmt.pts(g.spread, signed=False)} across {fmt.count(g.agents, 'agent')} "
+        f"(10th percentile {fmt.pct(g.p10)}, median {fmt.pct(g.p50)}, 90th percentile {fmt.pct(g.p90)}).",
+        f"- **Goal market ({v.market_id}):** {fmt.pct(v.probability)}"
+        + (f", rated {v.label}." if v.basis == "market" else ", never traded: the verdict rests on belief."),
+        "",
+    ]
+    out += _table(VERDICT_HEADER, [_verdict_row(m) for m in facts.markets])
+    out.append("")
+
+    # --- Key findings
+    out += ["## Key Findings", ""]
+    for i, f in enumerate(facts.findings, start=1):
+        text = prose.finding_texts.get(f.id, f.text).strip()
+        title = prose.finding_titles.get(f.id, f.title).strip().rstrip(".")
+        in_text_posts, in_text_trades = cited_ids(text)
+        # The finding's own evidence is always listed (ids the text has not cited already).
+        evidence = fmt.cite(
+            [p for p in f.post_ids if p not in in_text_posts],
+            [t for t in f.trade_ids if t not in in_text_trades],
+        )
+        line = f"{i}. **{title}.** {text}"
+        if evidence:
+            line += f" Evidence: {evidence}"
+        elif not (f.post_ids or f.trade_ids or in_text_posts or in_text_trades):
+            line += " (No post or trade to cite: the run had too little activity.)"
+        out.append(line)
+    out.append("")
+
+    # --- Coalitions
+    out += ["## Agent Coalitions", "", prose.coalitions, ""]
+    for c in facts.coalitions:
+        out += _coalition(c, facts)
+    loners = {camp: members for camp, members in facts.unaligned.items() if members}
+    if loners:
+        out += ["### Unaligned agents", ""]
+        for camp, members in loners.items():
+            total = facts.unaligned_counts[camp]
+            names = ", ".join(
+                f"{m.name} (agent {m.agent_id}, {fmt.pct(m.probability)})" for m in members[:NAMED_MEMBERS]
+            )
+            more = f" and {total - min(len(members), NAMED_MEMBERS)} more" if total > NAMED_MEMBERS else ""
+            out.append(f"- **{CAMP_LABELS[camp]}:** {names}{more}")
+        out.append("")
+    if facts.stakeholders:
+        out += ["### Stakeholder positions", ""]
+        out += _table(STAKEHOLDER_HEADER, [_stakeholder_row(st) for st in facts.stakeholders])
+        out.append("")
+
+    # --- Market analysis
+    out += ["## Market Analysis", "", prose.market_commentary, ""]
+    out += _table(MARKET_HEADER, [_market_row(m) for m in facts.markets])
+    out += ["", "### Largest moves", ""]
+    if not facts.moves:
+        out += ["No market moved by half a point or more in a single round.", ""]
+    for mv in facts.moves:
+        line = (
+            f"- **{mv.market_id}, round {mv.round} ({fmt.day(mv.day)}, {mv.phase} phase):** "
+            f"{fmt.pct(mv.price_before)} → {fmt.pct(mv.price_after)} ({fmt.pts(mv.delta)}) on "
+            f"{fmt.num(mv.volume_cash)} in cash"
+        )
+        if mv.trade_ids:
+            line += f"; biggest trades {fmt.cite((), mv.trade_ids)} by {', '.join(mv.traders)}"
+        out.append(fmt.end(line))
+        for post_id in mv.post_ids:
+            out.append(f"  - {_post_line(facts, post_id)}")
+    out += ["", "### Volume", ""]
+    phase_volume = " · ".join(
+        f"{p.name} {fmt.num(p.volume_cash)}" for p in facts.phases if p.start_round is not None
+    )
+    out.append(
+        f"{fmt.num(s.volume_cash)} in cash and {fmt.num(s.volume_shares)} shares over {s.trades} trades"
+        + (f"; by phase: {phase_volume}." if phase_volume else ".")
+    )
+    for label, trader in (("Best", facts.best_trader), ("Worst", facts.worst_trader)):
+        if trader is not None:
+            out.append(
+                f"- **{label} trading result:** {trader.name} ({trader.pnl:+.2f} in cash over "
+                f"{trader.trades} trades) {fmt.cite((), trader.trade_ids)}".rstrip()
+            )
+    out.append("")
+
+    # --- Belief dynamics
+    out += ["## Belief Dynamics", ""]
+    out += _table(PHASE_HEADER, [_phase_row(p) for p in facts.phases])
+    out.append("")
+    for p in facts.phases:
+        out += [f"**{p.name}.** {prose.belief_dynamics.get(p.name, '').strip()}", ""]
+    if facts.quotes:
+        out += ["### Voices from the run", ""]
+        for q in facts.quotes:
+            out.append(
+                f"- {fmt.quote(q.text, 240)} — {q.author}, round {q.round} ({fmt.day(q.day)}, {q.phase}), "
+                f"stance {q.stance:+.2f} {fmt.cite([q.post_id])}"
+            )
+        out.append("")
+
+    out += ["## Conclusion", "", prose.conclusion, ""]
+    notes = [n for n in facts.notes if n != HEURISTIC_NOTE]  # already said at the top
+    if notes:
+        out += ["### Notes", ""]
+        out += [f"- {n}" for n in notes]
+        out.append("")
+    out += [
+        "---",
+        "",
+        "*Citations in brackets (post and trade numbers) refer to the ids in posts.json and trades.json of "
+        "this job's simulation data.*",
+        "",
+    ]
+    return "\n".join(out)
+
+
+VERDICT_HEADER = ["Market", "Question", "Probability (final price)", "Agents' belief", "Opened at"]
+STAKEHOLDER_HEADER = ["Stakeholder", "Kind", "Agents", "Start", "End", "Shift", "Camp", "Posts", "Trades"]
+MARKET_HEADER = [
+    "Market", "Open", "Close", "Change", "High (round)", "Low (round)", "Trades", "Volume (cash)",
+    "Volume (shares)",
+]  # fmt: skip
+PHASE_HEADER = [
+    "Phase", "Days", "Rounds", "Agents' belief", "Spread", "Goal market",
+    "Camps at end (YES / undecided / NO)", "Posts", "Trades",
+]  # fmt: skip
+
+
+def _verdict_row(m: MarketFacts) -> list[str]:
+    name = m.id + (" (goal)" if m.is_goal else "")
+    return [name, m.question, fmt.pct(m.final_price), fmt.pct(m.belief_probability), fmt.pct(m.initial_price)]
+
+
+def _stakeholder_row(st: Stakeholder) -> list[str]:
+    return [
+        st.name,
+        st.kind,
+        str(st.agents),
+        fmt.pct(st.initial_probability),
+        fmt.pct(st.final_probability),
+        fmt.pts(st.shift),
+        CAMP_LABELS[st.stance],
+        str(st.posts),
+        str(st.trades),
+    ]
+
+
+def _market_row(m: MarketFacts) -> list[str]:
+    return [
+        m.id,
+        fmt.pct(m.initial_price),
+        fmt.pct(m.final_price),
+        fmt.pts(m.change),
+        f"{fmt.pct(m.high)} ({m.high_round})",
+        f"{fmt.pct(m.low)} ({m.low_round})",
+        str(m.trades),
+        fmt.num(m.volume_cash),
+        fmt.num(m.volume_shares),
+    ]
+
+
+def _phase_row(p: PhaseFacts) -> list[str]:
+    if p.start_round is None:
+        rounds = "—"
+    elif p.start_round == p.end_round:
+        rounds = str(p.start_round)
+    else:
+        rounds = f"{p.start_round}–{p.end_round}"
+    return [
+        p.name,
+        f"{fmt.num(round(p.start_day, 1))}–{fmt.num(round(p.end_day, 1))}",
+        rounds,
+        f"{fmt.pct(p.goal_probability_start)} → {fmt.pct(p.goal_probability_end)}",
+        f"{fmt.pts(p.spread_start, signed=False)} → {fmt.pts(p.spread_end, signed=False)}",
+        f"{fmt.pct(p.market_start)} → {fmt.pct(p.market_end)}",
+        f"{p.camps_end['yes']} / {p.camps_end['undecided']} / {p.camps_end['no']}",
+        str(p.posts),
+        str(p.trades),
+    ]
+
+
+def _coalition(c: Coalition, facts: ReportFacts) -> list[str]:
+    named = ", ".join(
+        f"{m.name} (agent {m.agent_id}, {fmt.pct(m.probability)})" for m in c.members[:NAMED_MEMBERS]
+    )
+    more = c.size - min(len(c.members), NAMED_MEMBERS)
+    lines = [
+        f"### {c.id} · {c.label} ({c.size} agents)",
+        "",
+        f"- **Belief:** {fmt.pct(c.mean_probability)} on average "
+        f"(started at {fmt.pct(c.initial_mean_probability)})",
+        f"- **Follow ties inside:** {c.internal_follows} (density {c.density:.2f}); "
+        f"anchor {c.anchor_name} with {c.anchor_followers} followers",
+        f"- **Stakeholders represented:** {', '.join(c.entities) or '—'}",
+        f"- **Goal-market position:** net {fmt.num(abs(c.net_goal_shares))} "
+        f"{'YES' if c.net_goal_shares >= 0 else 'NO'} shares",
+        f"- **Members:** {named}" + (f" and {more} more" if more > 0 else ""),
+    ]
+    for post_id in c.post_ids:
+        lines.append(f"- **Voice:** {_post_line(facts, post_id)}")
+    lines.append("")
+    return lines

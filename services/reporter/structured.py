@@ -1,0 +1,93 @@
+"""result_structured: the report as JSON for the web UI and API clients (schema in docs/report.md).
+
+Built from the facts plus the writer's wording of the verdict and findings; `schema_version`
+changes whenever a field changes meaning or goes away (adding fields keeps the version).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from services.reporter.facts import ReportFacts
+from services.reporter.writers.base import WrittenReport
+
+SCHEMA_VERSION = 1
+
+
+def build_structured(
+    facts: ReportFacts, written: WrittenReport, *, key_insight: str, report_key: str, revision: int
+) -> dict[str, Any]:
+    prose = written.prose
+    v, g = facts.verdict, facts.goal
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "job_id": facts.job_id,
+        "run_id": facts.run_id,
+        "revision": revision,
+        "writer": written.writer,
+        "report_key": report_key,
+        "backend": asdict(facts.backend),
+        "goal": g.goal,
+        "verdict": {
+            "label": v.label,
+            "sentence": prose.verdict_sentence,
+            "leaning": v.leaning,
+            "basis": v.basis,
+            "market_id": v.market_id,
+            "probability": v.probability,
+            "goal_probability": v.goal_probability,
+            "goal_spread": v.goal_spread,
+            "belief_agrees": v.belief_agrees,
+        },
+        "probabilities": {
+            "goal": g.probability,
+            "goal_spread": g.spread,
+            "goal_quantiles": {"p10": g.p10, "p50": g.p50, "p90": g.p90},
+            "goal_initial": g.initial_probability,
+            "markets": {m.id: m.final_price for m in facts.markets},
+        },
+        "markets": [asdict(m) for m in facts.markets],
+        "findings": [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "title": prose.finding_titles.get(f.id, f.title),
+                "text": prose.finding_texts.get(f.id, f.text),
+                "post_ids": f.post_ids,
+                "trade_ids": f.trade_ids,
+            }
+            for f in facts.findings
+        ],
+        "stakeholder_positions": [asdict(s) for s in facts.stakeholders],
+        "coalitions": [asdict(c) for c in facts.coalitions],
+        "minor_coalitions": {"count": facts.minor_coalitions, "agents": facts.minor_coalition_agents},
+        "unaligned": {
+            camp: {"count": facts.unaligned_counts[camp], "members": [asdict(m) for m in members]}
+            for camp, members in facts.unaligned.items()
+        },
+        "phase_boundaries": [
+            {
+                "name": p.name,
+                "start_day": p.start_day,
+                "end_day": p.end_day,
+                "start_round": p.start_round,
+                "end_round": p.end_round,
+            }
+            for p in facts.phases
+        ],
+        "phases": [asdict(p) for p in facts.phases],
+        "largest_moves": [asdict(m) for m in facts.moves],
+        "quotable_posts": [asdict(q) for q in facts.quotes],
+        "scale": asdict(facts.scale),
+        "key_insight": key_insight,
+        "notes": facts.notes,
+        # How the prose came about (LLM fallbacks, removed citations): for operators, not readers.
+        "writer_notes": written.notes,
+    }
+
+
+def dumps(structured: dict[str, Any]) -> str:
+    """Compact, key-sorted JSON (what travels in ReporterCompleted.result_structured)."""
+    return json.dumps(structured, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

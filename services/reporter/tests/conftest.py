@@ -1,0 +1,74 @@
+"""Fixtures for the reporter tests: real NATS JetStream and S3 (the shared harness), a heuristic run.
+
+- `heuristic_result` (session): a 30-agent × 12-round heuristic run of the engine, in process.
+- `reporter_settings`: ReporterSettings on this test's NATS prefix and bucket, no LLM, quick retries.
+- `make_reporter`: `await make_reporter(store=None, **settings_overrides)` starts a ReportService (a
+  "replica") on its own bus connection; all are stopped after the test.
+- `collector`: what the reporter publishes (reporter.completed / reporter.failed), as jobs sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from services.common.bus import EventBus
+from services.common.storage import ObjectStore
+from services.gpu_runner.engine import SimulationResult
+from services.reporter.service import ReportService
+from services.reporter.settings import ReporterSettings
+from services.reporter.tests.support import AUDIENCE, ISSUER, Collector, collect, heuristic_run
+from tests.fixtures.nats import EventBusFactory
+from tests.fixtures.settings import settings_for
+
+MakeReporter = Callable[..., Awaitable[ReportService]]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def heuristic_result() -> SimulationResult:
+    return await heuristic_run()
+
+
+@pytest.fixture
+def reporter_settings(
+    nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore
+) -> ReporterSettings:
+    base = settings_for(
+        nats_url=nats_url,
+        nats_prefix=nats_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_bucket=object_store.bucket,
+        token_issuer=ISSUER,
+        token_audience=AUDIENCE,
+        report_llm_url="",
+        report_model="",
+        reporter_addr="127.0.0.1:0",  # a free port: never the DESIGN port a dev stack may hold
+    )
+    return ReporterSettings.from_settings(base).model_copy(update={"report_max_deliver": 4})
+
+
+@pytest_asyncio.fixture
+async def make_reporter(
+    reporter_settings: ReporterSettings, event_bus_factory: EventBusFactory, object_store: ObjectStore
+) -> AsyncIterator[MakeReporter]:
+    started: list[ReportService] = []
+
+    async def make(*, store: ObjectStore | None = None, **overrides: Any) -> ReportService:
+        settings = reporter_settings.model_copy(update=overrides)
+        bus: EventBus = await event_bus_factory(name=f"reporter-{len(started)}")
+        service = ReportService(settings, bus=bus, store=store or object_store)
+        await service.start()
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        await service.stop(grace=5)
+
+
+@pytest_asyncio.fixture
+async def collector(event_bus: EventBus) -> Collector:
+    return await collect(event_bus)
