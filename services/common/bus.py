@@ -9,13 +9,17 @@
   ``max_deliver`` attempts, then it is terminated and logged. Undecodable messages are terminated
   at once. Several processes using the same durable name are competing consumers.
 - The connection reconnects forever, so a service survives a NATS restart.
+- Streams are created with ``settings.nats_stream_replicas`` replicas (3 on a JetStream cluster);
+  ``settings.nats_url`` may list several servers, comma-separated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,12 +105,70 @@ class EventMeta:
 Handler = Callable[[M, EventMeta], Awaitable[None]]
 
 
+class SharedSlots:
+    """A budget of concurrent handlers shared by several subscriptions.
+
+    A GPU runner consumes one work queue per tier yet must run at most N jobs in all: its tier
+    subscriptions share one ``SharedSlots(N)``. A subscription fetches only while it holds a slot,
+    so it never takes a message it cannot start (which would then sit out ``ack_wait``). Slots are
+    handed out first come, first served, so one busy queue cannot starve the others.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("size must be >= 1")
+        self.size = size
+        self.used = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, within: float) -> bool:
+        """Take a slot, waiting up to ``within`` seconds; False if none came free."""
+        if self.used < self.size and not self._waiters:
+            self.used += 1
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            # asyncio.timeout rather than wait_for, which can swallow a cancel racing the hand-over.
+            async with asyncio.timeout(within):
+                await waiter
+        except TimeoutError:
+            pass
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # handed over just as we were cancelled: pass it on
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+        if waiter.done() and not waiter.cancelled():
+            return True
+        waiter.cancel()
+        return False
+
+    @property
+    def contended(self) -> bool:
+        """Another subscription is waiting for a slot."""
+        return bool(self._waiters)
+
+    def give(self) -> None:
+        """Return a slot: straight to the longest waiter, if any."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.used = max(0, self.used - 1)
+
+
 class Subscription(Generic[M]):
     """A running durable pull consumer; created by ``EventBus.subscribe``."""
 
     # Seconds one pull request waits for a message; also bounds how long ``stop`` waits for the
     # fetch loop, so no pull request is left open on the server after we unsubscribe.
     FETCH_TIMEOUT = 1.0
+    # Pull-request wait while other subscriptions queue for the same SharedSlots.
+    CONTENDED_FETCH_TIMEOUT = 0.2
     ACK_TIMEOUT = 5.0
 
     def __init__(
@@ -123,6 +185,7 @@ class Subscription(Generic[M]):
         concurrency: int,
         deliver_new_only: bool,
         inactive_threshold: float | None,
+        slots: SharedSlots | None = None,
     ) -> None:
         self._bus = bus
         self.subject = subject
@@ -137,6 +200,7 @@ class Subscription(Generic[M]):
         self._concurrency = concurrency
         self._deliver_new_only = deliver_new_only
         self._inactive_threshold = inactive_threshold
+        self._slots = slots
         self._psub: JetStreamContext.PullSubscription | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -238,8 +302,15 @@ class Subscription(Generic[M]):
         failures = 0
         while not self._stopping:
             if len(self._tasks) >= self._concurrency:
-                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                # Bounded, so that stop() is noticed while a long handler runs.
+                await asyncio.wait(
+                    set(self._tasks), timeout=self.FETCH_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                )
                 continue
+            slots = self._slots
+            if slots is not None and not await slots.acquire(self.FETCH_TIMEOUT):
+                continue
+            msgs: list[Msg] = []
             try:
                 if self._recheck:
                     await self._ensure_consumer()
@@ -247,7 +318,9 @@ class Subscription(Generic[M]):
                 assert self._psub is not None
                 # batch=1: a larger batch makes nats-py wait for the batch to fill before it
                 # returns the first message; one-at-a-time keeps latency at one round trip.
-                msgs = await self._psub.fetch(batch=1, timeout=self.FETCH_TIMEOUT)
+                # A slot holder with others waiting polls briefly, so the slot rotates quickly.
+                wait = self.CONTENDED_FETCH_TIMEOUT if slots is not None and slots.contended else None
+                msgs = await self._psub.fetch(batch=1, timeout=wait or self.FETCH_TIMEOUT)
                 failures = 0
             except nats.errors.TimeoutError:
                 failures = 0
@@ -268,10 +341,15 @@ class Subscription(Generic[M]):
                 )
                 await asyncio.sleep(delay)
                 continue
+            finally:
+                if slots is not None and not msgs:
+                    slots.give()  # nothing fetched: the slot was not used
             for msg in msgs:
                 task = asyncio.create_task(self._handle(msg))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+                if slots is not None:
+                    task.add_done_callback(lambda _t, s=slots: s.give())
 
     async def _release_unclaimed(self) -> None:
         """Nak messages that reached our inbox after the last fetch returned, for prompt redelivery."""
@@ -380,13 +458,17 @@ class EventBus:
     PUBLISH_ATTEMPTS = 10
     PUBLISH_TIMEOUT = 5.0
 
-    def __init__(self, nc: NATSClient, *, prefix: str, name: str) -> None:
+    def __init__(self, nc: NATSClient, *, prefix: str, name: str, stream_replicas: int = 1) -> None:
         if not _PREFIX_RE.match(prefix):
             raise ValueError(f"nats_prefix may hold only letters, digits, '_' and '-': {prefix!r}")
+        if not 1 <= stream_replicas <= 5:
+            raise ValueError(f"stream_replicas must be 1..5 (JetStream's limit), not {stream_replicas}")
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream(timeout=self.PUBLISH_TIMEOUT)
         self.prefix = prefix
         self.name = name
+        # num_replicas of the streams this bus creates or updates.
+        self.stream_replicas = stream_replicas
         self._subscriptions: list[Subscription[Any]] = []
         self._closing = False
 
@@ -419,9 +501,11 @@ class EventBus:
             for bus in bus_ref:
                 bus._on_reconnect()
 
+        servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+
         async def attempt() -> NATSClient:
             return await nats.connect(
-                servers=[settings.nats_url],
+                servers=servers,
                 name=name,
                 allow_reconnect=True,
                 # Bounded for the first connection (our retry loop backs off); lifted below.
@@ -446,7 +530,7 @@ class EventBus:
         )
         # nats-py reads this option at every reconnect: from now on, never give up.
         nc.options["max_reconnect_attempts"] = -1
-        bus = cls(nc, prefix=settings.nats_prefix, name=name)
+        bus = cls(nc, prefix=settings.nats_prefix, name=name, stream_replicas=settings.nats_stream_replicas)
         bus_ref.append(bus)
         return bus
 
@@ -501,7 +585,8 @@ class EventBus:
             discard=DiscardPolicy.OLD,
             max_age=stream.max_age.total_seconds(),
             duplicate_window=stream.duplicate_window.total_seconds(),
-            num_replicas=1,
+            # Raising it later (1 -> 3) is applied by update_stream below; JetStream re-replicates.
+            num_replicas=self.stream_replicas,
         )
 
     async def ensure_stream(self, stream: StreamDef) -> None:
@@ -586,6 +671,7 @@ class EventBus:
         concurrency: int = 1,
         deliver_new_only: bool = False,
         inactive_threshold: float | None = None,
+        slots: SharedSlots | None = None,
     ) -> Subscription[M]:
         """Consume the logical ``subject`` (wildcards allowed) through the durable consumer ``durable``.
 
@@ -602,7 +688,9 @@ class EventBus:
         messages (not allowed on the work queue); an existing consumer keeps its position.
         ``inactive_threshold`` (seconds) lets the server delete the consumer once nobody has
         fetched from it for that long: for per-instance durables (e.g. each runner's cancel
-        listener) that would otherwise pile up across restarts.
+        listener) that would otherwise pile up across restarts. ``slots`` caps the handlers of
+        several subscriptions together (see ``SharedSlots``); with batch-1 fetches each message
+        holds one slot until its handler returns.
         """
         if not _DURABLE_RE.match(durable):
             raise ValueError(f"durable name may hold only letters, digits, '_' and '-': {durable!r}")
@@ -624,6 +712,7 @@ class EventBus:
             concurrency=concurrency,
             deliver_new_only=deliver_new_only,
             inactive_threshold=inactive_threshold,
+            slots=slots,
         )
         await sub._start()
         self._subscriptions.append(sub)

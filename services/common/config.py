@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     # Prefix for every NATS subject and stream name; isolates tests and side-by-side stacks.
     nats_prefix: str = ""
+    # Replicas of every JetStream stream the bus creates (num_replicas): 1 on a single server,
+    # 3 on a 3-node JetStream cluster (deploy/k8s). JetStream allows at most 5.
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: SecretStr = SecretStr("swarmcast")
     s3_secret_key: SecretStr = SecretStr("swarmcast-secret")
@@ -40,6 +43,22 @@ class Settings(BaseSettings):
     gateway_addr: str = "127.0.0.1:8080"
     # Host a server binds to; 0.0.0.0 in containers.
     bind_host: str = "127.0.0.1"
+
+    # --- transport security between services (services/common/tls.py)
+    # PEM files for mutual TLS on gRPC. All three set: servers present tls_cert and accept only
+    # clients whose certificate tls_ca signed; clients present tls_cert and verify the server
+    # against tls_ca. None set: plaintext. Setting only some of them is an error.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    # Name clients check in the server certificate instead of the host they dial; empty: that host.
+    tls_server_name: str = ""
+    # Plaintext gRPC to or on a non-loopback address (binding 0.0.0.0, dialling `auth:50051`) is
+    # refused unless this is true: set it only on a network you trust (compose, a dev cluster).
+    allow_insecure: bool = False
+    # > 0: each gRPC server also answers grpc.health.v1 (nothing else) in plaintext on
+    # bind_host:health_port, for probes that cannot do mutual TLS (kubelet `grpc:` probes). 0: off.
+    health_port: int = Field(default=0, ge=0, le=65535)
 
     # --- logging
     log_level: str = "INFO"
@@ -103,12 +122,32 @@ class Settings(BaseSettings):
     def operator_email_set(self) -> set[str]:
         return {e.strip().lower() for e in self.operator_emails.split(",") if e.strip()}
 
+    @property
+    def tls_enabled(self) -> bool:
+        """True when mutual TLS is configured (the validator guarantees all three files or none)."""
+        return self.tls_cert is not None
+
     def listen_addr(self, service_addr: str) -> str:
         """The address a server for `service_addr` binds: bind_host plus that address's port."""
         port = service_addr.rsplit(":", 1)[1]
         return f"{self.bind_host}:{port}"
 
+    @field_validator("tls_cert", "tls_key", "tls_ca", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
+        # `SWARMCAST_TLS_CERT=` (compose passes unset variables through as empty) means "not set",
+        # not the current directory.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
+    @model_validator(mode="after")
+    def _tls_all_or_nothing(self) -> Settings:
+        given = {name: getattr(self, name) is not None for name in ("tls_cert", "tls_key", "tls_ca")}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(f"SWARMCAST_{n.upper()}" for n, ok in given.items() if not ok)
+            raise ValueError(f"mutual TLS needs SWARMCAST_TLS_CERT, _KEY and _CA together; missing {missing}")
+        return self
 
 
 @lru_cache(maxsize=1)

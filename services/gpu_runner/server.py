@@ -1,36 +1,68 @@
 """The GPU runner process: gRPC on the port of SWARMCAST_RUNNER_ADDR (50053); no database.
 
-GetRunnerStatus, the dispatch consumer and the engine wiring arrive with the runner issue; until
-then the generated base class answers UNIMPLEMENTED. Errors are captured with source "gpu".
-A backend that must load a model first (vLLM) builds its spec with `ready_on_start=False` and
-calls `server.set_serving(True)` once the LLM is ready, so health says NOT_SERVING until then.
+`on_start` connects the bus and starts the `Runner` (dispatch and cancel consumers, the engine
+thread, backend readiness). Health stays NOT_SERVING until the LLM backend is ready (at once for
+the heuristic backend; when the endpoint answers for `openai`; once the model is loaded for
+`vllm`) and follows it afterwards. On SIGTERM the bootstrap calls `on_stop`: the runner stops
+taking work and finishes or releases its job before the bus closes. Errors are captured with
+source "gpu".
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 
 from services.common.config import Settings
-from services.common.grpc_server import ServiceRuntime, ServiceSpec, run_service
+from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
+from services.common.storage import ObjectStore
+from services.gpu_runner.runner import Runner
+from services.gpu_runner.settings import RunnerSettings, SearchSettings
+from services.gpu_runner.status import RunnerStatusService, gpu_name
 
 SERVICE_NAME = runner_pb2.DESCRIPTOR.services_by_name["RunnerService"].full_name
 
 
-class RunnerService(runner_pb2_grpc.RunnerServiceServicer):
-    """swarmcast.runner.v1.RunnerService; RPCs not overridden here answer UNIMPLEMENTED."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
-
-
-async def build(settings: Settings) -> ServiceSpec:
+async def build(
+    settings: Settings,
+    *,
+    runner_settings: RunnerSettings | None = None,
+    search_settings: SearchSettings | None = None,
+) -> ServiceSpec:
+    # After configure_logging: a presigned checkpoint PUT per round would log a line per round.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     runtime = ServiceRuntime(settings, "gpu_runner", error_source="gpu")
-    servicer = RunnerService(runtime)
+    state: dict[str, Any] = {}
+    servicer = RunnerStatusService(lambda: state.get("runner"))
 
-    async def on_start(_server: object) -> None:
+    async def on_start(server: GrpcServer) -> None:
         await runtime.start()
+        assert runtime.bus is not None
 
-    async def on_stop(_server: object) -> None:
+        async def on_ready(ready: bool) -> None:
+            await server.set_serving(ready)
+
+        runner = Runner(
+            settings,
+            runtime.bus,
+            runner_settings=runner_settings,
+            search_settings=search_settings,
+            errors=runtime.errors,
+            # Only vLLM reads object storage with credentials (pre-staged weights); job data
+            # moves through the dispatch's presigned URLs.
+            store=ObjectStore.from_settings(settings) if settings.llm_backend.lower() == "vllm" else None,
+            on_ready=on_ready,
+            gpu_name=await gpu_name(),
+        )
+        state["runner"] = server.state["runner"] = runner
+        await runner.start()
+
+    async def on_stop(_server: GrpcServer) -> None:
+        runner: Runner | None = state.get("runner")
+        if runner is not None:
+            await runner.stop()
         await runtime.close()
 
     return ServiceSpec(
@@ -41,6 +73,7 @@ async def build(settings: Settings) -> ServiceSpec:
         on_start=on_start,
         on_stop=on_stop,
         interceptors=runtime.interceptors(),
+        ready_on_start=False,
     )
 
 

@@ -99,6 +99,7 @@ class _Run:
             trades=len(w.trades) if w else 0,
             prices={m: round(p, 4) for m, p in w.prices().items()} if w else {},
             log=tuple(log),
+            markets=tuple(s.to_config() for s in w.specs) if w else (),
         )
         await _emit(self.on_progress, event)
 

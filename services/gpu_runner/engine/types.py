@@ -233,6 +233,8 @@ class ProgressEvent:
     trades: int
     prices: dict[str, float]
     log: tuple[str, ...]
+    # ``markets_config`` rows once the markets are derived (empty before building).
+    markets: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

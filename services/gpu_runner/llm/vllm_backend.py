@@ -62,9 +62,17 @@ class VLLMBackend:
     heuristic = False
 
     def __init__(
-        self, model_id: str, vllm_args: str = "", capacity: int = 64, enable_thinking: bool = False
+        self,
+        model_id: str,
+        vllm_args: str = "",
+        capacity: int = 64,
+        enable_thinking: bool = False,
+        model_path: str | None = None,
     ) -> None:
         self.model = model_id
+        # A local directory with the weights (the runner resolves it; see gpu_runner.model_store);
+        # without one vLLM resolves ``model_id`` itself.
+        self.model_path = model_path
         self.vllm_args = vllm_args
         self.capacity = capacity
         self.enable_thinking = enable_thinking
@@ -81,7 +89,14 @@ class VLLMBackend:
         except ImportError:  # newer vLLM moved it
             from vllm.utils.argparse_utils import FlexibleArgumentParser
         parser = AsyncEngineArgs.add_cli_args(FlexibleArgumentParser())
-        argv = ["--model", self.model, *shlex.split(self.vllm_args or ""), "--enable-prefix-caching"]
+        argv = [
+            "--model",
+            self.model_path or self.model,
+            "--served-model-name",
+            self.model,
+            *shlex.split(self.vllm_args or ""),
+            "--enable-prefix-caching",
+        ]
         return AsyncEngineArgs.from_cli_args(parser.parse_args(argv))
 
     async def start(self) -> None:

@@ -1,0 +1,211 @@
+"""The runner's LLM backend: built from configuration and the job's route, kept between jobs.
+
+- `heuristic`: always ready; no model.
+- `openai`: ready while the endpoint answers HTTP (`GET <base>/models`, any status below 500 -
+  `vllm serve` answers 200, other providers may answer 401/404 yet serve chat). The model name is
+  `SWARMCAST_LLM_MODEL`, else the routed `model_id`.
+- `vllm`: ready once a model is loaded. `SWARMCAST_LLM_MODEL` is preloaded at start (with
+  `SWARMCAST_RUNNER_VLLM_ARGS`); a job routed to another model or other `vllm_args` reloads once
+  no job uses the current one. Weights come from `model_store` (local disk or the pre-staged
+  object-storage prefix), never from a hub.
+
+Backend objects live on the engine loop (`EngineThread`): every method named `*_on_engine` must run
+there. Probing is plain HTTP and runs on the service loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.common.config import Settings
+from services.common.storage import ObjectStore
+from services.gpu_runner.llm import make_backend
+from services.gpu_runner.llm.openai_backend import chat_url
+from services.gpu_runner.model_store import resolve_model
+
+log = logging.getLogger("swarmcast.gpu_runner.backend")
+
+HEURISTIC_MODEL = "heuristic-rules-v1"
+
+
+class BackendUnavailable(Exception):
+    """The LLM backend is not reachable or could not load its model (transient for the job)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelKey:
+    model: str
+    vllm_args: str = ""
+
+
+def models_url(base_url: str) -> str:
+    return chat_url(base_url).removesuffix("/chat/completions") + "/models"
+
+
+class BackendHost:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        vllm_args: str = "",
+        cache_dir: Path,
+        store: ObjectStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.llm_backend.strip().lower()
+        if self.name not in ("heuristic", "openai", "vllm"):
+            raise ValueError(f"unknown LLM backend {settings.llm_backend!r}")
+        if self.name == "openai" and not settings.llm_url:
+            raise ValueError("the openai backend needs SWARMCAST_LLM_URL")
+        self.default_vllm_args = vllm_args
+        self.cache_dir = cache_dir
+        self.store = store
+        self.ready = self.name == "heuristic"
+        self.last_error = ""
+        self._backends: dict[ModelKey, Any] = {}
+        self._in_use = 0
+        self._switch: asyncio.Condition | None = None  # created on the engine loop
+
+    # --- labels (any thread) ----------------------------------------------------------------------
+    def model_for(self, routed_model: str) -> str:
+        if self.name == "heuristic":
+            return HEURISTIC_MODEL
+        return self.settings.llm_model or routed_model
+
+    @property
+    def current_model(self) -> str:
+        if self.name == "heuristic":
+            return HEURISTIC_MODEL
+        keys = list(self._backends)
+        return keys[0].model if keys else self.settings.llm_model
+
+    # --- readiness (service loop) -------------------------------------------------------------------
+    async def probe(self) -> tuple[bool, str]:
+        """(ready, why not) without side effects on running jobs."""
+        if self.name == "heuristic":
+            return True, ""
+        if self.name == "vllm":
+            return bool(self._backends), "" if self._backends else "no model loaded yet"
+        url = models_url(self.settings.llm_url)
+        headers = {}
+        if self.settings.llm_api_key is not None:
+            headers["Authorization"] = f"Bearer {self.settings.llm_api_key.get_secret_value()}"
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
+                response = await http.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            return False, f"LLM endpoint {chat_url(self.settings.llm_url)} unreachable: {type(exc).__name__}"
+        if response.status_code >= 500:
+            return False, f"LLM endpoint answered HTTP {response.status_code}"
+        return True, ""
+
+    async def wait_ready(self, timeout_s: float, interval_s: float) -> None:
+        """Return once the endpoint answers; BackendUnavailable after ``timeout_s``. (openai only)"""
+        if self.name != "openai":
+            return
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            ok, why = await self.probe()
+            self.ready, self.last_error = ok, why
+            if ok:
+                return
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise BackendUnavailable(f"{why} (waited {timeout_s:g}s)")
+            await asyncio.sleep(min(interval_s, remaining))
+
+    # --- backends (engine loop) ---------------------------------------------------------------------
+    async def preload_on_engine(self) -> None:
+        """Load `SWARMCAST_LLM_MODEL` for vLLM at start, so health turns SERVING before any job."""
+        if self.name == "vllm" and self.settings.llm_model:
+            async with self.lease_on_engine(ModelKey(self.settings.llm_model, self.default_vllm_args)):
+                pass
+
+    @contextlib.asynccontextmanager
+    async def lease_on_engine(self, key: ModelKey) -> AsyncIterator[Any]:
+        """The backend for ``key``, held for one job (a vLLM model is not swapped under a job)."""
+        if self.name != "vllm":
+            # HTTP clients (or none): any number can coexist, one per model name.
+            if key not in self._backends:
+                self._backends[key] = await self._build_on_engine(key)
+            yield self._backends[key]
+            return
+        if self._switch is None:
+            self._switch = asyncio.Condition()
+        async with self._switch:
+            while key not in self._backends and self._backends and self._in_use:
+                await self._switch.wait()
+            if key not in self._backends:
+                await self._replace_on_engine(key)
+            self._in_use += 1
+            backend = self._backends[key]
+        try:
+            yield backend
+        finally:
+            async with self._switch:
+                self._in_use -= 1
+                self._switch.notify_all()
+
+    async def _replace_on_engine(self, key: ModelKey) -> None:
+        for old in list(self._backends.values()):
+            with contextlib.suppress(Exception):
+                await old.aclose()
+        self._backends.clear()
+        self.ready = self.name != "vllm"
+        try:
+            self._backends[key] = await self._build_on_engine(key)
+        except BackendUnavailable as exc:
+            self.last_error = str(exc)
+            raise
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise BackendUnavailable(
+                f"could not start the {self.name} backend for {key.model}: {exc}"
+            ) from exc
+        self.ready, self.last_error = True, ""
+
+    async def _build_on_engine(self, key: ModelKey) -> Any:
+        s = self.settings
+        if self.name == "heuristic":
+            return make_backend("heuristic", model=HEURISTIC_MODEL)
+        if self.name == "openai":
+            api_key = s.llm_api_key.get_secret_value() if s.llm_api_key is not None else None
+            return make_backend(
+                "openai", base_url=s.llm_url, model=key.model, api_key=api_key, concurrency=s.llm_concurrency
+            )
+        try:
+            path = await resolve_model(
+                key.model, model_dir=s.model_dir, cache_dir=self.cache_dir, store=self.store
+            )
+        except Exception as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        backend = make_backend(
+            "vllm",
+            model_id=key.model,
+            vllm_args=key.vllm_args,
+            capacity=s.llm_concurrency,
+            model_path=str(path),
+        )
+        log.info("loading %s from %s with %r", key.model, path, key.vllm_args)
+        await backend.start()
+        return backend
+
+    def key_for(self, routed_model: str, routed_vllm_args: str) -> ModelKey:
+        model = self.model_for(routed_model)
+        if self.name == "vllm":
+            return ModelKey(model, routed_vllm_args or self.default_vllm_args)
+        return ModelKey(model)
+
+    async def aclose_on_engine(self) -> None:
+        for backend in list(self._backends.values()):
+            with contextlib.suppress(Exception):
+                await backend.aclose()
+        self._backends.clear()

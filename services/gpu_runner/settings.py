@@ -1,0 +1,79 @@
+"""Runner-only settings that the shared `Settings` does not carry.
+
+Prefix `SWARMCAST_RUNNER_` (the shared class already owns `SWARMCAST_RUNNER_TIERS`,
+`..._CONCURRENCY` and `..._ADDR`; these names do not collide):
+
+- `INSTANCE_ID` (host-pid-random): the runner's id, reported as the job's `pod_id`.
+- `ACK_WAIT_SECONDS` (60): how long JetStream waits for a sign of life before it hands a taken
+  dispatch to another runner. The runner sends in-progress acks every third of it.
+- `MAX_DELIVER` (10): deliveries of one dispatch (crashes included) before JetStream stops.
+- `HEARTBEAT_SECONDS` (5): progress is published at least this often while a job runs (≤ 10).
+- `PROGRESS_INTERVAL_SECONDS` (1): round-by-round progress is coalesced to one event per interval;
+  stage changes are always sent.
+- `SHUTDOWN_GRACE_SECONDS` (20): on SIGTERM a job expected to finish within this is finished,
+  any other is released at once (nak: another runner resumes it from the checkpoint).
+- `LLM_READY_TIMEOUT_SECONDS` (120): how long a job waits for the LLM backend before it fails
+  transiently.
+- `LLM_PROBE_INTERVAL_SECONDS` (5): readiness probing of the backend while it is not ready.
+- `CACHE_DIR` (`<run_dir>/hf-cache`): where pre-staged weights are downloaded for vLLM.
+- `VLLM_ARGS` (empty): `vllm_args` for the model preloaded from `SWARMCAST_LLM_MODEL` (a job's
+  route brings its own).
+- `CHAT_LOG_CAP_BYTES` (200000): size cap of `result_chat_log` in `runner.completed`.
+- `LOG_LINES` (20): last engine log lines kept in `live_status`.
+
+Prefix `SWARMCAST_SEARCH_` (web enrichment, DESIGN §6): `URL` (empty: enrichment is skipped and
+the reason recorded) of a SearxNG-style JSON search API, `TIMEOUT_SECONDS` (10), `MAX_RESULTS` (5).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.config import Settings
+
+
+def default_instance_id() -> str:
+    host = socket.gethostname().split(".")[0] or "runner"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class RunnerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWARMCAST_RUNNER_", extra="ignore")
+
+    instance_id: str = Field(default_factory=default_instance_id)
+    ack_wait_seconds: float = 60.0
+    max_deliver: int = 10
+    heartbeat_seconds: float = 5.0
+    progress_interval_seconds: float = 1.0
+    shutdown_grace_seconds: float = 20.0
+    llm_ready_timeout_seconds: float = 120.0
+    llm_probe_interval_seconds: float = 5.0
+    cache_dir: Path | None = None
+    vllm_args: str = ""
+    chat_log_cap_bytes: int = 200_000
+    log_lines: int = 20
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _heartbeat_within_contract(cls, value: float) -> float:
+        # DESIGN §4: a live run is heard from at least every 10 s.
+        if not 0 < value <= 10:
+            raise ValueError("heartbeat_seconds must be within (0, 10]")
+        return value
+
+    def weights_cache(self, settings: Settings) -> Path:
+        return self.cache_dir or settings.run_dir / "hf-cache"
+
+
+class SearchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWARMCAST_SEARCH_", extra="ignore")
+
+    url: str = ""
+    timeout_seconds: float = 10.0
+    max_results: int = 5

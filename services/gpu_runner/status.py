@@ -1,0 +1,68 @@
+"""`swarmcast.runner.v1.RunnerService`: what this runner is and does right now."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import grpc
+from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
+
+from services.gpu_runner.runner import Runner
+
+log = logging.getLogger("swarmcast.gpu_runner.status")
+
+
+def detect_gpu_name() -> str:
+    """The first GPU's name from ``nvidia-smi`` ("" without one, or when it fails)."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return ""
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("nvidia-smi failed: %s", exc)
+        return ""
+    return next((line.strip() for line in out.splitlines() if line.strip()), "")
+
+
+async def gpu_name() -> str:
+    return await asyncio.to_thread(detect_gpu_name)
+
+
+class RunnerStatusService(runner_pb2_grpc.RunnerServiceServicer):
+    def __init__(self, runner: Callable[[], Runner | None]) -> None:
+        self._runner = runner
+
+    async def GetRunnerStatus(
+        self, request: runner_pb2.GetRunnerStatusRequest, context: grpc.aio.ServicerContext
+    ) -> runner_pb2.GetRunnerStatusResponse:
+        runner = self._runner()
+        if runner is None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the runner is starting; retry shortly")
+        assert runner is not None
+        s = runner.status()
+        response = runner_pb2.GetRunnerStatusResponse(
+            instance_id=s["instance_id"],
+            backend=s["backend"],
+            model_id=s["model_id"],
+            gpu=s["gpu"],
+            llm_ready=s["llm_ready"],
+            current_job_id=s["current_job_id"],
+            current_round=s["current_round"],
+            rounds_per_second=s["rounds_per_second"],
+            tiers=s["tiers"],
+            jobs_completed=s["jobs_completed"],
+            concurrency=s["concurrency"],
+        )
+        response.started_at.FromDatetime(s["started_at"])
+        return response
