@@ -109,6 +109,15 @@ def goal_phrase(goal: str) -> str:
     return phrase or goal.strip()
 
 
+def goal_question(goal: str) -> str:
+    """The goal as a yes/no question: "Predict whether X will pass." → "Will X pass?"."""
+    phrase = goal_phrase(goal)
+    if _GOAL_PREFIX.match(goal.strip()):
+        # "Predict whether Measure T will pass" → the clause "Measure T will pass", kept as asked.
+        return f"Will it turn out that {phrase}?"
+    return phrase[:1].upper() + phrase[1:] + "?"
+
+
 def short_goal(goal: str, limit: int = 80) -> str:
     phrase = goal_phrase(goal)
     return phrase if len(phrase) <= limit else phrase[: limit - 1].rstrip() + "…"
@@ -223,18 +232,17 @@ def derive_markets_heuristic(
     goal: str, entities: Sequence[Entity], forecast_days: int, max_markets: int
 ) -> list[MarketSpec]:
     """1-5 binary markets: the goal itself first, then its timing and key actors' moves."""
-    phrase = goal_phrase(goal)
+    # m1 is the goal as the user asked it; the others quote a short form of it, so each question
+    # reads on its own in a report table.
+    question = goal_question(goal)
+    quoted = f"“{question if len(question) <= 90 else question[:89].rstrip() + '…'}”"
     days = max(1, forecast_days)
-    markets = [
-        MarketSpec(
-            "m1", f"Within {days} days, will this happen: {phrase}?", 0.5, "The prediction goal itself.", 1.0
-        )
-    ]
+    markets = [MarketSpec("m1", question, 0.5, "The prediction goal itself.", 1.0)]
     half = max(1, days // 2)
     markets.append(
         MarketSpec(
             "m2",
-            f"Will it already have happened within {half} days: {phrase}?",
+            f"Will the answer to {quoted} be clear within {half} days?",
             0.3,
             "Timing: resolves YES only if the outcome comes early.",
             1.0,
@@ -247,7 +255,7 @@ def derive_markets_heuristic(
         markets.append(
             MarketSpec(
                 "m3",
-                f"Will {backer.name} publicly back this within {days} days: {phrase}?",
+                f"Will {backer.name} publicly back a YES on {quoted} within {days} days?",
                 price,
                 f"{backer.name} is the seed's most supportive actor.",
                 0.7,
@@ -259,7 +267,7 @@ def derive_markets_heuristic(
             markets.append(
                 MarketSpec(
                     "m4",
-                    f"Will {critic.name} actively oppose this within {days} days: {phrase}?",
+                    f"Will {critic.name} campaign for a NO on {quoted} within {days} days?",
                     price,
                     f"{critic.name} is the seed's most critical actor.",
                     -0.7,
@@ -268,7 +276,7 @@ def derive_markets_heuristic(
     markets.append(
         MarketSpec(
             f"m{len(markets) + 1}",
-            f"By day {days}, will most observers consider this likely: {phrase}?",
+            f"By day {days}, will most observers expect {quoted} to resolve YES?",
             0.5,
             "Consensus: tracks the crowd's belief.",
             0.9,

@@ -50,6 +50,23 @@ def test_markets_start_with_the_goal_and_number_one_to_five(n):
     assert all(0 < m.initial_price_yes < 1 and m.rationale for m in markets)
 
 
+@pytest.mark.parametrize(
+    ("goal", "m1"),
+    [
+        ("Will the strike end by June?", "Will the strike end by June?"),
+        ("will the strike end by June", "Will the strike end by June?"),
+        ("Predict whether the Clean Grid Act passes", "Will it turn out that the Clean Grid Act passes?"),
+    ],
+)
+def test_market_questions_read_as_standalone_questions(goal, m1):
+    entities, _ = extract_entities_heuristic(TEXT, goal, 12)
+    markets = derive_markets_heuristic(goal, entities, 30, 5)
+    assert markets[0].question == m1  # the goal as the user asked it
+    for market in markets[1:]:
+        assert market.question.endswith("?") and f"“{m1}”" in market.question
+        assert market.question.count("?") == 2  # the quoted goal's and its own: no question run-ons
+
+
 def test_digest_prefers_sentences_about_the_goal():
     digest = seed_digest(TEXT, GOAL, limit=120)
     assert "Clean Grid Act" in digest and len(digest) <= 120
