@@ -2,6 +2,11 @@
 
 Channels share the servers' 8 MiB message limits and send keepalive pings so a connection that
 died silently (a restarted pod, a dropped NAT entry) is noticed instead of hanging a call.
+
+`channel(addr, settings)` is the one to use between services: mutual TLS when
+`SWARMCAST_TLS_*` is configured, plaintext otherwise, and plaintext only to loopback unless
+`SWARMCAST_ALLOW_INSECURE=true` (see `services/common/tls.py`). `insecure_channel(addr)` is always
+plaintext and checks nothing; it stays for callers that mean exactly that (tests on loopback).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from swarmcast.reporter.v1 import reporter_pb2_grpc
 from swarmcast.runner.v1 import runner_pb2_grpc
 
 from services.common.config import Settings
+from services.common.tls import check_plaintext_allowed, load_tls
 
 # The same limit on both sides: 8 MiB is far above any message we send (large payloads such as
 # artifacts travel through object storage), yet bounds what a bad peer can make us buffer.
@@ -48,6 +54,30 @@ def insecure_channel(
     """An asyncio channel to `addr` (host:port) with swarmcast's limits and keepalives."""
     return grpc.aio.insecure_channel(
         addr, options=channel_options(max_message_bytes), interceptors=interceptors
+    )
+
+
+def channel(
+    addr: str,
+    settings: Settings,
+    *,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+) -> grpc.aio.Channel:
+    """An asyncio channel to `addr` secured as `settings` say (see the module docstring).
+
+    Raises `tls.InsecureTransportError` for plaintext to a non-loopback address without
+    `allow_insecure`, and `tls.TlsConfigError` when the configured certificate files are unusable.
+    """
+    tls = load_tls(settings)
+    if tls is None:
+        check_plaintext_allowed(addr, allow_insecure=settings.allow_insecure, action="dial")
+        return insecure_channel(addr, interceptors=interceptors, max_message_bytes=max_message_bytes)
+    return grpc.aio.secure_channel(
+        addr,
+        tls.channel_credentials(),
+        options=[*channel_options(max_message_bytes), *tls.channel_options()],
+        interceptors=interceptors,
     )
 
 
@@ -102,7 +132,8 @@ class ServiceClients:
     def channel(self, addr: str) -> grpc.aio.Channel:
         ch = self._channels.get(addr)
         if ch is None:
-            ch = self._channels[addr] = insecure_channel(addr)
+            # The module-level channel(): TLS or plaintext as the settings say.
+            ch = self._channels[addr] = channel(addr, self.settings)
         return ch
 
     @property

@@ -12,6 +12,12 @@ and calls `run_service()` from its `main()`. The bootstrap adds what every serve
 - a startup gate: until `on_start` has finished, domain RPCs get UNAVAILABLE "starting".
 - graceful shutdown on SIGTERM/SIGINT: NOT_SERVING, stop accepting, let in-flight calls finish
   within the grace period, then `on_stop`.
+- transport security (`services/common/tls.py`): with `spec.tls` the port requires mutual TLS;
+  without it the server binds in plaintext only on loopback unless `spec.allow_insecure`.
+  `run_service` fills both from `SWARMCAST_TLS_*` / `SWARMCAST_ALLOW_INSECURE`.
+- optionally (`spec.health_listen_addr`, from `SWARMCAST_HEALTH_PORT`) a second, plaintext server
+  answering only grpc.health.v1 from the same health state: kubelet `grpc:` probes cannot present
+  a client certificate. It exposes nothing but SERVING/NOT_SERVING.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -46,6 +52,7 @@ from services.common.interceptors import (
 )
 from services.common.logging import configure_logging
 from services.common.retry import retry_async
+from services.common.tls import TlsMaterial, check_plaintext_allowed, load_tls
 
 log = logging.getLogger("swarmcast.server")
 
@@ -86,6 +93,27 @@ class ServiceSpec:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     max_message_bytes: int = MAX_MESSAGE_BYTES
     extra_options: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+    # Mutual TLS for the port; None: plaintext (loopback only unless allow_insecure).
+    tls: TlsMaterial | None = None
+    allow_insecure: bool = False
+    # host:port of a plaintext server answering only grpc.health.v1 (probes); None: none.
+    health_listen_addr: str | None = None
+
+
+def apply_transport_settings(spec: ServiceSpec, settings: Settings) -> ServiceSpec:
+    """`spec` with TLS, the insecure-bind permission and the health port taken from `settings`.
+
+    What the spec already sets wins; `run_service` calls this for every service process.
+    """
+    health_addr = spec.health_listen_addr
+    if health_addr is None and settings.health_port:
+        health_addr = f"{settings.bind_host}:{settings.health_port}"
+    return replace(
+        spec,
+        tls=spec.tls if spec.tls is not None else load_tls(settings),
+        allow_insecure=spec.allow_insecure or settings.allow_insecure,
+        health_listen_addr=health_addr,
+    )
 
 
 class _StartupGate(AroundInterceptor):
@@ -112,9 +140,12 @@ class GrpcServer:
         self.health = HealthServicer()
         self._gate = _StartupGate()
         self._server: grpc.aio.Server | None = None
+        self._health_server: grpc.aio.Server | None = None
         self._started = False
         self._stopped = False
         self.port: int = 0
+        # The plaintext health-only port (0 when spec.health_listen_addr is None).
+        self.health_port: int = 0
         # Free-form slot for the service's resources (bus, engine, ...) set up in on_start.
         self.state: dict[str, Any] = {}
 
@@ -132,6 +163,9 @@ class GrpcServer:
     async def start(self) -> None:
         """Binds, starts answering health (NOT_SERVING), runs on_start, then goes SERVING."""
         spec = self.spec
+        if spec.tls is None:
+            # Before anything is bound: a refused plaintext bind must leave nothing behind.
+            check_plaintext_allowed(spec.listen_addr, allow_insecure=spec.allow_insecure, action="bind")
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
             interceptors=[*spec.interceptors, self._gate],
@@ -143,11 +177,27 @@ class GrpcServer:
             [*spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
         # Raises RuntimeError when the port is taken: fail before doing any startup work.
-        self.port = server.add_insecure_port(spec.listen_addr)
+        if spec.tls is not None:
+            self.port = server.add_secure_port(spec.listen_addr, spec.tls.server_credentials())
+        else:
+            self.port = server.add_insecure_port(spec.listen_addr)
         self._server = server
+        if spec.health_listen_addr is not None:
+            health_server = grpc.aio.server(options=server_options(spec.max_message_bytes))
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, health_server)
+            self.health_port = health_server.add_insecure_port(spec.health_listen_addr)
+            self._health_server = health_server
+            await health_server.start()
         await server.start()
         self._started = True
-        log.info("%s listening on %s", spec.name, self.address, extra={"service": spec.name})
+        log.info(
+            "%s listening on %s (%s)%s",
+            spec.name,
+            self.address,
+            "mutual TLS" if spec.tls is not None else "plaintext",
+            f", health-only plaintext port {self.health_port}" if self._health_server is not None else "",
+            extra={"service": spec.name},
+        )
         if spec.on_start is not None:
             await spec.on_start(self)
         self._gate.open.set()
@@ -180,6 +230,9 @@ class GrpcServer:
         await self.health.enter_graceful_shutdown()
         if self._server is not None and self._started:
             await self._server.stop(grace)
+        if self._health_server is not None:
+            # Last: probes keep seeing NOT_SERVING (not "refused") while calls drain.
+            await self._health_server.stop(0)
         if spec.on_stop is not None:
             try:
                 await spec.on_stop(self)
@@ -305,7 +358,7 @@ def run_service(
     configure_logging(name, settings)
 
     async def main() -> None:
-        await serve(await build(settings))
+        await serve(apply_transport_settings(await build(settings), settings))
 
     try:
         asyncio.run(main())
