@@ -1,8 +1,10 @@
-"""The gateway's FastAPI application: REST/JSON under /api over the gRPC services.
+"""The gateway's FastAPI application: REST/JSON under /api over the gRPC services, and the web UI.
 
 This module holds the app factory and what every route shares (the gRPC clients, request
-logging, OpenAPI at /api/openapi.json) plus `GET /api/health`. The /api/auth, /api/jobs,
-/api/share and /api/admin routes arrive with the gateway issue.
+logging, error handling, OpenAPI at /api/openapi.json) plus `GET /api/health`. The routes live in
+`routes_auth` (/api/auth, /api/profile), `routes_jobs` (/api/jobs), `sse` (progress),
+`routes_results` (sim-data, graph, report.md), `routes_share` (/api/share) and `routes_admin`
+(/api/admin); `web` serves the UI. gRPC status codes map to HTTP statuses in `errors`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,34 @@ from urllib.parse import urlparse
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.clients import ServiceClients, check_health, insecure_channel
+from services.common.bus import EventBus
+from services.common.clients import ServiceClients, check_health
+from services.common.clients import channel as grpc_channel
 from services.common.config import Settings, get_settings
+from services.common.interceptors import ErrorReporter
+from services.common.tls import InsecureTransportError, TlsConfigError
+from services.gateway import (
+    routes_admin,
+    routes_auth,
+    routes_jobs,
+    routes_results,
+    routes_share,
+    sse,
+    web,
+)
+from services.gateway.errors import (
+    ApiError,
+    api_error_handler,
+    http_error_handler,
+    validation_error_handler,
+)
+from services.gateway.middleware import BodyLimitMiddleware, ErrorCaptureMiddleware, SecurityHeadersMiddleware
+from services.gateway.settings import GatewaySettings
 
 log = logging.getLogger("swarmcast.gateway")
 
@@ -57,11 +82,16 @@ async def _timed(probe: Awaitable[tuple[bool, str, str]], address: str) -> Depen
     return DependencyHealth(ok=ok, status=status, address=address, latency_ms=latency, detail=detail)
 
 
-async def _grpc_probe(addr: str) -> tuple[bool, str, str]:
+async def _grpc_probe(addr: str, settings: Settings) -> tuple[bool, str, str]:
     # A fresh channel per probe: a long-lived one may still sit in reconnect backoff from an
-    # earlier failure and report a service that is back as unreachable.
-    async with insecure_channel(addr) as channel:
-        status = await check_health(channel, rpc_timeout=PROBE_TIMEOUT_SECONDS)
+    # earlier failure and report a service that is back as unreachable. Secured like the
+    # gateway's other channels (mutual TLS when configured).
+    try:
+        probe_channel = grpc_channel(addr, settings)
+    except (InsecureTransportError, TlsConfigError) as exc:
+        return False, "UNREACHABLE", str(exc)
+    async with probe_channel:
+        status = await check_health(probe_channel, rpc_timeout=PROBE_TIMEOUT_SECONDS)
     return status == "SERVING", status, ""
 
 
@@ -151,19 +181,39 @@ class RequestLogMiddleware:
             )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+async def _connect_bus(settings: Settings, errors: ErrorReporter) -> EventBus:
+    """Connects (retrying forever) and attaches the bus to error capture.
+
+    In the background: the gateway serves requests while NATS is still coming up; errors
+    captured until then are logged only.
+    """
+    bus = await EventBus.connect(settings, name="swarmcast-gateway", connect_attempts=None)
+    errors.attach(bus)
+    return bus
+
+
+def create_app(settings: Settings | None = None, gateway_settings: GatewaySettings | None = None) -> FastAPI:
     """The gateway app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    gateway_settings = gateway_settings or GatewaySettings()
+    errors = ErrorReporter("gateway", "api", logger=log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         clients = ServiceClients(settings)
-        http = httpx.AsyncClient()
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         app.state.clients = clients
         app.state.http = http
+        bus_task = asyncio.create_task(_connect_bus(settings, errors))
         try:
             yield
         finally:
+            await errors.drain()
+            errors.attach(None)
+            if bus_task.done() and not bus_task.cancelled() and bus_task.exception() is None:
+                await bus_task.result().close()
+            else:
+                bus_task.cancel()
             await http.aclose()
             await clients.close()
 
@@ -177,8 +227,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.gateway_settings = gateway_settings
+    app.state.errors = errors
 
+    # Added innermost first: security headers → request log → body limit → error capture → routes.
+    app.add_middleware(ErrorCaptureMiddleware, reporter=lambda: app.state.errors)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_settings.gateway_max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
     @app.get("/api/health", response_model=HealthResponse, tags=["health"])
     async def health(request: Request) -> HealthResponse:
@@ -192,7 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         names = [*grpc_deps, "nats", "s3"]
         results = await asyncio.gather(
-            *(_timed(_grpc_probe(addr), addr) for addr in grpc_deps.values()),
+            *(_timed(_grpc_probe(addr, settings), addr) for addr in grpc_deps.values()),
             _timed(_nats_probe(settings.nats_url), _redacted_endpoint(settings.nats_url)),
             _timed(_s3_probe(http, settings.s3_endpoint), _redacted_endpoint(settings.s3_endpoint)),
         )
@@ -200,4 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overall: Literal["ok", "degraded"] = "ok" if all(d.ok for d in deps.values()) else "degraded"
         return HealthResponse(status=overall, dependencies=deps)
 
+    for module in (routes_auth, routes_jobs, sse, routes_results, routes_share, routes_admin):
+        app.include_router(module.router)
+    web.mount(app)
     return app

@@ -1,0 +1,158 @@
+"""Request bodies (pydantic, so OpenAPI documents each one) and the shared field types.
+
+The services own the business rules and answer INVALID_ARGUMENT with a message a person can act
+on; these models only guarantee what a protobuf message can hold: numbers within the field's
+integer range and text that is valid UTF-8 (a lone surrogate, which JSON can encode, cannot be
+serialised). Unknown fields are rejected, so a typo is an error rather than silently ignored.
+Where DESIGN fixes a bound (seed ≤ 50,000 characters, forecast_days 1–365) it is stated here too,
+so clients see it in the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def _valid_unicode(value: str) -> str:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("text must be valid Unicode (no unpaired surrogates)")
+    return value
+
+
+def _text(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
+    """A bounded string type that holds valid UTF-8."""
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, description=description),
+        AfterValidator(_valid_unicode),
+    ]
+
+
+Email = _text(512, description="the account's email address")
+# Generous cap: auth enforces the real rule (8–128 characters).
+Password = _text(1024, description="8–128 characters")
+Token = _text(4096)
+Seed = _text(50_000, description="the seed document (at most 50,000 characters)")
+Goal = _text(2_000, description="the prediction question")
+Tier = _text(64, description="simulation tier: small, medium or large")
+ForecastDays = Annotated[int, Field(ge=1, le=365, description="forecast horizon in days (1–365)")]
+
+JobId = Annotated[int, Field(ge=1, le=INT64_MAX, description="the job's id")]
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+JobStatusName = Literal[
+    "DRAFT", "PENDING", "PROVISIONING", "RUNNING", "REPORTING", "COMPLETED", "FAILED", "REFUNDED"
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+
+class Credentials(Body):
+    email: Email
+    password: Password
+
+
+class RefreshBody(Body):
+    refresh_token: Token
+
+
+class LogoutBody(Body):
+    refresh_token: Token
+
+
+class ForgotPasswordBody(Body):
+    email: Email
+
+
+class ResetPasswordBody(Body):
+    token: Token = Field(description="the token from the reset email")
+    new_password: Password
+
+
+class ChangePasswordBody(Body):
+    current_password: Password
+    new_password: Password
+
+
+class DeleteAccountBody(Body):
+    password: Password = Field(description="the current password, to confirm")
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+class JobBody(Body):
+    seed_text: Seed
+    goal: Goal
+    tier: Tier
+    enrich_web: bool | None = Field(None, description="search the web to enrich the seed (default true)")
+    forecast_days: ForecastDays | None = None
+
+
+class DraftBody(Body):
+    """Every field optional: a draft may be saved half-filled and completed later."""
+
+    seed_text: Seed | None = None
+    goal: Goal | None = None
+    tier: Tier | None = None
+    enrich_web: bool | None = None
+    forecast_days: ForecastDays | None = None
+
+
+# --- admin ----------------------------------------------------------------------------------------
+
+
+SimTier = _text(20, min_length=1)
+ModelId = _text(255, min_length=1)
+GpuType = _text(50, min_length=1)
+VllmArgs = _text(4000)
+
+
+class RouteBody(Body):
+    """One row of jobs.model_routing, matched by sim_tier (created when new)."""
+
+    sim_tier: SimTier
+    model_id: ModelId
+    gpu_type: GpuType
+    max_rounds: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    target_agents: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    vllm_args: VllmArgs | None = None
+
+
+# --- responses that are not a proto message -----------------------------------------------------
+
+
+class OkResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+    message: str = ""
+
+
+class ShareResponse(BaseModel):
+    share_token: str
+    # The read-only public page of the job.
+    share_url: str
+    # The same data as JSON.
+    api_url: str
+
+
+class SimDataResponse(BaseModel):
+    # Artifact name → presigned object-storage URL (valid expires_in_seconds).
+    files: dict[str, str]
+    expires_in_seconds: int
+    # Artifact name → the same file through the gateway (same origin, needs the bearer token).
+    downloads: dict[str, str]
+
+
+class GraphResponse(BaseModel):
+    # The entity graph (result_graph): {"nodes": [...], "edges": [...]}.
+    graph: dict[str, Any]

@@ -1,0 +1,48 @@
+"""/api/share/{token}: the public, read-only view of a shared job (no sign-in, no user data)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+from swarmcast.jobs.v1 import jobs_pb2
+
+from services.common.clients import ServiceClients
+from services.gateway.convert import message_to_json, model_for
+from services.gateway.deps import Anonymous, Caller, Clients, rpc
+from services.gateway.errors import ERROR_RESPONSES
+from services.gateway.models import GraphResponse
+from services.gateway.routes_results import graph_object
+
+router = APIRouter(tags=["sharing"], responses=ERROR_RESPONSES)
+
+SharedJobModel = model_for(jobs_pb2.SharedJob.DESCRIPTOR)
+# Share tokens are 43 URL-safe characters; anything far off is answered 404 by the service.
+ShareToken = Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class SharedJobResponse(BaseModel):
+    job: SharedJobModel  # type: ignore[valid-type]
+
+
+async def _shared(
+    token: str, caller: Caller, services: ServiceClients, request: Request
+) -> jobs_pb2.SharedJob:
+    reply = await rpc(
+        services.jobs.GetSharedJob, jobs_pb2.GetSharedJobRequest(share_token=token), caller, request
+    )
+    return reply.job
+
+
+@router.get("/api/share/{token}", response_model=SharedJobResponse)
+async def shared_job(token: ShareToken, caller: Anonymous, services: Clients, request: Request) -> Any:
+    """The shared job: goal, status, report, structured results, chat log (404 once revoked)."""
+    return {"job": message_to_json(await _shared(token, caller, services, request))}
+
+
+@router.get("/api/share/{token}/graph", response_model=GraphResponse)
+async def shared_graph(token: ShareToken, caller: Anonymous, services: Clients, request: Request) -> Any:
+    """The shared job's entity graph as an object."""
+    job = await _shared(token, caller, services, request)
+    return {"graph": graph_object(job.result_graph, job.id)}
