@@ -56,6 +56,10 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
 
 
+# Redelivery delays for deferred reporter outcomes (seconds; the last repeats).
+DEFERRAL_BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
 class DeferredEvent(Exception):
     """The event arrived ahead of the one it follows; raising makes the bus redeliver it later."""
 
@@ -187,22 +191,25 @@ class EventHandlers:
 
     async def _apply_after_runner(self, job_id: int, run_id: str, change: RowChange, what: str) -> Outcome:
         """Applies a reporter outcome from REPORTING; defers it if runner.completed is still ahead."""
-        async with self.sessions() as session, session.begin():
-            job = await repo.apply_change(session, job_id, change, run_id=run_id or None)
-            if job is None:
-                current = await repo.get_job(session, job_id, light=True)
-        if job is not None:
-            await self.notifier.notify(job_id)
-            return Outcome.APPLIED
-        if (
-            current is not None
-            and current.status in PROGRESS_STATUSES
-            and (not run_id or current.workflow_run_id == run_id)
-        ):
-            # The reporter answered before this service processed runner.completed (they consume
-            # it independently): let JetStream bring the event back once we have caught up.
-            raise DeferredEvent(f"{what} for job {job_id} arrived before runner.completed; redelivering")
-        return Outcome.IGNORED
+        for _ in range(3):
+            async with self.sessions() as session, session.begin():
+                job = await repo.apply_change(session, job_id, change, run_id=run_id or None)
+                if job is None:
+                    current = await repo.get_job(session, job_id, light=True)
+            if job is not None:
+                await self.notifier.notify(job_id)
+                return Outcome.APPLIED
+            if current is None or (run_id and current.workflow_run_id != run_id):
+                return Outcome.IGNORED
+            if current.status in PROGRESS_STATUSES:
+                # The reporter answered before this service processed runner.completed (they consume
+                # it independently): let JetStream bring the event back once we have caught up.
+                raise DeferredEvent(f"{what} for job {job_id} arrived before runner.completed; redelivering")
+            if current.status not in change.guard:
+                return Outcome.IGNORED
+            # runner.completed committed between the refused update and the re-read (the re-read
+            # sees it, READ COMMITTED): the guard holds now, so apply again rather than drop it.
+        raise DeferredEvent(f"{what} for job {job_id} raced runner.completed; redelivering")
 
     # --- errors.captured ------------------------------------------------------------------------
 
@@ -287,11 +294,20 @@ class EventHandlers:
             (subjects.ERRORS_CAPTURED, events_pb2.ErrorCaptured, on_error, "jobs-errors-captured", 4),
             (subjects.USER_DELETED, events_pb2.UserDeleted, on_user_deleted, "jobs-user-deleted", 2),
         ]  # fmt: skip
+        # A reporter outcome that overtook runner.completed is deferred, not failed: bring it back
+        # within a second, and allow enough deliveries that a slow runner.completed cannot exhaust it.
+        deferrable = {"jobs-reporter-completed", "jobs-reporter-failed"}
         subscriptions = await asyncio.gather(
             *(
                 # ack_wait: a deleted user's many artifacts can take a while to remove.
                 bus.subscribe(
-                    subject, message_type, handler, durable=durable, concurrency=concurrency, ack_wait=120
+                    subject,
+                    message_type,
+                    handler,
+                    durable=durable,
+                    concurrency=concurrency,
+                    ack_wait=120,
+                    **({"backoff": DEFERRAL_BACKOFF, "max_deliver": 30} if durable in deferrable else {}),
                 )
                 for subject, message_type, handler, durable, concurrency in specs
             )
