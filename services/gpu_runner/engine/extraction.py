@@ -26,7 +26,16 @@ RELATION_TYPES = (
     "aligned_with",
 )
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentences end at . ! ? or a blank line; a single newline is only a hard wrap inside a paragraph.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+_POSSESSIVE = re.compile(r"['’]s\b")
+# Markdown that seed documents often carry: heading marks, list bullets, emphasis, quote marks.
+_MARKDOWN = re.compile(r"(?m)^\s{0,3}(?:#{1,6}|[-*+>]|\d+\.)\s+|\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")
+
+
+def plain_text(text: str) -> str:
+    """The seed without markdown syntax, so names and summaries read as prose."""
+    return _MARKDOWN.sub("", text)
 _SPAN = re.compile(r"\b[A-Z][\w&'’-]*(?:(?:\s+(?:of|for|de|la|von|van))?\s+[A-Z][\w&'’-]*)*")
 # documents and plans are what stakeholders argue about, not stakeholders
 _TOPIC_WORDS = frozenset(
@@ -71,7 +80,7 @@ _GOAL_PREFIX = re.compile(
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 2]
+    return [" ".join(s.split()) for s in _SENTENCE.split(text) if len(s.strip()) > 2]
 
 
 def _sentiment(sentence: str) -> float:
@@ -93,7 +102,7 @@ def _kind(span: str) -> str:
 
 
 def _clean_span(span: str) -> str | None:
-    tokens = span.split()
+    tokens = _POSSESSIVE.sub("", span).split()  # "the Chamber's president" names the Chamber
     while tokens and tokens[0] in _STOP:
         tokens.pop(0)
     while tokens and tokens[-1] in {"of", "the", "for", "and", "de", "la", "von", "van"}:
@@ -128,7 +137,9 @@ def extract_entities_heuristic(
 ) -> tuple[list[Entity], list[Relation]]:
     """Entities from capitalised spans of the text plus two viewpoints on the goal, and relations
     between entities named in the same sentence. Deterministic in the text."""
-    sentences = split_sentences(text)
+    sentences = split_sentences(plain_text(text))
+    # Names in the goal are what is being forecast (a measure, a bill), not who argues about it.
+    topic_spans = {_clean_span(m.group(0)) for m in _SPAN.finditer(goal)} - {None}
     counts: dict[str, int] = {}
     first_sentence: dict[str, int] = {}
     tone: dict[str, list[float]] = {}
@@ -137,7 +148,7 @@ def extract_entities_heuristic(
         mood = _sentiment(sentence)
         for match in _SPAN.finditer(sentence):
             span = _clean_span(match.group(0))
-            if span is None or span.split()[-1] in _TOPIC_WORDS:
+            if span is None or span.split()[-1] in _TOPIC_WORDS or span in topic_spans:
                 continue
             if match.start() > 0 or " " in span or span.isupper():
                 inner.add(span)  # seen somewhere a capital letter is not just sentence case
@@ -155,7 +166,9 @@ def extract_entities_heuristic(
             target = min(longer, key=lambda o: (-counts[o], o))
             counts[target] += counts.pop(span)
             tone[target].extend(tone.pop(span))
-    ranked = sorted(counts, key=lambda s: (-counts[s], first_sentence[s], s))
+    # A multi-word name ("Mei Tanaka", "Harbor City Chamber of Commerce") is far more likely a
+    # stakeholder than a lone capitalised word, so it counts half as much again.
+    ranked = sorted(counts, key=lambda s: (-counts[s] * (1.5 if " " in s else 1.0), first_sentence[s], s))
     room = max(0, max_entities - 2)
     entities: list[Entity] = []
     for span in ranked[:room]:
@@ -165,22 +178,22 @@ def extract_entities_heuristic(
         entities.append(
             Entity(f"e{len(entities) + 1}", span, _kind(span), summary, round(stance, 4), counts[span])
         )
-    topic = short_goal(goal, 60)
+    question = goal_question(goal)
     entities.append(
         Entity(
             f"e{len(entities) + 1}",
-            f"Optimists on {topic}",
+            "Optimists (expect YES)",
             "viewpoint",
-            f"People who expect that {topic}.",
+            f"People who expect YES to “{question}”",
             0.6,
         )
     )
     entities.append(
         Entity(
             f"e{len(entities) + 1}",
-            f"Skeptics of {topic}",
+            "Skeptics (expect NO)",
             "viewpoint",
-            f"People who doubt that {topic}.",
+            f"People who expect NO to “{question}”",
             -0.6,
         )
     )

@@ -114,3 +114,25 @@ def test_llm_markets_keep_the_goal_first():
             30,
             3,
         )
+
+
+MARKDOWN_SEED = """# The harbour vote
+
+**Mayor Dana Okafor** backs the levy. The Chamber's president, **Victor Lindqvist**, warned
+that a higher tax will push shoppers away, while the Harbor City Chamber of Commerce is split.
+- **Mei Tanaka** says foot traffic will make up for it.
+"""
+
+
+def test_markdown_seed_gives_clean_names_and_summaries():
+    goal = "Will Measure T pass on 14 March?"
+    entities, _ = extract_entities_heuristic(MARKDOWN_SEED + "Measure T is the levy.", goal, 12)
+    names = [e.name for e in entities]
+    stakeholders = {"Mayor Dana Okafor", "Victor Lindqvist", "Mei Tanaka", "Harbor City Chamber of Commerce"}
+    assert stakeholders <= set(names)
+    assert "Chamber's" not in names and "Chamber" not in names  # the possessive folds into the full name
+    assert "Measure T" not in names  # named in the goal: the topic, not a stakeholder
+    assert not any(ch in e.summary for e in entities for ch in "#*")
+    # A hard-wrapped line stays one sentence: the summary runs past the line break.
+    lindqvist = next(e for e in entities if e.name == "Victor Lindqvist")
+    assert "push shoppers away" in lindqvist.summary

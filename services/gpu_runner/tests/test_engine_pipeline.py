@@ -9,7 +9,8 @@ from services.gpu_runner.llm import make_backend
 SEED = (
     "Northwind Energy plans to open the Cobalt Ridge mine next spring. Governor Alice Moreno supports the "
     "project and says approval is likely. The Green Valley Coalition opposes the mine and warns of water "
-    "risks. The Miners Guild backed the plan. Professor Sam Okafor doubts the permits will pass in time."
+    "risks. The Miners Guild backed the plan alongside Northwind Energy. Professor Sam Okafor doubts the "
+    "permits will pass in time."
 )
 GOAL = "Predict whether the Cobalt Ridge mine receives its permit"
 
