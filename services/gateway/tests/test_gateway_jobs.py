@@ -9,20 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common.artifacts import ARTIFACT_NAMES
 from services.gateway.tests.support import SEED, Api, error_of
 
-ARTIFACTS = {
-    "market_curves.json",
-    "agent_trajectories.json",
-    "engagement_summary.json",
-    "top_posts.json",
-    "posts.json",
-    "trades.json",
-    "social_graph.json",
-    "profiles.json",
-    "chat_log.json",
-    "relations.json",
-}
+ARTIFACTS = set(ARTIFACT_NAMES)
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:

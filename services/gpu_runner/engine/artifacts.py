@@ -9,22 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.common.artifacts import ARTIFACT_NAMES
+
 from .analysis import enriched_summary, r4
 from .types import Relation
 from .world import World
 
-ARTIFACT_NAMES = (
-    "market_curves.json",
-    "agent_trajectories.json",
-    "engagement_summary.json",
-    "top_posts.json",
-    "posts.json",
-    "trades.json",
-    "social_graph.json",
-    "profiles.json",
-    "chat_log.json",
-    "relations.json",
-)
 TOP_POSTS = 25
 ENGAGEMENT_KINDS = ("post", "reply", "repost", "market_comment")
 

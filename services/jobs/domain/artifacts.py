@@ -1,32 +1,16 @@
-"""Object-storage layout of a job's artifacts (DESIGN §6)."""
+"""Object-storage layout of a job's artifacts: the shared contract, plus what only jobs needs."""
 
 from __future__ import annotations
 
-# What the runner uploads; sim_data_available turns true only when all of these exist.
-ARTIFACT_NAMES: tuple[str, ...] = (
-    "market_curves.json",
-    "agent_trajectories.json",
-    "engagement_summary.json",
-    "top_posts.json",
-    "posts.json",
-    "trades.json",
-    "social_graph.json",
-    "profiles.json",
-    "chat_log.json",
-    "relations.json",
+from services.common.artifacts import (
+    ARTIFACT_NAMES,
+    CHECKPOINT_NAME,
+    REPORT_NAME,
+    artifact_key,
+    job_prefix,
 )
-# Written by the reporter, after the runner's artifacts.
-REPORT_NAME = "report.md"
-# The runner's resumable state, overwritten every round.
-CHECKPOINT_NAME = "checkpoint"
 
-
-def job_prefix(job_id: int) -> str:
-    return f"sim-data/{job_id}/"
-
-
-def artifact_key(job_id: int, name: str) -> str:
-    return f"{job_prefix(job_id)}{name}"
+__all__ = ["ARTIFACT_NAMES", "CHECKPOINT_NAME", "REPORT_NAME", "artifact_key", "job_prefix"]
 
 
 def checkpoint_key(job_id: int) -> str:
