@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -104,6 +105,9 @@ def token_kid(token: str) -> str:
     return kid
 
 
+VERIFIED_CACHE_SIZE = 4096
+
+
 class TokenVerifier:
     """Verifies access tokens against a fixed set of Ed25519 public keys (kid → key)."""
 
@@ -119,12 +123,31 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway_seconds = leeway_seconds
+        # Tokens this verifier has already accepted → (identity, accept-until epoch seconds).
+        # A client sends the same access token on every call until it expires, and the Ed25519
+        # check dominates a cheap RPC's cost. Per verifier: a key-set reload starts empty, so a
+        # withdrawn key's tokens are checked again. Bounded LRU; expiry is re-checked on each hit.
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
 
     @property
     def kids(self) -> frozenset[str]:
         return frozenset(self._keys)
 
+    def cached(self, token: str) -> Identity | None:
+        """The identity of a token this verifier accepted and that has not expired since."""
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        if time.time() <= hit[1]:
+            self._verified.move_to_end(token)
+            return hit[0]
+        del self._verified[token]
+        return None
+
     def verify(self, token: str) -> Identity:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         kid = token_kid(token)
         key = self._keys.get(kid)
         if key is None:
@@ -143,7 +166,14 @@ class TokenVerifier:
             raise InvalidToken("token has expired") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"token rejected: {exc}") from exc
-        return _identity_from_claims(claims)
+        identity = _identity_from_claims(claims)
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            # PyJWT accepts while now <= exp + leeway; the cache answers for exactly that long.
+            self._verified[token] = (identity, float(exp) + self.leeway_seconds)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return identity
 
 
 def _identity_from_claims(claims: Mapping[str, Any]) -> Identity:
@@ -214,6 +244,10 @@ class SigningKeyCache:
 
     async def verify(self, token: str) -> Identity:
         """Verifies `token`; raises InvalidToken, or KeysUnavailable when auth can't be reached."""
+        if self._verifier is not None and self._fresh():
+            hit = self._verifier.cached(token)  # already verified: skip even the header parse
+            if hit is not None:
+                return hit
         kid = token_kid(token)  # cheap rejection of malformed/alg-confused tokens, no fetch
         verifier = await self._current(force=False)
         if kid not in verifier.kids:

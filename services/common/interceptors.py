@@ -446,6 +446,58 @@ class ErrorCaptureInterceptor(AroundInterceptor):
             )
 
 
+# --------------------------------------------------------------------------------------------
+# 4. Malformed request bytes
+
+
+class _MalformedRequest:
+    """Stands in for a request whose bytes did not parse (the deserializer must not raise)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _safe_deserializer(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # DecodeError, invalid UTF-8 in a string field, ...
+            return _MalformedRequest(type(exc).__name__)
+
+    return parse
+
+
+class MalformedRequestInterceptor(AroundInterceptor):
+    """INVALID_ARGUMENT for request bytes that are not a valid message.
+
+    Without it grpc answers UNKNOWN ("Unexpected DecodeError") before any handler runs. Innermost
+    in the chain, so the caller is authenticated and the call is logged like any other; only
+    unary-request methods are covered (a streaming request's messages are parsed later, by the
+    handler's reads).
+    """
+
+    @contextlib.asynccontextmanager
+    async def around(self, method: str, request: Any, context: grpc.aio.ServicerContext):
+        if isinstance(request, _MalformedRequest):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"malformed request message ({request.reason})"
+            )
+        yield
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        wrapped = _rewrap(handler, handler_call_details.method, self.around)
+        return wrapped._replace(request_deserializer=_safe_deserializer(handler.request_deserializer))
+
+
 def standard_interceptors(
     service: str,
     *,
@@ -453,9 +505,13 @@ def standard_interceptors(
     errors: ErrorReporter,
     public_methods: Iterable[str] = DEFAULT_PUBLIC_METHODS,
 ) -> Sequence[grpc.aio.ServerInterceptor]:
-    """The interceptor chain every swarmcast server uses (logging → identity → error capture)."""
+    """The interceptor chain every swarmcast server uses.
+
+    logging → identity → error capture → malformed-request rejection (innermost).
+    """
     return (
         RequestLoggingInterceptor(service),
         IdentityInterceptor(keys, public_methods),
         ErrorCaptureInterceptor(errors),
+        MalformedRequestInterceptor(),
     )

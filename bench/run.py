@@ -1,0 +1,133 @@
+"""`make bench`: every figure of DESIGN §10, its target and whether it is met.
+
+    python -m bench.run            # engine + control plane + whole job; writes bench/results/latest.json
+    python -m bench.run --skip-engine   # reuse the engine figures already in latest.json
+
+The engine figures come from `bench.engine` (its own subprocesses, merged into latest.json); the
+control-plane and whole-job figures from `bench.control_plane` (a private stack on free ports).
+The table is printed from latest.json, so it always shows what the file holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    target: str
+    met: Callable[[float], bool] | None  # None: informational
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "engine_heuristic_1kx100_seconds",
+        "engine 1k agents x 100 rounds (heuristic)",
+        "s",
+        "<= 20 s",
+        lambda v: v <= 20,
+    ),
+    Figure(
+        "engine_heuristic_1kx100_agent_steps_per_s", "  agent-steps/s", "/s", ">= 5,000", lambda v: v >= 5000
+    ),
+    Figure("engine_heuristic_1kx100_peak_rss_mib", "  peak RSS", "MiB", "<= 1024 MiB", lambda v: v <= 1024),
+    Figure(
+        "engine_cost_per_agent_step_ratio_10k_vs_1k",
+        "engine cost/agent-step 10k vs 1k",
+        "x",
+        "<= 1.5",
+        lambda v: v <= 1.5,
+    ),
+    Figure(
+        "engine_llm_slot_occupancy",
+        "LLM slot occupancy (256 x 8, 64 slots x 50 ms)",
+        "",
+        ">= 0.90",
+        lambda v: v >= 0.90,
+    ),
+    Figure(
+        "engine_llm_wall_over_server_limit",
+        "  wall / server's own limit",
+        "x",
+        "<= 1.11",
+        lambda v: v <= 1.11,
+    ),
+    Figure("control_get_job_rps", "GetJob requests/s (32 clients)", "/s", ">= 1,500", lambda v: v >= 1500),
+    Figure("control_get_job_p99_ms", "  GetJob p99", "ms", "<= 25 ms", lambda v: v <= 25),
+    Figure("control_create_job_rps", "CreateJob requests/s (32 clients)", "/s", ">= 300", lambda v: v >= 300),
+    Figure(
+        "control_progress_to_watch_p99_ms",
+        "progress event -> WatchJob p99",
+        "ms",
+        "<= 100 ms",
+        lambda v: v <= 100,
+    ),
+    Figure(
+        "whole_job_small_heuristic_submit_to_completed_s",
+        "small job submit -> COMPLETED (heuristic)",
+        "s",
+        "<= 15 s",
+        lambda v: v <= 15,
+    ),
+)
+
+
+def table(results: dict[str, Any]) -> str:
+    width = max(len(f.label) for f in FIGURES)
+    lines = [
+        f"{'figure':<{width}}  {'value':>12}  {'target':<12}  result   (cpu_count={results.get('cpu_count')})"
+    ]
+    for fig in FIGURES:
+        value = results.get(fig.key)
+        if value is None:
+            lines.append(f"{fig.label:<{width}}  {'—':>12}  {fig.target:<12}  not measured")
+            continue
+        shown = f"{value:,.2f}" if isinstance(value, float) and value < 100 else f"{value:,.0f}"
+        verdict = "" if fig.met is None else ("met" if fig.met(float(value)) else "MISSED")
+        lines.append(f"{fig.label:<{width}}  {shown + ' ' + fig.unit:>12}  {fig.target:<12}  {verdict}")
+    return "\n".join(lines)
+
+
+def merge(figures: dict[str, Any]) -> dict[str, Any]:
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged.update(figures)
+    merged["cpu_count"] = os.cpu_count()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return merged
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-engine", action="store_true", help="keep the engine figures in latest.json")
+    args = parser.parse_args()
+    if not args.skip_engine:
+        print("== engine (python -m bench.engine)", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.engine"], cwd=ROOT, check=True)
+    print("== control plane and whole job (python -m bench.control_plane)", flush=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.control_plane"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    )
+    merged = merge(json.loads(out.stdout.strip().splitlines()[-1]))
+    print()
+    print(table(merged))
+    print(f"\nwritten: {RESULTS.relative_to(ROOT)} (a shared 2-core machine: timings are noisy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
