@@ -6,7 +6,8 @@ the servicer. RPCs:
 
 - RegenerateReport (operator role): rewrites the job's report from its last run and returns once it
   is written (or has failed); `deterministic` skips the LLM writer.
-- GetReportStatus (any signed-in caller): the report state kept in object storage.
+- GetReportStatus (operator role): the report state kept in object storage. Operator-only because
+  the reporter does not know job owners, and a user must not learn about other users' jobs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from swarmcast.reporter.v1 import reporter_pb2, reporter_pb2_grpc
 
 from services.common.config import Settings
 from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
-from services.common.identity import TokenAuthenticator, require_identity, require_operator
+from services.common.identity import TokenAuthenticator, require_operator
 from services.common.status import abort_failed_precondition, abort_invalid, abort_unavailable
 from services.common.storage import ObjectStore, StorageError
 from services.reporter.service import NothingToRegenerate, ReportService
@@ -88,7 +89,7 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
     async def GetReportStatus(
         self, request: reporter_pb2.GetReportStatusRequest, context: grpc.aio.ServicerContext
     ) -> reporter_pb2.GetReportStatusResponse:
-        await require_identity(context)
+        await require_operator(context)
         if request.job_id <= 0:
             await abort_invalid(
                 context, "job_id must be a positive integer", fields={"job_id": "must be > 0"}

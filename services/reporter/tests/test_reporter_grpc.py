@@ -68,23 +68,34 @@ async def report_job(reporter: Reporter, bus: EventBus, store: ObjectStore, coll
     await wait_for(lambda: bool(collector.for_job(job_id)[0]), what="first report")
 
 
+
+def operator_metadata(reporter: Reporter) -> tuple[tuple[str, str], ...]:
+    return reporter.keys.metadata(99, roles=("operator",))
+
 async def test_health_and_status_of_an_unknown_job(reporter: Reporter) -> None:
     health = health_pb2_grpc.HealthStub(reporter.channel)
     answer = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
     status = await reporter.stub.GetReportStatus(
-        reporter_pb2.GetReportStatusRequest(job_id=424242), metadata=reporter.keys.metadata(5)
+        reporter_pb2.GetReportStatusRequest(job_id=424242), metadata=operator_metadata(reporter)
     )
     assert status.state == reporter_pb2.REPORT_STATE_NOT_STARTED and status.job_id == 424242
 
 
-async def test_get_report_status_needs_a_signed_in_caller_and_a_valid_id(reporter: Reporter) -> None:
+async def test_get_report_status_needs_an_operator_and_a_valid_id(reporter: Reporter) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await reporter.stub.GetReportStatus(reporter_pb2.GetReportStatusRequest(job_id=1))
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # An ordinary user must not learn anything about jobs (theirs or others'): the reporter
+    # cannot tell owners apart.
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await reporter.stub.GetReportStatus(
-            reporter_pb2.GetReportStatusRequest(job_id=0), metadata=reporter.keys.metadata(5)
+            reporter_pb2.GetReportStatusRequest(job_id=1), metadata=reporter.keys.metadata(5)
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await reporter.stub.GetReportStatus(
+            reporter_pb2.GetReportStatusRequest(job_id=0), metadata=operator_metadata(reporter)
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
@@ -98,7 +109,7 @@ async def test_status_is_done_with_the_writer(
 ) -> None:
     await report_job(reporter, event_bus, object_store, collector, heuristic_result, 501)
     status = await reporter.stub.GetReportStatus(
-        reporter_pb2.GetReportStatusRequest(job_id=501), metadata=reporter.keys.metadata(5)
+        reporter_pb2.GetReportStatusRequest(job_id=501), metadata=operator_metadata(reporter)
     )
     assert status.state == reporter_pb2.REPORT_STATE_DONE
     assert status.writer == "deterministic" and status.report_key == report_key(501)
@@ -158,7 +169,7 @@ async def test_regenerate_rewrites_the_report(
     assert json.loads(second.result_structured)["revision"] == 2
 
     status = await reporter.stub.GetReportStatus(
-        reporter_pb2.GetReportStatusRequest(job_id=503), metadata=reporter.keys.metadata(5)
+        reporter_pb2.GetReportStatusRequest(job_id=503), metadata=operator_metadata(reporter)
     )
     assert status.state == reporter_pb2.REPORT_STATE_DONE and status.writer == "deterministic"
     assert status.revision == 2 and status.attempts == 2
