@@ -61,10 +61,17 @@ DEFAULT_GRACE_SECONDS = 10.0
 Hook = Callable[["GrpcServer"], Awaitable[None]]
 
 
+MAX_METADATA_BYTES = 16 * 1024
+
+
 def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
+        # Request metadata (a bearer token is ~1 KiB): gRPC rejects at random between its soft and
+        # hard limits; equal limits make an oversized header a deterministic RESOURCE_EXHAUSTED.
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         # Without this two processes can bind the same port and split the traffic.
         ("grpc.so_reuseport", 0),
         # Accept the clients' keepalive pings (see clients.channel_options) without GOAWAY.

@@ -136,7 +136,7 @@ class DispatchReader:
         return self._subs[tier]
 
     async def take(
-        self, tier: str = "small", *, wait: float = 5.0, ack: bool = True
+        self, tier: str = "small", *, wait: float = 15.0, ack: bool = True
     ) -> events_pb2.JobDispatch:
         msgs = await (await self._sub(tier)).fetch(1, timeout=wait)
         if ack:
