@@ -32,7 +32,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
-from bench.harness import Infra, Metadata, PrivateStack, create_request
+from bench.harness import Infra, Metadata, PrivateStack, create_request, evidence_seed
 from services.common import subjects
 from services.common.bus import EventBus
 from services.common.clients import insecure_channel, jobs_stub
@@ -85,7 +85,7 @@ async def _closed_loop(
 async def bench_create(addr: str, md: Metadata, created: list[int]) -> dict[str, float]:
     async def call(stub: Any, i: int) -> None:
         reply = await stub.CreateJob(
-            create_request(f"Bench seed {i}: the strike enters week {i % 50}.", tier="medium"),
+            create_request(evidence_seed(f"Bench seed {i}: the strike enters week {i % 50}."), tier="medium"),
             metadata=md,
             timeout=30,
         )
@@ -115,7 +115,8 @@ async def bench_watch(stack: PrivateStack, infra: Infra, md: Metadata) -> dict[s
         stub = jobs_stub(ch)
         job = (
             await stub.CreateJob(
-                create_request("Watch bench seed: the harbour strike.", tier="medium"), metadata=md
+                create_request(evidence_seed("Watch bench seed: the harbour strike."), tier="medium"),
+                metadata=md,
             )
         ).job
         bus = await EventBus.connect(infra.settings(), name="bench-watch")
@@ -152,7 +153,9 @@ async def bench_watch(stack: PrivateStack, infra: Infra, md: Metadata) -> dict[s
 
 async def bench_whole_job(stack: PrivateStack, md: Metadata) -> dict[str, float]:
     seed = (
-        SEED_FILE.read_text() if SEED_FILE.exists() else "The harbour workers' strike enters its third week."
+        SEED_FILE.read_text()
+        if SEED_FILE.exists()
+        else evidence_seed("The harbour workers' strike enters its third week.")
     )
     walls: list[float] = []
     async with insecure_channel(stack.addr("jobs")) as ch:

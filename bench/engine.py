@@ -33,7 +33,7 @@ FALLBACK_SEED = (
     "The Transit "
     "Riders Union backed the plan. Councillor Tom Reyes doubts the timeline. Bayview Bank expects growth."
 )
-GOAL = "Predict whether the Harbor Transit Levy passes the council vote"
+GOAL = "Will the Harbor Transit Levy pass the council vote?"
 
 
 def seed_text() -> str:
@@ -47,21 +47,24 @@ def peak_rss_mib() -> float:
 # -- children ---------------------------------------------------------------------------------------
 
 
-async def child_heuristic(agents: int, rounds: int) -> dict[str, Any]:
+async def child_heuristic(agents: int, rounds: int, replicates: int = 1) -> dict[str, Any]:
     from services.gpu_runner.engine import SimulationConfig, SimulationRequest, run_simulation
     from services.gpu_runner.llm import make_backend
 
     sizes: list[int] = []
-    request = SimulationRequest(seed_text(), GOAL, SimulationConfig(agents=agents, rounds=rounds, seed=1))
+    config = SimulationConfig(agents=agents, rounds=rounds, seed=1, replicates=replicates)
+    request = SimulationRequest(seed_text(), GOAL, config)
     start = time.perf_counter()
     result = await run_simulation(
         request, make_backend("heuristic"), on_checkpoint=lambda r, b: sizes.append(len(b))
     )
     wall = time.perf_counter() - start
+    steps = agents * rounds * replicates
     return {
         "wall_s": wall,
-        "agent_steps_per_s": agents * rounds / wall,
-        "us_per_agent_step": wall / (agents * rounds) * 1e6,
+        "wall_per_replicate_s": wall / replicates,
+        "agent_steps_per_s": steps / wall,
+        "us_per_agent_step": wall / steps * 1e6,
         "peak_rss_mib": peak_rss_mib(),
         "posts": result.summary["counts"]["posts"],
         "trades": result.summary["counts"]["trades"],
@@ -172,13 +175,20 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
     figures: dict[str, Any] = {"cpu_count": os.cpu_count()}
 
-    main_run = run_child("heuristic", agents=big, rounds=scale_rounds)
+    # DESIGN §10: a job runs 5 replicates on the heuristic backend; the target is per replicate
+    reps = 2 if args.quick else 5
+    main_run = run_child("heuristic", agents=big, rounds=scale_rounds, replicates=reps)
     tag = f"{big // 1000}k" if big >= 1000 else str(big)
-    figures[f"engine_heuristic_{tag}x{scale_rounds}_seconds"] = round(main_run["wall_s"], 3)
+    figures[f"engine_heuristic_{tag}x{scale_rounds}_seconds"] = round(main_run["wall_per_replicate_s"], 3)
+    figures[f"engine_heuristic_{tag}x{scale_rounds}x{reps}_replicates_seconds"] = round(main_run["wall_s"], 3)
     figures[f"engine_heuristic_{tag}x{scale_rounds}_agent_steps_per_s"] = round(main_run["agent_steps_per_s"])
     figures[f"engine_heuristic_{tag}x{scale_rounds}_peak_rss_mib"] = round(main_run["peak_rss_mib"], 1)
     rows += [
-        (f"heuristic {big} agents x {scale_rounds} rounds", f"{main_run['wall_s']:.2f} s", "<= 20 s"),
+        (
+            f"heuristic {big} agents x {scale_rounds} rounds, per replicate ({reps} replicates)",
+            f"{main_run['wall_per_replicate_s']:.2f} s",
+            "<= 20 s",
+        ),
         ("  agent-steps/s", f"{main_run['agent_steps_per_s']:,.0f}", ""),
         ("  peak RSS", f"{main_run['peak_rss_mib']:.0f} MiB", "<= 1024 MiB"),
     ]

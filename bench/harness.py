@@ -301,6 +301,19 @@ class PrivateStack:
         return bearer(registered.access_token)
 
 
+# The jobs service refuses a seed under 30 words: a distinct `label` plus this much evidence makes a
+# seed it takes (and the duplicate guard tells apart).
+EVIDENCE = (
+    "The harbour workers' union has been on strike for three weeks over pay and night shifts. The port "
+    "authority has offered a four percent raise; the union's leader called it an insult, while two of the "
+    "three shipping firms urged the government to appoint a mediator. Members vote on the next offer in May."
+)
+
+
+def evidence_seed(label: str) -> str:
+    return f"{label}\n\n{EVIDENCE}"
+
+
 def create_request(seed: str, *, tier: str = "small") -> jobs_pb2.CreateJobRequest:
     return jobs_pb2.CreateJobRequest(
         seed_text=seed, goal="Will the harbour strike end by June?", tier=tier, enrich_web=False

@@ -1,11 +1,13 @@
 """`make bench`: every figure of DESIGN §10, its target and whether it is met.
 
-    python -m bench.run            # engine + control plane + whole job; writes bench/results/latest.json
+    python -m bench.run            # every benchmark; writes bench/results/latest.json
     python -m bench.run --skip-engine   # reuse the engine figures already in latest.json
+    python -m bench.run --only forecast # one benchmark (repeatable: --only engine --only forecast)
 
 The engine figures come from `bench.engine` (its own subprocesses, merged into latest.json); the
-control-plane and whole-job figures from `bench.control_plane` (a private stack on free ports).
-The table is printed from latest.json, so it always shows what the file holds.
+control-plane and whole-job figures from `bench.control_plane`, the forecast-coherence figures from
+`bench.forecast` (each a private stack on free ports). The table is printed from latest.json, so it
+always shows what the file holds.
 """
 
 from __future__ import annotations
@@ -83,7 +85,38 @@ FIGURES: tuple[Figure, ...] = (
         "<= 15 s",
         lambda v: v <= 15,
     ),
+    Figure(
+        "forecast_hit_rate",
+        "forecast: clear cases on their side",
+        "",
+        ">= 0.90",
+        lambda v: v >= 0.90,
+    ),
+    Figure("forecast_cases", "  cases (small tier)", "", "", None),
+    Figure(
+        "forecast_worst_negation_gap",
+        "  worst |P(g) + P(not g) - 1|",
+        "",
+        "<= 0.05",
+        lambda v: v <= 0.05,
+    ),
+    Figure(
+        "forecast_worst_tier_gap",
+        "  worst |P(small) - P(large)|",
+        "",
+        "<= 0.05",
+        lambda v: v <= 0.05,
+    ),
+    Figure("forecast_mean_interval_width", "  mean 80% interval width", "", "", None),
 )
+
+# Each benchmark: a module run as `python -m <module>`; `stdout_figures` when its last stdout line is
+# the JSON figures to merge (bench.engine merges latest.json itself).
+BENCHES: dict[str, tuple[str, bool]] = {
+    "engine": ("bench.engine", False),
+    "control_plane": ("bench.control_plane", True),
+    "forecast": ("bench.forecast", True),
+}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -96,7 +129,12 @@ def table(results: dict[str, Any]) -> str:
         if value is None:
             lines.append(f"{fig.label:<{width}}  {'—':>12}  {fig.target:<12}  not measured")
             continue
-        shown = f"{value:,.2f}" if isinstance(value, float) and value < 100 else f"{value:,.0f}"
+        if isinstance(value, float) and value < 1:
+            shown = f"{value:.4f}"  # gaps and rates: two decimals would hide 0.054 against <= 0.05
+        elif isinstance(value, float) and value < 100:
+            shown = f"{value:,.2f}"
+        else:
+            shown = f"{value:,.0f}"
         verdict = "" if fig.met is None else ("met" if fig.met(float(value)) else "MISSED")
         lines.append(f"{fig.label:<{width}}  {shown + ' ' + fig.unit:>12}  {fig.target:<12}  {verdict}")
     return "\n".join(lines)
@@ -111,18 +149,33 @@ def merge(figures: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def run_bench(name: str) -> dict[str, Any]:
+    module, stdout_figures = BENCHES[name]
+    print(f"== {name} (python -m {module})", flush=True)
+    if not stdout_figures:
+        subprocess.run([sys.executable, "-m", module], cwd=ROOT, check=True)
+        return {}
+    out = subprocess.run(
+        [sys.executable, "-m", module], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-engine", action="store_true", help="keep the engine figures in latest.json")
-    args = parser.parse_args()
-    if not args.skip_engine:
-        print("== engine (python -m bench.engine)", flush=True)
-        subprocess.run([sys.executable, "-m", "bench.engine"], cwd=ROOT, check=True)
-    print("== control plane and whole job (python -m bench.control_plane)", flush=True)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.control_plane"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(BENCHES),
+        help="run only this benchmark (repeatable); the others' figures stay as latest.json has them",
     )
-    merged = merge(json.loads(out.stdout.strip().splitlines()[-1]))
+    args = parser.parse_args()
+    names = args.only or [n for n in BENCHES if not (n == "engine" and args.skip_engine)]
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in BENCHES:
+        if name in names:
+            merged = merge(run_bench(name))
     print()
     print(table(merged))
     print(f"\nwritten: {RESULTS.relative_to(ROOT)} (a shared 2-core machine: timings are noisy)")

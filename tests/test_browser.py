@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 GOAL = "Will Measure T (the Eastline light-rail levy) pass on 14 March?"
+# "63% (80% interval 55–70%)"; one decimal when the interval is narrow ("90.5% (80% interval 89.8–91.3%)").
+HEADLINE = re.compile(r"\d{1,3}(\.\d)?%\s*\(80% interval \d{1,3}(\.\d)?–\d{1,3}(\.\d)?%\)")
+ROW_INTERVAL = re.compile(r"\d{1,3}\.\d%.*\d{1,3}\.\d–\d{1,3}\.\d%", re.S)
+VERDICT_LABELS = {"very likely", "likely", "too close to call", "unlikely", "very unlikely"}
 # Runs in every page before the app: records what the live-progress panel showed, however briefly
 # (the heuristic backend is quick; a screenshot alone could miss a state that lasted 100 ms).
 RECORDER = """
@@ -113,7 +117,13 @@ def test_signup_to_shared_report(stack: RunningStack, playwright_api: Any, tmp_p
         # --- the results: forecast, report, chart, graph, chat replay
         assert page.locator("#job-status .badge").inner_text() == "COMPLETED"
         assert page.locator("#key-insight").is_visible()
-        assert re.search(r"\d+\.\d%", page.locator("#probabilities").inner_text())
+        # The headline: the goal's forecast with its 80% interval, and the verdict label beside it.
+        assert HEADLINE.search(page.locator("#headline").inner_text()), page.locator("#headline").inner_text()
+        assert page.locator("#verdict-label").inner_text() in VERDICT_LABELS
+        # Every market's row: its forecast and its interval.
+        rows = page.locator("#probabilities .prob-row")
+        assert rows.count() >= 1
+        assert all(ROW_INTERVAL.search(text) for text in rows.all_inner_texts()), rows.all_inner_texts()
         report = page.locator("#report article")
         assert report.locator("h1").first.is_visible() and report.locator("table").count() > 0
         chart = page.locator("#market-chart svg.chart")
@@ -180,6 +190,8 @@ def test_signup_to_shared_report(stack: RunningStack, playwright_api: Any, tmp_p
             assert shared.locator("#job-goal").inner_text() == GOAL
             assert shared.locator("#entity-graph svg.graph").is_visible()
             assert shared.locator("#key-insight").is_visible()
+            assert HEADLINE.search(shared.locator("#headline").inner_text())
+            assert shared.locator("#headline").inner_text() == page.locator("#headline").inner_text()
             assert "Log in" in shared.locator("#nav").inner_text()  # nobody is signed in here
             assert email not in shared.content()
             shared.screenshot(path=shots / "10-shared-page.png")

@@ -92,6 +92,39 @@ def test_cli_end_to_end(stack: RunningStack, tmp_path: Path) -> None:
     assert cli(stack, config, "jobs").returncode == 2
 
 
+def test_cli_suggests_questions_and_lists_them_when_a_goal_is_refused(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    email = f"cli-{secrets.token_hex(4)}@example.com"
+    login = cli(
+        stack, config, "login", "--email", email, "--register", "--password-stdin", stdin="cli password\n"
+    )
+    assert login.returncode == 0, login.stderr
+    numbered = re.compile(r"^  ([123])\. (Will .+\?)$", re.M)
+
+    suggest = cli(stack, config, "suggest", str(SEED), "--goal", "Predict sentiment about the levy")
+    assert suggest.returncode == 0, suggest.stdout + suggest.stderr
+    assert "The goal is not a yes/no question about an event" in suggest.stdout
+    offered = [q for _, q in numbered.findall(suggest.stdout)]
+    assert 1 <= len(offered) <= 3, suggest.stdout
+    fine = cli(stack, config, "suggest", str(SEED), "--goal", offered[0])
+    assert fine.returncode == 0 and f"The goal is a yes/no question: {offered[0]}" in fine.stdout
+
+    # submit refuses the open-ended goal and lists the questions to ask instead, one a line.
+    refused = cli(stack, config, "submit", str(SEED), "--goal", "Predict sentiment about the levy")
+    assert refused.returncode == 1 and refused.stderr.startswith("swarmcast: This asks"), refused.stderr
+    assert [q for _, q in numbered.findall(refused.stderr)] == offered
+    short = tmp_path / "short.md"
+    short.write_text("The council votes on the levy in March. The mayor supports it.\n")
+    too_short = cli(stack, config, "submit", str(short), "--goal", offered[0])
+    assert too_short.returncode == 1
+    assert too_short.stderr.strip() == (
+        "swarmcast: seed_text is too short: 12 words; a forecast needs at least 30 words of evidence"
+    )
+    assert "No jobs yet" in cli(stack, config, "jobs").stdout  # nothing was submitted
+
+
 def test_cli_refreshes_an_expired_access_token(stack: RunningStack, tmp_path: Path) -> None:
     config = tmp_path / "config"
     email = f"cli-{secrets.token_hex(4)}@example.com"

@@ -67,7 +67,8 @@ def test_commands_when_the_stack_is_down(tmp_path: Path) -> None:
             }
         )
     )
-    for args in (["jobs"], ["watch", "7"], ["report", "7"], ["share", "7"]):
+    demo = str(REPO_ROOT / "demos" / "harbor_transit.md")
+    for args in (["jobs"], ["watch", "7"], ["report", "7"], ["share", "7"], ["suggest", demo]):
         assert_clean_failure(swarmcast(args, tmp_path), 3, "cannot reach the")
 
 
@@ -78,6 +79,7 @@ def test_commands_need_a_login(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path) -> None:
     missing = swarmcast(["submit", str(tmp_path / "nope.md"), "--goal", "g"], tmp_path)
     assert_clean_failure(missing, 1, "does not exist")
+    assert_clean_failure(swarmcast(["suggest", str(tmp_path / "nope.md")], tmp_path), 1, "does not exist")
     huge = swarmcast(["watch", str(2**64)], tmp_path)
     assert huge.returncode == 2 and "outside" in huge.stderr and "Traceback" not in huge.stderr
     no_password = swarmcast(["login", "--email", "a@example.com"], tmp_path)

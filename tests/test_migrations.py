@@ -231,3 +231,50 @@ def test_unreachable_server_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(dbfix, "server_url", lambda: make_url("postgresql+asyncpg://postgres@127.0.0.1:1/x"))
     with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
         dbfix.create_test_database()
+
+
+async def test_0004_adds_tier_settings_beside_the_untouched_seed_tables(empty_database_url: str) -> None:
+    """0004 seeds the seeded tiers' forecast settings in a table of its own; the seed's tables
+    (model_routing included) stay exactly as 0003 left them, and the downgrade removes only it."""
+    url = empty_database_url
+    await asyncio.to_thread(migrate, url, "0003_jobs_runtime")
+    before = await snapshot(url)
+    await asyncio.to_thread(migrate, url, "0004_tier_settings")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT sim_tier, replicates, heuristic_replicates, market_subsidy FROM jobs.tier_settings"
+        )
+        assert sorted(tuple(r) for r in rows) == [
+            ("large", 1, 5, 15.0),
+            ("medium", 1, 5, 15.0),
+            ("small", 2, 5, 15.0),
+        ]
+        # The database refuses what the service refuses.
+        refused = (
+            "replicates = 0", "heuristic_replicates = 33", "market_subsidy = 0", "market_subsidy = 2e4",
+        )
+        for bad in refused:
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(f"UPDATE jobs.tier_settings SET {bad} WHERE sim_tier = 'small'")
+        # The settings follow their route (checked in a transaction that is rolled back).
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute("DELETE FROM jobs.model_routing WHERE sim_tier = 'large'")
+            left = await conn.fetchval("SELECT count(*) FROM jobs.tier_settings WHERE sim_tier = 'large'")
+            assert left == 0
+        finally:
+            await tx.rollback()
+    finally:
+        await conn.close()
+    after = await snapshot(url)
+    assert after["routing"] == before["routing"] and after["types"] == before["types"]
+    seed_tables = ("users", "simulation_jobs", "model_routing", "error_events")
+    assert [c for c in after["columns"] if c[1] in seed_tables] == [
+        c for c in before["columns"] if c[1] in seed_tables
+    ]
+    assert {c[1] for c in after["columns"]} - {c[1] for c in before["columns"]} == {"tier_settings"}
+    assert {g[2] for g in after["grants"] if g[0] == "swarmcast_jobs"} >= {"tier_settings"}
+    await asyncio.to_thread(migrate, url, "0003_jobs_runtime", down=True)
+    assert await snapshot(url) == before

@@ -36,6 +36,7 @@ from swarmcast.auth.v1 import auth_pb2
 from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
+from bench.harness import evidence_seed
 from services.common import devcerts, subjects
 from services.common.bus import EventBus
 from services.common.clients import auth_stub, bearer, channel, check_health, insecure_channel, jobs_stub
@@ -291,7 +292,7 @@ async def submit(stubs: list[Any], md: tuple[tuple[str, str], ...], count: int) 
         *(
             stubs[i % len(stubs)].CreateJob(
                 jobs_pb2.CreateJobRequest(
-                    seed_text=f"Scale-out seed {i}: the harbour workers' strike enters week {i + 1}.",
+                    seed_text=evidence_seed(f"Scale-out seed {i}: week {i + 1} of the harbour strike."),
                     goal="Will the strike end by June?",
                     tier="small",
                     enrich_web=False,

@@ -379,7 +379,7 @@ async def _as_role(database_url: str, role: str) -> asyncpg.Connection:
         ),
         (
             "swarmcast_jobs",
-            ["jobs.simulation_jobs", "jobs.model_routing", "jobs.error_events"],
+            ["jobs.simulation_jobs", "jobs.model_routing", "jobs.error_events", "jobs.tier_settings"],
             ["auth.users"],
         ),
     ],
@@ -408,6 +408,7 @@ async def test_role_reaches_its_own_schema_only(
                 )
                 await conn.execute("INSERT INTO jobs.error_events (source, message) VALUES ('api', 'm')")
                 await conn.execute("UPDATE jobs.model_routing SET max_rounds = max_rounds")
+                await conn.execute("UPDATE jobs.tier_settings SET replicates = replicates")
         finally:
             await tx.rollback()
         # USAGE only: a service role cannot change the schema itself.

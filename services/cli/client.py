@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from grpc_status import rpc_status
 from swarmcast.auth.v1 import auth_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.cli import credentials
 from services.common.clients import ServiceClients, bearer
 from services.common.config import Settings
+from services.common.status import field_violations
 
 R = TypeVar("R")
 RPC_TIMEOUT_SECONDS = 30.0
@@ -41,8 +43,39 @@ def not_running(service: str, addr: str) -> CliError:
     )
 
 
+def goal_suggestions(exc: grpc.aio.AioRpcError) -> list[str] | None:
+    """The yes/no questions a refused goal came with (jobs.v1.GoalSuggestions detail), or None."""
+    try:
+        status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    for detail in status.details if status is not None else ():
+        found = jobs_pb2.GoalSuggestions()
+        if detail.Unpack(found):
+            return list(found.suggestions)
+    return None
+
+
+def numbered(questions: list[str]) -> str:
+    return "\n".join(f"  {i}. {q}" for i, q in enumerate(questions, 1))
+
+
+def refused_goal(exc: grpc.aio.AioRpcError, suggestions: list[str]) -> CliError:
+    """A refused open-ended goal: what is wrong, then the questions to ask instead, one a line."""
+    problem = field_violations(exc).get("goal") or exc.details() or "the goal was refused"
+    if not suggestions:
+        return CliError(f"{problem}\nAsk one yes/no question about an event in the seed.")
+    return CliError(
+        f"{problem}\nAsk one of these yes/no questions instead (--goal \"...\"):\n{numbered(suggestions)}"
+    )
+
+
 def rpc_failure(exc: grpc.aio.AioRpcError, service: str, addr: str) -> CliError:
     code = exc.code()
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        suggestions = goal_suggestions(exc)
+        if suggestions is not None:
+            return refused_goal(exc, suggestions)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return not_running(service, addr)
     if code is grpc.StatusCode.UNAUTHENTICATED:

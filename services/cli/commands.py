@@ -12,7 +12,7 @@ import httpx
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.cli import credentials
-from services.cli.client import CliError, Session
+from services.cli.client import CliError, Session, numbered
 from services.cli.render import TERMINAL, ProgressPrinter, forecast_lines, status_name
 from services.common.config import Settings
 
@@ -97,6 +97,32 @@ async def submit(
             print(f"Follow it with `swarmcast watch {job.id}`.", file=out)
             return 0
         return await follow(session, job.id, out)
+
+
+async def suggest(
+    settings: Settings, seed_file: str, *, goal: str, forecast_days: int | None, out: TextIO
+) -> int:
+    """Prints yes/no questions the seed can answer (and whether --goal already is one).
+
+    Exit status 0 when there is something to ask: the goal is fine, or there are suggestions.
+    """
+    request = jobs_pb2.SuggestQuestionsRequest(
+        seed_text=read_seed(seed_file), goal=goal, forecast_days=forecast_days or 0
+    )
+    async with Session(settings) as session:
+        reply = await session.jobs_call("SuggestQuestions", request)
+    if goal.strip():
+        if reply.goal_ok:
+            print(f"The goal is a yes/no question: {goal.strip()}", file=out)
+        else:
+            print(f"The goal is not a yes/no question about an event: {reply.reason}", file=out)
+    if reply.suggestions:
+        print("Yes/no questions this seed can answer:", file=out)
+        print(numbered(list(reply.suggestions)), file=out)
+        print('Submit one with `swarmcast submit SEED_FILE --goal "..."`.', file=out)
+    elif not reply.goal_ok:
+        print("No questions could be suggested from this seed; add more about its events.", file=out)
+    return 0 if reply.goal_ok or reply.suggestions else 1
 
 
 async def follow(session: Session, job_id: int, out: TextIO) -> int:

@@ -4,8 +4,9 @@
 2. logs in as the demo user, registering it on the first run;
 3. submits `demos/harbor_transit.md` on the small tier (the stack's runner uses the heuristic
    backend unless SWARMCAST_LLM_BACKEND says otherwise) — or follows the demo job already running;
-4. shows progress, then prints the verdict, probabilities, key insight, where report.md was saved,
-   the job's web page and a public share link.
+4. shows progress, then prints the forecast (the goal's probability with its 80% interval), the
+   verdict, each market's forecast, the key insight, where report.md was saved, the job's web page
+   and a public share link.
 
 A second run reuses everything: the running stack, the demo account, the CLI login. The stack is
 left running; `make down` stops it.

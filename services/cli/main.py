@@ -5,6 +5,7 @@
     swarmcast login [--email E] [--register] [--password-stdin]
     swarmcast logout
     swarmcast submit SEED_FILE --goal "..." [--tier small] [--forecast-days N] [--no-enrich-web] [--watch]
+    swarmcast suggest SEED_FILE [--goal "..."] [--forecast-days N]   yes/no questions the seed can answer
     swarmcast watch ID                     a live progress bar until the job ends, then its forecast
     swarmcast jobs [--page N] [--per-page N]
     swarmcast report ID [-o FILE]          report.md
@@ -68,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     submit = sub.add_parser("submit", help="submit a simulation")
     submit.add_argument("seed_file", metavar="SEED_FILE", help="the seed document (UTF-8 text; - for stdin)")
-    submit.add_argument("--goal", required=True, help="the prediction question")
+    submit.add_argument(
+        "--goal", required=True, help="the prediction: one yes/no question about an event (see `suggest`)"
+    )
     submit.add_argument("--tier", default="small", help="small, medium or large (default small)")
     submit.add_argument("--forecast-days", type=INT32, help="forecast horizon in days (1-365, default 30)")
     submit.add_argument(
@@ -78,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         help="web enrichment (default on)",
     )
     submit.add_argument("--watch", action="store_true", help="follow the progress until it ends")
+
+    suggest = sub.add_parser("suggest", help="yes/no questions a seed document can answer")
+    suggest.add_argument("seed_file", metavar="SEED_FILE", help="the seed document (UTF-8 text; - for stdin)")
+    suggest.add_argument("--goal", default="", help="a goal to check (is it a yes/no question?)")
+    suggest.add_argument("--forecast-days", type=INT32, help="forecast horizon in days (1-365, default 30)")
 
     watch = sub.add_parser("watch", help="follow a job's progress")
     watch.add_argument("job_id", type=JOB_ID, metavar="ID")
@@ -137,6 +145,12 @@ def _run(args: argparse.Namespace) -> int:
                 enrich_web=args.enrich_web,
                 watch=args.watch,
                 out=out,
+            )
+        )
+    if args.command == "suggest":
+        return asyncio.run(
+            commands.suggest(
+                settings, args.seed_file, goal=args.goal, forecast_days=args.forecast_days, out=out
             )
         )
     if args.command == "watch":

@@ -1,4 +1,5 @@
-"""Text output of the CLI: the live progress line and the forecast of a finished job."""
+"""Text output of the CLI: the live progress line and the forecast of a finished job (the goal's
+probability with its 80% interval, the verdict, and each market's forecast)."""
 
 from __future__ import annotations
 
@@ -119,19 +120,51 @@ def _json(text: str) -> Any:
 
 
 @dataclass
+class MarketForecast:
+    id: str
+    question: str
+    # Probability of YES; the interval is None when the job's result predates intervals.
+    probability: float
+    interval: tuple[float, float] | None = None
+
+
+@dataclass
 class Forecast:
     verdict: str | None
     label: str | None
-    # (market id, question, probability of YES)
-    markets: list[tuple[str, str, float]]
+    # The headline: the goal's forecast (market m1) with its interval, when the result has one.
+    goal: MarketForecast | None
+    level: float
+    replicates: int | None
+    low_evidence: bool
+    markets: list[MarketForecast]
+    # The agents' own confidence-weighted belief in the goal (the quoted run), when known.
     goal_belief: float | None
     heuristic: bool
 
 
+def _probability(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        return None
+    return float(value)
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    low, high = _probability(value[0]), _probability(value[1])
+    return (low, high) if low is not None and high is not None and low <= high else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def forecast_of(job: jobs_pb2.Job) -> Forecast:
-    """The verdict and probabilities of a finished job, from result_structured (the reporter's),
-    falling back to the runner's live summary and markets_config."""
-    st = _json(job.result_structured) or {}
+    """The headline, verdict and per-market forecasts of a finished job: from result_structured
+    (the reporter's `forecast`, DESIGN §7; older results carry only `probabilities`), falling back
+    to the runner's summary in live_status and markets_config."""
+    st = _dict(_json(job.result_structured))
     questions: dict[str, str] = {}
     if job.HasField("markets_config"):
         config = json_format.MessageToDict(job.markets_config)
@@ -141,39 +174,90 @@ def forecast_of(job: jobs_pb2.Job) -> Forecast:
     for m in st.get("markets") or []:
         if isinstance(m, dict) and "id" in m:
             questions[str(m["id"])] = str(m.get("question", questions.get(str(m["id"]), "")))
-    verdict = st.get("verdict") if isinstance(st.get("verdict"), dict) else {}
-    probs = (st.get("probabilities") or {}) if isinstance(st.get("probabilities"), dict) else {}
-    by_market = probs.get("markets") if isinstance(probs.get("markets"), dict) else {}
-    goal = probs.get("goal")
-    if not by_market:  # no report: the runner's summary in live_status
-        summary = live_status(job).get("summary") or {}
-        by_market = summary.get("probabilities") or {}
-        goal = summary.get("goal_probability", goal)
-    markets = [
-        (str(k), questions.get(str(k), ""), float(v))
-        for k, v in sorted(by_market.items())
-        if isinstance(v, int | float)
-    ]
-    backend = st.get("backend") if isinstance(st.get("backend"), dict) else {}
+    verdict = _dict(st.get("verdict"))
+    probs = _dict(st.get("probabilities"))
+    summary = _dict(live_status(job).get("summary"))
+    # The forecast over replicates: the reporter's, else the runner's summary (no report yet).
+    forecast = _dict(st.get("forecast")) or _dict(summary.get("forecast"))
+    by_market = _dict(forecast.get("markets"))
+    markets: list[MarketForecast] = []
+    if by_market:
+        for market_id, estimate in sorted(by_market.items()):
+            p = _probability(_dict(estimate).get("probability"))
+            if p is not None:
+                interval = _interval(_dict(estimate).get("interval"))
+                markets.append(MarketForecast(market_id, questions.get(market_id, ""), p, interval))
+    else:  # a result from before the forecast had an interval: prices only
+        plain = _dict(probs.get("markets")) or _dict(summary.get("probabilities"))
+        for market_id, value in sorted(plain.items()):
+            p = _probability(value)
+            if p is not None:
+                markets.append(MarketForecast(str(market_id), questions.get(str(market_id), ""), p))
+    raw_goal = _dict(forecast.get("goal"))
+    goal = None
+    goal_p = _probability(raw_goal.get("probability"))
+    if goal_p is not None:
+        goal_id = str(raw_goal.get("market_id") or "m1")
+        goal = MarketForecast(
+            goal_id, questions.get(goal_id, ""), goal_p, _interval(raw_goal.get("interval"))
+        )
+    level = raw_goal.get("level")
+    replicates = raw_goal.get("replicates")
+    if forecast:
+        belief = probs.get("goal_belief")
+    else:  # schema 1: probabilities.goal was the agents' belief
+        belief = probs.get("goal", summary.get("goal_probability"))
+    evidence = _dict(st.get("evidence")) or _dict(summary.get("evidence"))
+    backend = _dict(st.get("backend"))
     return Forecast(
         verdict=verdict.get("sentence") or None,
         label=verdict.get("label") or None,
+        goal=goal,
+        level=float(level) if _probability(level) is not None else 0.8,
+        replicates=int(replicates)
+        if isinstance(replicates, int) and not isinstance(replicates, bool)
+        else None,
+        low_evidence=bool(verdict.get("low_evidence") or evidence.get("low_evidence")),
         markets=markets,
-        goal_belief=float(goal) if isinstance(goal, int | float) else None,
+        goal_belief=_probability(belief),
         heuristic=bool(backend.get("heuristic") or live_status(job).get("backend") == "heuristic"),
     )
+
+
+def estimate_text(p: float, interval: tuple[float, float] | None, level: float = 0.8) -> str:
+    """'63.0% (80% interval 55.0–70.0%)', or '63.0%' without an interval."""
+    if interval is None:
+        return f"{p * 100:.1f}%"
+    return f"{p * 100:.1f}% ({level * 100:.0f}% interval {interval[0] * 100:.1f}–{interval[1] * 100:.1f}%)"
 
 
 def forecast_lines(job: jobs_pb2.Job) -> list[str]:
     f = forecast_of(job)
     lines = [f"Goal:        {job.goal}"]
+    if f.goal is not None:
+        parts = [estimate_text(f.goal.probability, f.goal.interval, f.level)]
+        if f.label:
+            parts.append(f.label)
+        if f.replicates:
+            parts.append("1 run" if f.replicates == 1 else f"{f.replicates} replicate runs")
+        lines.append(f"Forecast:    {' · '.join(parts)}")
+    if f.low_evidence:
+        lines.append("             low evidence: the seed named fewer than 3 stakeholders; read it as weak")
     if f.verdict:
         lines.append(f"Verdict:     {f.verdict}" + (f" ({f.label})" if f.label else ""))
     if f.markets:
-        lines.append("Probabilities (market price of YES):")
-        lines.extend(f"  {mid:<4} {p * 100:5.1f}%  {question}" for mid, question, p in f.markets)
+        with_intervals = any(m.interval is not None for m in f.markets)
+        lines.append(
+            f"Markets (forecast and {f.level * 100:.0f}% interval):"
+            if with_intervals
+            else "Probabilities (market price of YES):"
+        )
+        for m in f.markets:
+            span = f"  {m.interval[0] * 100:4.1f}–{m.interval[1] * 100:4.1f}%" if m.interval else ""
+            lines.append(f"  {m.id:<4} {m.probability * 100:5.1f}%{span}  {m.question}")
     if f.goal_belief is not None:
-        lines.append(f"  agents' own belief in the goal: {f.goal_belief * 100:.1f}%")
+        quoted = " (first replicate run)" if f.replicates and f.replicates > 1 else ""
+        lines.append(f"  agents' own belief in the goal{quoted}: {f.goal_belief * 100:.1f}%")
     if job.HasField("key_insight") and job.key_insight:
         lines.append(f"Key insight: {job.key_insight}")
     if f.heuristic:

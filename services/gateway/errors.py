@@ -5,7 +5,8 @@ Every error leaves the gateway as
     {"error": {"status": 404, "code": "NOT_FOUND", "message": "job 7 not found",
                "fields": {...}, "error_id": "..."}}
 
-`fields` (field → problem) is present for validation errors, `error_id` for server faults.
+`fields` (field → problem) is present for validation errors, `error_id` for server faults, and
+`suggestions` (yes/no questions the seed can answer) when a job's goal was refused as open-ended.
 
 Mapping (canonical code → HTTP):
 - INVALID_ARGUMENT, OUT_OF_RANGE → 422 (the request was well-formed but its values are not
@@ -32,8 +33,10 @@ import grpc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from grpc_status import rpc_status
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swarmcast.jobs.v1 import jobs_pb2
 
 from services.common.status import RETRY_AFTER_METADATA, field_violations
 
@@ -84,6 +87,9 @@ class ErrorDetail(BaseModel):
     message: str
     fields: dict[str, str] | None = Field(None, description="field → what is wrong with it")
     error_id: str | None = Field(None, description="for server faults: quote it when reporting")
+    suggestions: list[str] | None = Field(
+        None, description="a refused open-ended goal: yes/no questions the seed can answer instead"
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -97,7 +103,7 @@ _ERROR_DOCS = {
     404: "no such resource (or not yours)",
     409: "conflicts with the current state, or already exists",
     413: "request body too large",
-    422: "invalid values; `fields` says which",
+    422: "invalid values; `fields` says which (and `suggestions` offers questions for a refused goal)",
     429: "rate limited; see Retry-After",
     500: "server fault; `error_id` identifies it",
     503: "a service is unavailable; retry",
@@ -120,6 +126,7 @@ class ApiError(Exception):
         fields: Mapping[str, str] | None = None,
         error_id: str | None = None,
         headers: Mapping[str, str] | None = None,
+        suggestions: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -128,6 +135,7 @@ class ApiError(Exception):
         self.fields = dict(fields or {})
         self.error_id = error_id
         self.headers = dict(headers or {})
+        self.suggestions = suggestions
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"status": self.status, "code": self.code, "message": self.message}
@@ -135,6 +143,8 @@ class ApiError(Exception):
             error["fields"] = self.fields
         if self.error_id:
             error["error_id"] = self.error_id
+        if self.suggestions is not None:
+            error["suggestions"] = self.suggestions
         return {"error": error}
 
     def response(self) -> JSONResponse:
@@ -156,6 +166,19 @@ def retry_after_seconds(error: grpc.aio.AioRpcError) -> int | None:
         return None
 
 
+def goal_suggestions(error: grpc.aio.AioRpcError) -> list[str] | None:
+    """The questions a refused goal came with (jobs.v1.GoalSuggestions detail), or None."""
+    try:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    except ValueError:  # details that contradict the status line: ignore them
+        return None
+    for detail in status.details if status is not None else ():
+        found = jobs_pb2.GoalSuggestions()
+        if detail.Unpack(found):
+            return list(found.suggestions)
+    return None
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
     code = error.code()
     status = GRPC_TO_HTTP.get(code, 500)
@@ -163,8 +186,10 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
     headers: dict[str, str] = {}
     fields: dict[str, str] = {}
     error_id = None
+    suggestions = None
     if code is grpc.StatusCode.INVALID_ARGUMENT:
         fields = field_violations(error)
+        suggestions = goal_suggestions(error)
     elif code is grpc.StatusCode.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = "Bearer"
     elif code is grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -178,7 +203,9 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
         match = _ERROR_ID.search(message)
         error_id = match.group(1) if match else None
         log.error("upstream %s: %s", code.name, message)
-    return ApiError(status, code.name, message, fields=fields, error_id=error_id, headers=headers)
+    return ApiError(
+        status, code.name, message, fields=fields, error_id=error_id, headers=headers, suggestions=suggestions
+    )
 
 
 def _loc_name(loc: tuple[Any, ...]) -> str:

@@ -109,6 +109,14 @@ class DraftBody(Body):
     forecast_days: ForecastDays | None = None
 
 
+class SuggestQuestionsBody(Body):
+    """A seed (and optionally the goal typed so far): what yes/no questions could it answer?"""
+
+    seed_text: Seed
+    goal: Goal = ""
+    forecast_days: ForecastDays | None = None
+
+
 # --- admin ----------------------------------------------------------------------------------------
 
 
@@ -116,6 +124,8 @@ SimTier = _text(20, min_length=1)
 ModelId = _text(255, min_length=1)
 GpuType = _text(50, min_length=1)
 VllmArgs = _text(4000)
+Replicates = Annotated[int, Field(ge=1, le=32)]
+MarketSubsidy = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
 
 
 class RouteBody(Body):
@@ -127,6 +137,16 @@ class RouteBody(Body):
     max_rounds: Annotated[int, Field(ge=1, le=INT32_MAX)]
     target_agents: Annotated[int, Field(ge=1, le=INT32_MAX)]
     vllm_args: VllmArgs | None = None
+    # The tier's forecast settings (jobs.tier_settings); left out, each keeps its current value.
+    replicates: Replicates | None = Field(
+        None, description="replicate simulations per job on an LLM backend (1–32)"
+    )
+    heuristic_replicates: Replicates | None = Field(
+        None, description="replicate simulations per job on the heuristic backend (1–32)"
+    )
+    market_subsidy: MarketSubsidy | None = Field(
+        None, description="LMSR subsidy per market: the market maker's worst-case loss, in (0, 10000]"
+    )
 
 
 # --- responses that are not a proto message -----------------------------------------------------

@@ -11,11 +11,19 @@ from swarmcast.jobs.v1 import jobs_pb2
 from services.gateway.convert import enum_number, message_to_json, model_for
 from services.gateway.deps import Clients, SignedIn, rpc
 from services.gateway.errors import ERROR_RESPONSES
-from services.gateway.models import DraftBody, JobBody, JobId, JobStatusName, ShareResponse
+from services.gateway.models import (
+    DraftBody,
+    JobBody,
+    JobId,
+    JobStatusName,
+    ShareResponse,
+    SuggestQuestionsBody,
+)
 
 router = APIRouter(tags=["jobs"], responses=ERROR_RESPONSES)
 
 JobModel = model_for(jobs_pb2.Job.DESCRIPTOR)
+SuggestionsModel = model_for(jobs_pb2.SuggestQuestionsResponse.DESCRIPTOR)
 JobPath = Annotated[JobId, Path(description="the job's id")]
 
 
@@ -37,10 +45,28 @@ def _optional_fields(body: JobBody | DraftBody) -> dict[str, Any]:
 
 @router.post("/api/jobs", response_model=JobResponse, status_code=201)
 async def create_job(body: JobBody, caller: SignedIn, services: Clients, request: Request) -> Any:
-    """Submits a simulation (PENDING). Identical live submissions within 60 s are refused (409)."""
+    """Submits a simulation (PENDING). Identical live submissions within 60 s are refused (409).
+
+    The seed needs at least 30 words and the goal must be a yes/no question about an event; an
+    open-ended goal is refused (422) with `fields.goal` and `suggestions`: up to three yes/no
+    questions from the seed.
+    """
     reply = await rpc(
         services.jobs.CreateJob, jobs_pb2.CreateJobRequest(**_optional_fields(body)), caller, request
     )
+    return message_to_json(reply)
+
+
+@router.post("/api/jobs/suggest-questions", response_model=SuggestionsModel)
+async def suggest_questions(
+    body: SuggestQuestionsBody, caller: SignedIn, services: Clients, request: Request
+) -> Any:
+    """Up to three yes/no questions about events in the seed, and whether `goal` already is one
+    (`goal_ok`; `reason` says why not). Stores nothing."""
+    message = jobs_pb2.SuggestQuestionsRequest(
+        seed_text=body.seed_text, goal=body.goal, forecast_days=body.forecast_days or 0
+    )
+    reply = await rpc(services.jobs.SuggestQuestions, message, caller, request)
     return message_to_json(reply)
 
 

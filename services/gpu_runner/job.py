@@ -74,8 +74,16 @@ class RunnerContext:
     errors: ErrorReporter | None = None
 
 
-def simulation_config(dispatch: events_pb2.JobDispatch) -> SimulationConfig:
-    """Agents and rounds from the route snapshot, randomness from the job's seed; ValueError if invalid."""
+# What a job runs with when its route snapshot carries no forecast settings (0: a dispatch from
+# before tier_settings existed): replicates are cheap on the heuristic backend, costly on an LLM.
+DEFAULT_HEURISTIC_REPLICATES = 5
+DEFAULT_LLM_REPLICATES = 1
+DEFAULT_MARKET_SUBSIDY = SimulationConfig().market_subsidy
+
+
+def simulation_config(dispatch: events_pb2.JobDispatch, heuristic: bool) -> SimulationConfig:
+    """Agents, rounds, replicates and market subsidy from the route snapshot (replicates per the
+    backend that runs the job), randomness from the job's seed; ValueError if invalid."""
     route = dispatch.route
     if not dispatch.goal.strip():
         raise ValueError("the job has no goal")
@@ -84,31 +92,29 @@ def simulation_config(dispatch: events_pb2.JobDispatch) -> SimulationConfig:
             f"route {route.sim_tier!r} has target_agents={route.target_agents} and "
             f"max_rounds={route.max_rounds}; both must be >= 1"
         )
+    if heuristic:
+        replicates = route.heuristic_replicates or DEFAULT_HEURISTIC_REPLICATES
+    else:
+        replicates = route.replicates or DEFAULT_LLM_REPLICATES
     return SimulationConfig(
         agents=route.target_agents,
         rounds=route.max_rounds,
         seed=dispatch.random_seed,
         forecast_days=dispatch.forecast_days or 30,
+        replicates=replicates,
+        market_subsidy=route.market_subsidy or DEFAULT_MARKET_SUBSIDY,
     )
 
 
 def pinned_markets(dispatch: events_pb2.JobDispatch) -> tuple[MarketSpec, ...] | None:
-    """The markets a re-dispatched job already showed its user, kept on a fresh start."""
+    """The markets a re-dispatched job already showed its user, kept on a fresh start (every field
+    of their markets_config rows: link, resolution, prior and kind included)."""
     rows = json_format.MessageToDict(dispatch.markets) if dispatch.HasField("markets") else []
     if not rows:
         return None
     try:
-        return tuple(
-            MarketSpec(
-                id=str(r["id"]),
-                question=str(r["question"]),
-                initial_price_yes=float(r["initial_price_yes"]),
-                rationale=str(r.get("rationale", "")),
-                link=float(r.get("link", 1.0)),
-            )
-            for r in rows
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return tuple(MarketSpec.from_config(row) for row in rows)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"dispatch markets are malformed: {exc}") from exc
 
 
@@ -264,7 +270,7 @@ class JobRun:
     async def _pipeline(self) -> events_pb2.RunnerCompleted:
         d = self.dispatch
         storage = self._storage = JobStorage(d.upload, self.ctx.http)
-        config = simulation_config(d)
+        config = simulation_config(d, heuristic=self.ctx.host.name == "heuristic")
         markets = pinned_markets(d)
         if self.ctx.host.name != "heuristic" and not self.model_key.model:
             raise ValueError("no model to run: the route has no model_id and SWARMCAST_LLM_MODEL is empty")

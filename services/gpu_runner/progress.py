@@ -95,6 +95,10 @@ class LiveState:
         self.prices = dict(event.prices)
         if event.markets:
             self.markets = [dict(m) for m in event.markets]
+        self.extra["replicates"] = event.replicates
+        if event.goal_belief is not None:
+            # the running goal forecast (agents' pooled stated beliefs, mean over replicates)
+            self.extra["goal_belief"] = event.goal_belief
         if event.stage == 3 and event.round != self.round:
             self._note_round(event.round)
         self.round = event.round

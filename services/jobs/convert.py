@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.jobs.domain.state_machine import JobStatus
+from services.jobs.domain.tier_settings import SETTING_NAMES, TierSettings
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 
 _STATUS_TO_PROTO: dict[JobStatus, int] = {
@@ -99,7 +100,8 @@ def shared_job_to_proto(job: JobLike) -> jobs_pb2.SharedJob:
     return message
 
 
-def route_to_proto(route: ModelRouting) -> jobs_pb2.ModelRoute:
+def route_to_proto(route: ModelRouting, settings: TierSettings) -> jobs_pb2.ModelRoute:
+    """The route with the tier's forecast settings in effect (always set)."""
     message = jobs_pb2.ModelRoute(
         id=route.id,
         sim_tier=route.sim_tier,
@@ -107,6 +109,9 @@ def route_to_proto(route: ModelRouting) -> jobs_pb2.ModelRoute:
         gpu_type=route.gpu_type,
         max_rounds=route.max_rounds,
         target_agents=route.target_agents,
+        replicates=settings.replicates,
+        heuristic_replicates=settings.heuristic_replicates,
+        market_subsidy=settings.market_subsidy,
     )
     if route.vllm_args is not None:
         message.vllm_args = route.vllm_args
@@ -121,6 +126,8 @@ def route_from_proto(route: jobs_pb2.ModelRoute) -> dict[str, Any]:
         "max_rounds": route.max_rounds,
         "target_agents": route.target_agents,
         "vllm_args": route.vllm_args if route.HasField("vllm_args") else None,
+        # Unset forecast settings keep their current value (None).
+        **{name: getattr(route, name) if route.HasField(name) else None for name in SETTING_NAMES},
     }
 
 

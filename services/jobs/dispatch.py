@@ -31,6 +31,7 @@ from services.jobs.domain.dispatch import (
     build_dispatch,
     dispatch_id,
 )
+from services.jobs.domain.tier_settings import DEFAULT_TIER_SETTINGS, TierSettings, settings_of
 from services.jobs.domain.validation import DEFAULT_FORECAST_DAYS
 from services.jobs.models import ModelRouting, SimulationJob
 
@@ -42,7 +43,7 @@ log = logging.getLogger("swarmcast.jobs.dispatch")
 UPLOAD_URL_TTL = timedelta(days=7)
 
 
-def route_snapshot(route: ModelRouting) -> RouteSnapshot:
+def route_snapshot(route: ModelRouting, settings: TierSettings = DEFAULT_TIER_SETTINGS) -> RouteSnapshot:
     return RouteSnapshot(
         sim_tier=route.sim_tier,
         model_id=route.model_id,
@@ -50,6 +51,9 @@ def route_snapshot(route: ModelRouting) -> RouteSnapshot:
         max_rounds=route.max_rounds,
         target_agents=route.target_agents,
         vllm_args=route.vllm_args or "",
+        replicates=settings.replicates,
+        heuristic_replicates=settings.heuristic_replicates,
+        market_subsidy=settings.market_subsidy,
     )
 
 
@@ -145,12 +149,13 @@ class Dispatcher:
         old_run_id = job.workflow_run_id or ""
         previous = await repo.get_run(session, old_run_id) if old_run_id else None
         if previous is not None:
-            route = RouteSnapshot(**previous.route)
+            route = RouteSnapshot.from_stored(previous.route)
         else:
             current = await repo.route_for(session, job.tier or "")
             if current is None:
                 return None
-            route = route_snapshot(current)
+            settings = settings_of(await repo.tier_settings_for(session, current.sim_tier))
+            route = route_snapshot(current, settings)
         attempt = job.retry_count + 2
         new_run = new_run_id()
         live: dict[str, Any] = dict(job.live_status or {})

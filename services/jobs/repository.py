@@ -37,6 +37,7 @@ from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
 from services.jobs.domain.validation import JobSpec, is_valid_job_id
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.runtime_models import ConsumedMessage, JobRun, OutboxMessage
+from services.jobs.tier_models import TierSettingsRow
 
 J = SimulationJob
 _STATUS_TYPE = J.__table__.c.status.type
@@ -447,6 +448,39 @@ async def prune_outbox(session: AsyncSession, older_than: timedelta) -> int:
 
 async def routes(session: AsyncSession) -> list[ModelRouting]:
     return list((await session.scalars(select(ModelRouting).order_by(ModelRouting.id))).all())
+
+
+async def routes_with_settings(session: AsyncSession) -> list[tuple[ModelRouting, TierSettingsRow | None]]:
+    """Every route with its tier_settings row (None when the tier has none), in one query."""
+    stmt = (
+        select(ModelRouting, TierSettingsRow)
+        .outerjoin(TierSettingsRow, TierSettingsRow.sim_tier == ModelRouting.sim_tier)
+        .order_by(ModelRouting.id)
+    )
+    return [(route, settings) for route, settings in (await session.execute(stmt)).all()]
+
+
+async def tier_settings_for(session: AsyncSession, tier: str) -> TierSettingsRow | None:
+    stmt = select(TierSettingsRow).where(TierSettingsRow.sim_tier == tier).execution_options(
+        populate_existing=True
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def upsert_tier_settings(
+    session: AsyncSession, tier: str, values: Mapping[str, Any]
+) -> TierSettingsRow | None:
+    """Sets the given settings of `tier` (others keep their value, or the column default on a new
+    row); with nothing given, writes nothing. Returns the row as it now is."""
+    if values:
+        insert_stmt = pg_insert(TierSettingsRow).values(sim_tier=tier, **values)
+        await session.execute(
+            insert_stmt.on_conflict_do_update(
+                index_elements=[TierSettingsRow.sim_tier],
+                set_={**{k: insert_stmt.excluded[k] for k in values}, "updated_at": func.now()},
+            )
+        )
+    return await tier_settings_for(session, tier)
 
 
 async def route_for(session: AsyncSession, tier: str) -> ModelRouting | None:

@@ -9,8 +9,9 @@ watchers are notified.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,23 +19,30 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.identity import Identity
+from services.common.questions import analyze_goal
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher, route_snapshot
 from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact_key, job_prefix
+from services.jobs.domain.dispatch import RouteSnapshot
 from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, job_not_found
 from services.jobs.domain.events import CANCELLED_BY_USER, RowChange, failed_change
 from services.jobs.domain.pagination import Page, resolve_page
 from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
 from services.jobs.domain.state_machine import LIVE, TERMINAL, JobStatus
+from services.jobs.domain.tier_settings import TierSettings, check_settings_update, settings_of
 from services.jobs.domain.validation import (
+    SUGGESTION_LIMIT,
     JobFields,
     JobSpec,
+    OpenEndedGoal,
     ValidationError,
     check_error_source,
     duplicate_lock_key,
+    safe_suggestions,
     validate_draft,
     validate_job,
+    validate_suggestion_request,
 )
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outbox import Kicker
@@ -57,6 +65,31 @@ class JobPage:
     jobs: list[JobRow]
     total: int
     page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class RouteView:
+    """A routing row with its tier's forecast settings in effect."""
+
+    route: ModelRouting
+    settings: TierSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    suggestions: list[str]
+    goal_ok: bool
+    reason: str
+
+
+@contextlib.asynccontextmanager
+async def offering_questions() -> AsyncIterator[None]:
+    """Turns a refused open-ended goal into the error the user sees, with suggested questions
+    (read from the seed off the event loop, after the caller's transaction has ended)."""
+    try:
+        yield
+    except OpenEndedGoal as refused:
+        raise (await asyncio.to_thread(refused.with_suggestions)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +155,12 @@ class JobsCore:
             raise FailedPrecondition("verify your email address before starting simulations")
 
     @staticmethod
-    async def _routes(session: AsyncSession) -> dict[str, ModelRouting]:
-        return {route.sim_tier: route for route in await repo.routes(session)}
+    async def _routes(session: AsyncSession) -> dict[str, RouteSnapshot]:
+        """Tier → what a job of that tier is dispatched with (its route and forecast settings)."""
+        return {
+            route.sim_tier: route_snapshot(route, settings_of(settings))
+            for route, settings in await repo.routes_with_settings(session)
+        }
 
     @staticmethod
     async def _owned(
@@ -151,7 +188,7 @@ class JobsCore:
         session: AsyncSession,
         identity: Identity,
         spec: JobSpec,
-        route: ModelRouting,
+        route: RouteSnapshot,
         *,
         retry_of: int | None = None,
     ) -> SimulationJob:
@@ -172,14 +209,14 @@ class JobsCore:
             retry_of=retry_of,
             **_spec_values(spec),
         )
-        await self.dispatcher.first_dispatch(session, job, route_snapshot(route))
+        await self.dispatcher.first_dispatch(session, job, route)
         return job
 
     # --- jobs and drafts --------------------------------------------------------------------------
 
     async def create_job(self, identity: Identity, fields: JobFields) -> SimulationJob:
         self._check_may_submit(identity)
-        async with self.sessions() as session, session.begin():
+        async with offering_questions(), self.sessions() as session, session.begin():
             routes = await self._routes(session)
             spec = validate_job(fields, routes.keys())
             job = await self._submit(session, identity, spec, routes[spec.tier])
@@ -227,7 +264,7 @@ class JobsCore:
 
     async def launch_draft(self, identity: Identity, job_id: int) -> SimulationJob:
         self._check_may_submit(identity)
-        async with self.sessions() as session, session.begin():
+        async with offering_questions(), self.sessions() as session, session.begin():
             draft = await self._owned(session, identity, job_id, for_update=True)
             if draft.status is not JobStatus.DRAFT:
                 raise FailedPrecondition(f"job {job_id} is {draft.status}; only drafts can be launched")
@@ -245,7 +282,7 @@ class JobsCore:
             )
             job = await repo.apply_change(session, job_id, launch)
             assert job is not None  # locked above and a draft
-            await self.dispatcher.first_dispatch(session, job, route_snapshot(routes[spec.tier]))
+            await self.dispatcher.first_dispatch(session, job, routes[spec.tier])
         await self._after_commit(job_id, kicked=True)
         return job
 
@@ -284,7 +321,7 @@ class JobsCore:
 
     async def retry_job(self, identity: Identity, job_id: int) -> SimulationJob:
         self._check_may_submit(identity)
-        async with self.sessions() as session, session.begin():
+        async with offering_questions(), self.sessions() as session, session.begin():
             # The row lock serialises concurrent retries of the same job.
             original = await self._owned(session, identity, job_id, for_update=True, light=True)
             if original.status not in RETRYABLE:
@@ -315,6 +352,22 @@ class JobsCore:
         async with self.sessions() as session, session.begin():
             await repo.delete_jobs(session, [job_id])
         await self.notifier.notify(job_id)
+
+    async def suggest_questions(self, seed_text: str, goal: str, forecast_days: int) -> Suggestions:
+        """Yes/no questions the seed can answer, and whether `goal` already is one; stores nothing."""
+        request = validate_suggestion_request(seed_text, goal, forecast_days)
+
+        def suggest() -> Suggestions:
+            if request.goal:
+                analysis = analyze_goal(request.goal)
+                goal_ok, reason = analysis.is_yes_no, "" if analysis.is_yes_no else analysis.reason
+            else:
+                goal_ok, reason = False, "no goal given"
+            suggestions = safe_suggestions(request.seed_text, request.goal, request.forecast_days)
+            return Suggestions(suggestions=suggestions[:SUGGESTION_LIMIT], goal_ok=goal_ok, reason=reason)
+
+        # Reading a long seed takes a while: off the event loop.
+        return await asyncio.to_thread(suggest)
 
     # --- results ----------------------------------------------------------------------------------
 
@@ -375,14 +428,19 @@ class JobsCore:
 
     # --- operator ---------------------------------------------------------------------------------
 
-    async def routes(self) -> list[ModelRouting]:
+    async def routes(self) -> list[RouteView]:
         async with self.sessions() as session:
-            return await repo.routes(session)
+            rows = await repo.routes_with_settings(session)
+        return [RouteView(route, settings_of(settings)) for route, settings in rows]
 
-    async def upsert_route(self, values: Mapping[str, Any]) -> ModelRouting:
+    async def upsert_route(self, values: Mapping[str, Any]) -> RouteView:
+        """Creates or replaces the tier's route; its forecast settings change only where given."""
         clean = validate_route(values)
+        settings = check_settings_update(values)
         async with self.sessions() as session, session.begin():
-            return await repo.upsert_route(session, clean)
+            route = await repo.upsert_route(session, clean)
+            row = await repo.upsert_tier_settings(session, route.sim_tier, settings)
+            return RouteView(route, settings_of(row))
 
     async def error_events(self, *, page: int, per_page: int, source: str, job_id: int | None) -> ErrorPage:
         resolved = resolve_page(page, per_page)

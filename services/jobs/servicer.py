@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 import grpc
+from google.rpc import error_details_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 from services.common.identity import Identity, require_identity, require_operator
 from services.common.status import (
+    abort,
     abort_already_exists,
     abort_failed_precondition,
     abort_invalid,
@@ -50,7 +52,9 @@ async def domain_errors(context: Ctx) -> AsyncIterator[None]:
     try:
         yield
     except ValidationError as exc:
-        await abort_invalid(context, exc.message, fields={exc.field: exc.message})
+        if exc.suggestions is not None:
+            await abort_refused_goal(context, exc)
+        await abort_invalid(context, exc.message, fields={exc.field: exc.description})
     except NotFound as exc:
         await abort_not_found(context, exc.message)
     except AlreadyExists as exc:
@@ -59,6 +63,21 @@ async def domain_errors(context: Ctx) -> AsyncIterator[None]:
         await abort_failed_precondition(context, exc.message)
     except PermissionDenied as exc:
         await abort_permission_denied(context, exc.message)
+
+
+async def abort_refused_goal(context: Ctx, exc: ValidationError) -> NoReturn:
+    """INVALID_ARGUMENT whose details carry the field violation and the suggested questions
+    (jobs.v1.GoalSuggestions), so a client lists them without parsing the message."""
+    violation = error_details_pb2.BadRequest.FieldViolation(field=exc.field, description=exc.description)
+    await abort(
+        context,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        exc.message,
+        details=[
+            error_details_pb2.BadRequest(field_violations=[violation]),
+            jobs_pb2.GoalSuggestions(suggestions=exc.suggestions or []),
+        ],
+    )
 
 
 def _optional(message: object, name: str) -> object | None:
@@ -224,6 +243,16 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             job = await self.core.shared_job(request.share_token)
         return jobs_pb2.GetSharedJobResponse(job=shared_job_to_proto(job))
 
+    async def SuggestQuestions(
+        self, request: jobs_pb2.SuggestQuestionsRequest, context: Ctx
+    ) -> jobs_pb2.SuggestQuestionsResponse:
+        await require_identity(context)
+        async with domain_errors(context):
+            result = await self.core.suggest_questions(request.seed_text, request.goal, request.forecast_days)
+        return jobs_pb2.SuggestQuestionsResponse(
+            suggestions=result.suggestions, goal_ok=result.goal_ok, reason=result.reason
+        )
+
     # --- results ----------------------------------------------------------------------------------
 
     async def GetSimData(
@@ -249,15 +278,15 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     ) -> jobs_pb2.ListRoutesResponse:
         await require_operator(context)
         routes = await self.core.routes()
-        return jobs_pb2.ListRoutesResponse(routes=[route_to_proto(r) for r in routes])
+        return jobs_pb2.ListRoutesResponse(routes=[route_to_proto(r.route, r.settings) for r in routes])
 
     async def UpsertRoute(
         self, request: jobs_pb2.UpsertRouteRequest, context: Ctx
     ) -> jobs_pb2.UpsertRouteResponse:
         await require_operator(context)
         async with domain_errors(context):
-            route = await self.core.upsert_route(route_from_proto(request.route))
-        return jobs_pb2.UpsertRouteResponse(route=route_to_proto(route))
+            view = await self.core.upsert_route(route_from_proto(request.route))
+        return jobs_pb2.UpsertRouteResponse(route=route_to_proto(view.route, view.settings))
 
     async def ListErrorEvents(
         self, request: jobs_pb2.ListErrorEventsRequest, context: Ctx

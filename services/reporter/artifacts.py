@@ -61,6 +61,21 @@ class RunArtifacts:
     def agents(self) -> list[dict[str, Any]]:
         return list(self.trajectories["agents"])
 
+    @property
+    def forecast(self) -> dict[str, Any]:
+        """The forecast over all replicates (docs/forecasting.md §4), checked by `parse_artifacts`."""
+        return dict(self.market_curves["forecast"])
+
+    @property
+    def evidence(self) -> dict[str, Any] | None:
+        """What the engine read from the seed; None for artifacts written before it recorded this."""
+        evidence = self.market_curves.get("evidence")
+        return dict(evidence) if isinstance(evidence, Mapping) else None
+
+    @property
+    def replicates(self) -> int:
+        return int(self.market_curves["forecast"]["goal"]["replicates"])
+
 
 def _load(name: str, raw: bytes) -> Any:
     try:
@@ -89,6 +104,66 @@ def _number(value: Any, name: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ArtifactError(f"{name}: {what} is not a finite number")
     return float(value)
+
+
+def _probability(value: Any, name: str, what: str) -> float:
+    p = _number(value, name, what)
+    if not 0.0 <= p <= 1.0:
+        raise ArtifactError(f"{name}: {what} ({p}) is outside [0, 1]")
+    return p
+
+
+def _check_estimate(obj: Any, name: str, where: str) -> None:
+    """One market's forecast: probability, an interval [low, high] around it, market, belief."""
+    _need(obj, name, where, ("probability", "interval", "market", "belief"))
+    for key in ("probability", "market", "belief"):
+        _probability(obj[key], name, f"{where} {key}")
+    interval = obj["interval"]
+    if not isinstance(interval, list) or len(interval) != 2:
+        raise ArtifactError(f"{name}: {where} interval is not a [low, high] pair")
+    low = _probability(interval[0], name, f"{where} interval low")
+    high = _probability(interval[1], name, f"{where} interval high")
+    if low > high:
+        raise ArtifactError(f"{name}: {where} interval [{low}, {high}] is upside down")
+
+
+def _check_forecast(curves: Mapping[str, Any], name: str, market_ids: list[str]) -> None:
+    if "forecast" not in curves:
+        # Written by an engine from before replicates and intervals: no headline to report.
+        raise ArtifactError(f"{name} lacks forecast (the run predates the forecast with an interval)")
+    forecast = curves["forecast"]
+    _need(forecast, name, "forecast", ("goal", "markets", "method"))
+    goal = forecast["goal"]
+    _need(goal, name, "forecast.goal", ("market_id", "level", "replicates"))
+    _check_estimate(goal, name, "forecast.goal")
+    if goal["market_id"] != market_ids[0]:
+        raise ArtifactError(
+            f"{name}: forecast.goal is about {goal['market_id']}, not the goal {market_ids[0]}"
+        )
+    if not 0.0 < _number(goal["level"], name, "forecast.goal level") < 1.0:
+        raise ArtifactError(f"{name}: forecast.goal level is not within (0, 1)")
+    replicates = goal["replicates"]
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ArtifactError(f"{name}: forecast.goal replicates is not a positive integer")
+    markets = forecast["markets"]
+    if not isinstance(markets, Mapping):
+        raise ArtifactError(f"{name}: forecast.markets is not an object")
+    missing = [m for m in market_ids if m not in markets]
+    if missing:
+        raise ArtifactError(f"{name}: forecast.markets lacks {', '.join(missing)}")
+    for market_id in market_ids:
+        _check_estimate(markets[market_id], name, f"forecast.markets.{market_id}")
+    if not isinstance(forecast["method"], str):
+        raise ArtifactError(f"{name}: forecast.method is not a sentence")
+
+
+def _check_evidence(evidence: Any, name: str) -> None:
+    _need(evidence, name, "evidence", ("prior", "stakeholders", "low_evidence", "items"))
+    _probability(evidence["prior"], name, "evidence prior")
+    if not isinstance(evidence["items"], list):
+        raise ArtifactError(f"{name}: evidence items is not a list")
+    for item in evidence["items"]:
+        _need(item, name, "an evidence item", ("kind", "text", "weight"))
 
 
 def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
@@ -128,6 +203,9 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
         curves["goal"], name, "goal", ("question", "belief_probability", "spread", "market_probability",
                                        "p10", "p50", "p90")
     )  # fmt: skip
+    _check_forecast(curves, name, [str(m["id"]) for m in markets])
+    if curves.get("evidence") is not None:  # absent only in artifacts older than the evidence reader
+        _check_evidence(curves["evidence"], name)
 
     name = "agent_trajectories.json"
     agents = _list(data[name], name, "agents")

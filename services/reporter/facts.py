@@ -1,13 +1,17 @@
 """Everything the report states, computed from the artifacts alone (pure: no I/O, no clock).
 
-`compute_facts(artifacts, context)` returns `ReportFacts`: the verdict and every probability,
-market moves with the trades and posts around them, coalitions, stakeholder positions, phases
-mapped to the forecast horizon, belief dynamics, quotable posts and the key findings with the
-post and trade ids they rest on. Writers only phrase these facts; nothing numeric is invented
-downstream. Every id a fact cites is taken from posts.json / trades.json, so it exists.
+`compute_facts(artifacts, context)` returns `ReportFacts`: the forecast over all replicates
+(the headline, with its interval) and the verdict drawn from it, the seed's evidence, every
+probability, market moves with the trades and posts around them, coalitions, stakeholder
+positions, phases mapped to the forecast horizon, belief dynamics, quotable posts and the key
+findings with the post and trade ids they rest on. Writers only phrase these facts; nothing
+numeric is invented downstream. Every id a fact cites is taken from posts.json / trades.json, so
+it exists.
 
 Conventions (docs/artifacts.md): an agent's probability for the goal is `(position + 1) / 2`;
-round `r` of `R` ends on day `r / R * forecast_days` of the horizon.
+round `r` of `R` ends on day `r / R * forecast_days` of the horizon. The forecast comes from every
+replicate (docs/forecasting.md §4); posts, trades, agents and curves are replicate 0's, the run
+the report quotes.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ MAX_MEMBERS = 100
 # Coalitions described one by one; smaller ones are only counted (a sparse follow graph of a big
 # run can fall apart into hundreds of pairs).
 MAX_COALITIONS = 10
+# Evidence items the facts keep (the strongest by weight): enough to say what the number rests on.
+MAX_EVIDENCE_ITEMS = 8
 HEURISTIC_NOTE = (
     "This run used the heuristic backend: the agents followed seeded rules, not a language model, so the "
     "numbers are a reproducible baseline for this seed, not model judgement."
@@ -132,6 +138,7 @@ class Scale:
     posts_by_kind: dict[str, int]
     failed_turns: int
     rejected_actions: int
+    replicates: int
 
 
 @dataclass(frozen=True)
@@ -153,11 +160,58 @@ class GoalFacts:
 
 
 @dataclass(frozen=True)
+class ForecastFacts:
+    """forecast.goal of market_curves.json: the headline probability and its interval."""
+
+    market_id: str
+    probability: float
+    # [low, high]: the `level` (0.8) interval across replicates (a bootstrap over agents when R = 1).
+    interval: list[float]
+    level: float
+    replicates: int
+    # The replicate means (in log-odds) of the final price and of the pooled stated beliefs.
+    market: float
+    belief: float
+    # One sentence from the engine: how the number was made.
+    method: str
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    kind: str
+    text: str
+    # Log-odds for the positive outcome (docs/forecasting.md §1).
+    weight: float
+    entity: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """What the engine read from the seed (market_curves.json → evidence)."""
+
+    prior: float
+    stakeholders: int
+    # Fewer than 3 stakeholders: the number rests on little and is to be read as weak.
+    low_evidence: bool
+    # How many items the seed gave, and the strongest of them (MAX_EVIDENCE_ITEMS at most).
+    item_count: int
+    items: list[EvidenceItem]
+
+
+@dataclass(frozen=True)
 class MarketFacts:
     id: str
     question: str
     rationale: str
+    # How the market settles ("" when the artifacts predate resolution criteria).
+    resolution: str
     is_goal: bool
+    # The market's forecast over all replicates: probability, interval, mean price, mean belief.
+    probability: float
+    interval: list[float]
+    forecast_market: float
+    forecast_belief: float
+    # Replicate 0 (the quoted run) from here on.
     initial_price: float
     final_price: float
     change: float
@@ -174,18 +228,20 @@ class MarketFacts:
 
 @dataclass(frozen=True)
 class Verdict:
-    # very likely / likely / too close to call / unlikely / very unlikely, from the goal market's
-    # final price; from the agents' belief when nobody traded that market ("basis").
+    # very likely / likely / too close to call / unlikely / very unlikely, from the forecast.
     label: str
     leaning: str  # yes, no or even
-    basis: str  # market or belief
     market_id: str
-    # The goal market's final price (whatever the basis).
+    # The goal's forecast (forecast.goal.probability) and its interval.
     probability: float
+    interval: list[float]
+    level: float
+    replicates: int
+    # The seed named fewer than 3 stakeholders: the verdict says the number is weak.
+    low_evidence: bool
+    # The agents' confidence-weighted belief at the end of the quoted run, and its spread.
     goal_probability: float
     goal_spread: float
-    # True when the agents' belief sits on the same side of 50% as the market (or both even).
-    belief_agrees: bool
 
 
 @dataclass(frozen=True)
@@ -349,6 +405,9 @@ class ReportFacts:
     run_id: str
     backend: BackendInfo
     scale: Scale
+    forecast: ForecastFacts
+    # None when the artifacts predate the evidence reader.
+    evidence: EvidenceFacts | None
     goal: GoalFacts
     markets: list[MarketFacts]
     verdict: Verdict
@@ -467,9 +526,11 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
     """Every fact of the report (see the module docstring)."""
     run = _Run(art, ctx)
     backend = _backend(art)
+    forecast = _forecast(art)
+    evidence = _evidence(art)
     markets = _markets(run)
     goal = _goal(run)
-    verdict = _verdict(markets[0], goal)
+    verdict = _verdict(forecast, evidence, goal)
     moves = _moves(run)
     coalitions, unaligned, unaligned_counts = _coalitions(run)
     minor = coalitions[MAX_COALITIONS:]
@@ -484,6 +545,13 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
     notes: list[str] = []
     if backend.heuristic:
         notes.append(HEURISTIC_NOTE)
+    if evidence is not None and evidence.low_evidence:
+        notes.append(low_evidence_note(evidence, forecast))
+    if forecast.replicates > 1:
+        notes.append(
+            f"The forecast pools {forecast.replicates} replicate runs; the posts, trades, coalitions and "
+            "belief dynamics quoted here come from the first of them."
+        )
     if ctx.forecast_days <= 0:
         notes.append(f"The run carried no forecast horizon; {DEFAULT_FORECAST_DAYS} days were assumed.")
     if run.rounds < 3:
@@ -496,6 +564,8 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
         run_id=ctx.run_id,
         backend=backend,
         scale=scale,
+        forecast=forecast,
+        evidence=evidence,
         goal=goal,
         markets=markets,
         verdict=verdict,
@@ -609,6 +679,63 @@ def _scale(run: _Run, stakeholders: list[Stakeholder], art: RunArtifacts) -> Sca
         posts_by_kind=dict(sorted(kinds.items())),
         failed_turns=len(engagement.get("failed_turns") or ()),
         rejected_actions=int(sum((engagement.get("rejections") or {}).values())),
+        replicates=art.replicates,
+    )
+
+
+def _interval(raw: Any) -> list[float]:
+    return [float(raw[0]), float(raw[1])]
+
+
+def _forecast(art: RunArtifacts) -> ForecastFacts:
+    raw = art.forecast
+    goal = raw["goal"]
+    return ForecastFacts(
+        market_id=str(goal["market_id"]),
+        probability=float(goal["probability"]),
+        interval=_interval(goal["interval"]),
+        level=float(goal["level"]),
+        replicates=int(goal["replicates"]),
+        market=float(goal["market"]),
+        belief=float(goal["belief"]),
+        method=fmt.plain(raw["method"]),
+    )
+
+
+def _evidence(art: RunArtifacts) -> EvidenceFacts | None:
+    raw = art.evidence
+    if raw is None:
+        return None
+    items = [
+        EvidenceItem(
+            kind=str(item["kind"]),
+            text=" ".join(str(item["text"]).split()),
+            weight=float(item["weight"]),
+            entity=None if item.get("entity") is None else str(item["entity"]),
+        )
+        for item in raw["items"]
+    ]
+    # Strongest first; the engine's order breaks ties, so the choice is stable.
+    strongest = sorted(range(len(items)), key=lambda i: (-abs(items[i].weight), i))[:MAX_EVIDENCE_ITEMS]
+    return EvidenceFacts(
+        prior=float(raw["prior"]),
+        stakeholders=int(raw["stakeholders"]),
+        low_evidence=bool(raw["low_evidence"]),
+        item_count=len(items),
+        items=[items[i] for i in strongest],
+    )
+
+
+def low_evidence_note(evidence: EvidenceFacts, forecast: ForecastFacts) -> str:
+    """The plain warning a low-evidence verdict carries (report, notes)."""
+    named = (
+        "names no stakeholders"
+        if evidence.stakeholders == 0
+        else f"names only {evidence.stakeholders} stakeholder{'s' if evidence.stakeholders != 1 else ''}"
+    )
+    return (
+        f"Low evidence: the seed gave little evidence (it {named}, fewer than 3), so read the forecast "
+        f"of {fmt.pct(forecast.probability)} as a weak number."
     )
 
 
@@ -635,7 +762,9 @@ def _goal(run: _Run) -> GoalFacts:
 
 def _markets(run: _Run) -> list[MarketFacts]:
     out = []
+    by_id = run.art.forecast["markets"]
     for i, m in enumerate(run.art.markets):
+        estimate = by_id[str(m["id"])]
         curve = m["curve"]
         prices = [float(p["price_yes"]) for p in curve]
         high_k = max(range(len(prices)), key=lambda k: (prices[k], -k))
@@ -648,7 +777,12 @@ def _markets(run: _Run) -> list[MarketFacts]:
                 id=str(m["id"]),
                 question=str(m["question"]),
                 rationale=str(m.get("rationale", "")),
+                resolution=fmt.plain(m.get("resolution") or ""),
                 is_goal=i == 0,
+                probability=float(estimate["probability"]),
+                interval=_interval(estimate["interval"]),
+                forecast_market=float(estimate["market"]),
+                forecast_belief=float(estimate["belief"]),
                 initial_price=initial,
                 final_price=final,
                 change=r4(final - initial),
@@ -684,21 +818,20 @@ def _leaning(p: float) -> str:
     return "no" if p < 0.5 else "even"
 
 
-def _verdict(goal_market: MarketFacts, goal: GoalFacts) -> Verdict:
-    p = goal_market.final_price
-    market_side, belief_side = _leaning(p), _leaning(goal.probability)
-    # An untraded market still shows its opening price, which says nothing about the outcome.
-    basis = "market" if goal_market.trades else "belief"
-    decisive = p if basis == "market" else goal.probability
+def _verdict(forecast: ForecastFacts, evidence: EvidenceFacts | None, goal: GoalFacts) -> Verdict:
+    """The label and leaning come from the forecast alone (it already weighs price against belief)."""
+    p = forecast.probability
     return Verdict(
-        label=verdict_label(decisive),
-        leaning=_leaning(decisive),
-        basis=basis,
-        market_id=goal_market.id,
+        label=verdict_label(p),
+        leaning=_leaning(p),
+        market_id=forecast.market_id,
         probability=p,
+        interval=list(forecast.interval),
+        level=forecast.level,
+        replicates=forecast.replicates,
+        low_evidence=bool(evidence is not None and evidence.low_evidence),
         goal_probability=goal.probability,
         goal_spread=goal.spread,
-        belief_agrees=market_side == belief_side or "even" in (market_side, belief_side),
     )
 
 

@@ -1,7 +1,8 @@
 """Number formatting shared by the facts, the writers and the markdown (one style everywhere).
 
-Probabilities are shown as percentages with one decimal ("51.3%"), changes in percentage points
-("+7.2 pts"), horizon positions as days ("day 2.5"). Citations are written `post #12` and
+Probabilities are shown as percentages with one decimal ("51.3%"), a forecast with its interval
+as "63.0% (80% interval 55.0–70.0%)", changes in percentage points ("+7.2 pts"), horizon
+positions as days ("day 2.5"). Citations are written `post #12` and
 `trade #34` (see services/reporter/citations.py).
 """
 
@@ -16,6 +17,22 @@ _HASH_NUMBER = re.compile(r"#(?=\d)")
 def pct(p: float) -> str:
     """0.5133 -> '51.3%'."""
     return f"{p * 100:.1f}%"
+
+
+def interval(bounds: list[float] | tuple[float, float]) -> str:
+    """An interval of probabilities: [0.55, 0.7] -> '55.0–70.0%'."""
+    low, high = bounds
+    return f"{low * 100:.1f}–{high * 100:.1f}%"
+
+
+def estimate(p: float, bounds: list[float] | tuple[float, float], level: float = 0.8) -> str:
+    """A forecast with its interval: '63.0% (80% interval 55.0–70.0%)'."""
+    return f"{pct(p)} ({level_name(level)} {interval(bounds)})"
+
+
+def level_name(level: float) -> str:
+    """0.8 -> '80% interval'."""
+    return f"{level * 100:.0f}% interval"
 
 
 def pts(delta: float, *, signed: bool = True) -> str:
@@ -62,6 +79,11 @@ def cite(post_ids: list[int] | tuple[int, ...] = (), trade_ids: list[int] | tupl
     """'[post #3] [trade #7]' (empty when there is nothing to cite)."""
     refs = [f"[{post_ref(i)}]" for i in post_ids] + [f"[{trade_ref(i)}]" for i in trade_ids]
     return " ".join(refs)
+
+
+def plain(text: str) -> str:
+    """Engine-written text (a method, a resolution criterion) on one line, never read as a citation."""
+    return _HASH_NUMBER.sub("no. ", " ".join(str(text).split()).replace("`", "'"))
 
 
 def quote(text: str, limit: int = 160) -> str:

@@ -1,6 +1,7 @@
 """The key insight: one plain sentence of at most 200 characters that a job list can show.
 
-`deterministic_key_insight` builds it from the facts; `clean_key_insight` accepts a writer's
+`deterministic_key_insight` builds it from the facts, leading with the goal's forecast and its
+interval; `clean_key_insight` accepts a writer's
 candidate only if, once markdown is stripped, it is still a real sentence within the limit and
 carries no citations.
 """
@@ -29,6 +30,32 @@ def is_sentence(text: str) -> bool:
     )
 
 
+_PERCENT = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s?%")
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)(?![\w.])")
+
+
+def _same(raw: str, fraction: float) -> bool:
+    """'63%' may round 63.4%; '63.0%' may not."""
+    return abs(float(raw) - fraction * 100) <= (0.11 if "." in raw else 0.51)
+
+
+def states_forecast(
+    text: str, probability: float, interval: list[float] | None = None, *, leads: bool = False
+) -> bool:
+    """Whether `text` gives the forecast (as its first percentage when `leads`) and, when an
+    interval is passed, both its ends ("55–70%" counts)."""
+    figures = _PERCENT.findall(text)
+    if leads:
+        if not figures or not _same(figures[0], probability):
+            return False
+    elif not any(_same(f, probability) for f in figures):
+        return False
+    if interval is None:
+        return True
+    numbers = _NUMBER.findall(text)
+    return all(any(_same(n, end) for n in numbers) for end in interval)
+
+
 def clean_key_insight(candidate: str) -> str | None:
     """The candidate without markdown and extra whitespace, or None if it is not a usable sentence."""
     text = re.sub(r"\[(?:post|trade)s?\s*#\d+[^\]]*\]", "", candidate, flags=re.IGNORECASE)
@@ -41,32 +68,21 @@ def clean_key_insight(candidate: str) -> str | None:
     return text if is_sentence(text) else None
 
 
+def replicate_phrase(n: int) -> str:
+    return "from a single run" if n == 1 else f"across {n} replicate runs"
+
+
 def deterministic_key_insight(facts: ReportFacts) -> str:
-    """The verdict, both probabilities and the split, shortened until it fits in 200 characters."""
-    v = facts.verdict
-    g = facts.goal
-    label = v.label[0].upper() + v.label[1:]
-    yes, no = g.camps["yes"], g.camps["no"]
-    split = (
-        f"{yes} agent{'s' if yes != 1 else ''} back{'s' if yes == 1 else ''} it and "
-        f"{no} oppose{'s' if no == 1 else ''} it"
-    )
-    if v.basis == "belief":
-        candidates = [
-            f"{label} by the agents' own belief of {fmt.pct(g.probability)}, while {split}; nobody traded "
-            "the goal market.",
-            f"{label} by the agents' own belief of {fmt.pct(g.probability)}; nobody traded the goal market.",
-        ]
-    else:
-        candidates = []
-    candidates += [
-        f"{label}: the goal market closed at {fmt.pct(v.probability)} and agents put the goal at "
-        f"{fmt.pct(g.probability)}, while {split} over the {facts.scale.forecast_days}-day horizon.",
-        f"{label}: the goal market closed at {fmt.pct(v.probability)} and agents put the goal at "
-        f"{fmt.pct(g.probability)}, while {split}.",
-        f"{label}: the goal market closed at {fmt.pct(v.probability)} and agents put the goal at "
-        f"{fmt.pct(g.probability)}.",
-        f"{label}: the goal market closed at {fmt.pct(v.probability)}.",
+    """Leads with the goal's forecast and its interval, then the label; shortened to fit 200 characters."""
+    f, v = facts.forecast, facts.verdict
+    head = fmt.estimate(f.probability, f.interval, f.level)
+    label = v.label + (" but on low evidence" if v.low_evidence else "")
+    runs = replicate_phrase(f.replicates)
+    candidates = [
+        f"{head}: {label}, {runs}; the market ends near {fmt.pct(f.market)} and the agents' stated "
+        f"beliefs near {fmt.pct(f.belief)}.",
+        f"{head}: {label}, {runs}.",
+        f"{head}: {label}.",
     ]
     for text in candidates:
         if len(text) <= MAX_CHARS:

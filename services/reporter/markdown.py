@@ -2,7 +2,8 @@
 
 Sections (level-2 headings, in this order): Executive Summary, Verdict, Key Findings, Agent
 Coalitions, Market Analysis, Belief Dynamics, Conclusion. Probabilities and prices are printed
-from the facts, never from prose, so the Verdict table always equals market_curves.json.
+from the facts, never from prose, so the Verdict table always equals market_curves.json's
+forecast (each market's probability with its interval).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.reporter.facts import (
     PhaseFacts,
     ReportFacts,
     Stakeholder,
+    low_evidence_note,
 )
 from services.reporter.writers.base import WrittenReport
 
@@ -55,11 +57,12 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
     """The whole report.md."""
     prose = written.prose
     s, g, v = facts.scale, facts.goal, facts.verdict
-    out: list[str] = [f"# Forecast report: {' '.join(g.goal.split())}", ""]
+    out: list[str] = [f"# Forecast report: {fmt.plain(g.goal)}", ""]
     backend = facts.backend.name + (f" ({facts.backend.model})" if facts.backend.model else "")
     out += [
         f"*Job {facts.job_id} · run {facts.run_id} · {fmt.count(s.agents, 'agent')} × "
         f"{fmt.count(s.rounds, 'round')} over a {s.forecast_days}-day horizon · "
+        f"{fmt.count(s.replicates, 'replicate run')} · "
         f"{fmt.count(s.posts, 'post')} · {fmt.count(s.trades, 'trade')} · {backend} backend · "
         f"written by the {written.writer} writer*",
         "",
@@ -70,16 +73,33 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
     out += ["## Executive Summary", "", prose.executive_summary, ""]
 
     # --- Verdict
+    f = facts.forecast
     out += ["## Verdict", "", f"**{prose.verdict_sentence}**", ""]
+    if facts.evidence is not None and facts.evidence.low_evidence:
+        out += [f"> **{low_evidence_note(facts.evidence, f)}**", ""]
+    runs = "a single run" if f.replicates == 1 else f"{f.replicates} replicate runs"
     out += [
-        f"- **Goal probability (agents' belief):** {fmt.pct(g.probability)}, spread ±"
-        f"{fmt.pts(g.spread, signed=False)} across {fmt.count(g.agents, 'agent')} "
-        f"(10th percentile {fmt.pct(g.p10)}, median {fmt.pct(g.p50)}, 90th percentile {fmt.pct(g.p90)}).",
-        f"- **Goal market ({v.market_id}):** {fmt.pct(v.probability)}"
-        + (f", rated {v.label}." if v.basis == "market" else ", never traded: the verdict rests on belief."),
+        f"- **Forecast for the goal ({v.market_id}):** {fmt.estimate(f.probability, f.interval, f.level)}, "
+        f"rated {v.label}, from {runs}.",
+        f"- **How it was made:** {fmt.end(f.method) + ' ' if f.method else ''}"
+        + (
+            f"The market price averaged {fmt.pct(f.market)} and the agents' stated beliefs "
+            f"{fmt.pct(f.belief)} over the runs."
+            if f.replicates > 1
+            else f"The market price ended at {fmt.pct(f.market)} and the agents' stated beliefs at "
+            f"{fmt.pct(f.belief)}."
+        ),
+    ]
+    if facts.evidence is not None:
+        out.append(_evidence_line(facts))
+    out += [
+        f"- **Agents' belief at the end of the {'run' if f.replicates == 1 else 'quoted run'}:** "
+        f"{fmt.pct(g.probability)}, spread ±{fmt.pts(g.spread, signed=False)} across "
+        f"{fmt.count(g.agents, 'agent')} (10th percentile {fmt.pct(g.p10)}, median {fmt.pct(g.p50)}, "
+        f"90th percentile {fmt.pct(g.p90)}).",
         "",
     ]
-    out += _table(VERDICT_HEADER, [_verdict_row(m) for m in facts.markets])
+    out += _table(verdict_header(f.level), [_verdict_row(m) for m in facts.markets])
     out.append("")
 
     # --- Key findings
@@ -123,6 +143,13 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
 
     # --- Market analysis
     out += ["## Market Analysis", "", prose.market_commentary, ""]
+    if any(m.resolution for m in facts.markets):
+        out += ["### How the markets resolve", ""]
+        out += [
+            f"- **{m.id}** {fmt.plain(m.question)} — {m.resolution or 'no resolution criterion recorded.'}"
+            for m in facts.markets
+        ]
+        out.append("")
     out += _table(MARKET_HEADER, [_market_row(m) for m in facts.markets])
     out += ["", "### Largest moves", ""]
     if not facts.moves:
@@ -170,7 +197,11 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
         out.append("")
 
     out += ["## Conclusion", "", prose.conclusion, ""]
-    notes = [n for n in facts.notes if n != HEURISTIC_NOTE]  # already said at the top
+    # The heuristic note is said at the top, the low-evidence one in the Verdict.
+    said = {HEURISTIC_NOTE}
+    if facts.evidence is not None and facts.evidence.low_evidence:
+        said.add(low_evidence_note(facts.evidence, facts.forecast))
+    notes = [n for n in facts.notes if n not in said]
     if notes:
         out += ["### Notes", ""]
         out += [f"- {n}" for n in notes]
@@ -185,7 +216,14 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
     return "\n".join(out)
 
 
-VERDICT_HEADER = ["Market", "Question", "Probability (final price)", "Agents' belief", "Opened at"]
+def verdict_header(level: float) -> list[str]:
+    """The Verdict table: the forecast and its interval first; means over the replicate runs."""
+    return [
+        "Market", "Question", "Forecast", fmt.level_name(level).capitalize(), "Market price (mean)",
+        "Stated belief (mean)", "Opened at",
+    ]  # fmt: skip
+
+
 STAKEHOLDER_HEADER = ["Stakeholder", "Kind", "Agents", "Start", "End", "Shift", "Camp", "Posts", "Trades"]
 MARKET_HEADER = [
     "Market", "Open", "Close", "Change", "High (round)", "Low (round)", "Trades", "Volume (cash)",
@@ -199,7 +237,28 @@ PHASE_HEADER = [
 
 def _verdict_row(m: MarketFacts) -> list[str]:
     name = m.id + (" (goal)" if m.is_goal else "")
-    return [name, m.question, fmt.pct(m.final_price), fmt.pct(m.belief_probability), fmt.pct(m.initial_price)]
+    return [
+        name,
+        fmt.plain(m.question),
+        fmt.pct(m.probability),
+        fmt.interval(m.interval),
+        fmt.pct(m.forecast_market),
+        fmt.pct(m.forecast_belief),
+        fmt.pct(m.initial_price),
+    ]
+
+
+def _evidence_line(facts: ReportFacts) -> str:
+    e = facts.evidence
+    assert e is not None
+    line = (
+        f"- **Evidence read from the seed:** {fmt.count(e.stakeholders, 'stakeholder')} and "
+        f"{fmt.count(e.item_count, 'item')} of evidence, giving a prior of {fmt.pct(e.prior)} for the goal"
+    )
+    strongest = [i for i in e.items[:3] if i.text]
+    if strongest:
+        line += "; the strongest: " + "; ".join(f"{fmt.quote(i.text, 140)} ({i.kind})" for i in strongest)
+    return fmt.end(line)
 
 
 def _stakeholder_row(st: Stakeholder) -> list[str]:

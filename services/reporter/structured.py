@@ -13,7 +13,35 @@ from typing import Any
 from services.reporter.facts import ReportFacts
 from services.reporter.writers.base import WrittenReport
 
-SCHEMA_VERSION = 1
+# 2: the verdict comes from the forecast over replicates (verdict.probability is forecast.goal's,
+# `basis` and `belief_agrees` are gone); probabilities.goal and .markets are the forecast's.
+SCHEMA_VERSION = 2
+
+
+def forecast_object(facts: ReportFacts) -> dict[str, Any]:
+    """result_structured.forecast, exactly the shape of DESIGN §7 (docs/forecasting.md §4)."""
+    f = facts.forecast
+    return {
+        "goal": {
+            "market_id": f.market_id,
+            "probability": f.probability,
+            "interval": list(f.interval),
+            "level": f.level,
+            "replicates": f.replicates,
+            "market": f.market,
+            "belief": f.belief,
+        },
+        "markets": {
+            m.id: {
+                "probability": m.probability,
+                "interval": list(m.interval),
+                "market": m.forecast_market,
+                "belief": m.forecast_belief,
+            }
+            for m in facts.markets
+        },
+        "method": f.method,
+    }
 
 
 def build_structured(
@@ -30,23 +58,32 @@ def build_structured(
         "report_key": report_key,
         "backend": asdict(facts.backend),
         "goal": g.goal,
+        "forecast": forecast_object(facts),
+        "evidence": asdict(facts.evidence) if facts.evidence is not None else None,
         "verdict": {
             "label": v.label,
             "sentence": prose.verdict_sentence,
             "leaning": v.leaning,
-            "basis": v.basis,
             "market_id": v.market_id,
             "probability": v.probability,
+            "interval": list(v.interval),
+            "level": v.level,
+            "replicates": v.replicates,
+            "low_evidence": v.low_evidence,
             "goal_probability": v.goal_probability,
             "goal_spread": v.goal_spread,
-            "belief_agrees": v.belief_agrees,
         },
+        # The forecast again, flat, for clients that read only this; the agents' belief of the
+        # quoted run beside it.
         "probabilities": {
-            "goal": g.probability,
+            "goal": facts.forecast.probability,
+            "goal_interval": list(facts.forecast.interval),
+            "markets": {m.id: m.probability for m in facts.markets},
+            "intervals": {m.id: list(m.interval) for m in facts.markets},
+            "goal_belief": g.probability,
             "goal_spread": g.spread,
             "goal_quantiles": {"p10": g.p10, "p50": g.p50, "p90": g.p90},
             "goal_initial": g.initial_probability,
-            "markets": {m.id: m.final_price for m in facts.markets},
         },
         "markets": [asdict(m) for m in facts.markets],
         "findings": [

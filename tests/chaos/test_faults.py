@@ -22,7 +22,15 @@ import pytest_asyncio
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from swarmcast.jobs.v1 import jobs_pb2
 
-from bench.harness import Infra, Metadata, PrivateNats, PrivateStack, create_request, wait_terminal
+from bench.harness import (
+    Infra,
+    Metadata,
+    PrivateNats,
+    PrivateStack,
+    create_request,
+    evidence_seed,
+    wait_terminal,
+)
 from services.common import subjects
 from services.common.bus import EventBus
 from services.common.clients import insecure_channel, jobs_stub
@@ -98,7 +106,7 @@ async def submit(stack: PrivateStack, md: Metadata, count: int, tier: str = "sma
         created = await asyncio.gather(
             *(
                 stub.CreateJob(
-                    create_request(f"Chaos seed {i}: the harbour strike enters week {i + 1}.", tier=tier),
+                    create_request(evidence_seed(f"Chaos seed {i}: week {i + 1} of the strike."), tier=tier),
                     metadata=md,
                     timeout=60,
                 )

@@ -6,7 +6,8 @@ for a free slot - waiting time is not busy time; ``"reject"`` answers them ``429
 
 Each admitted request follows the next entry of a cyclic ``script``:
 
-- ``valid``: after ``latency_ms``, a JSON reply that matches the requested schema;
+- ``valid``: after ``latency_ms``, the ``responder``'s JSON reply (by default one that matches the
+  engine's schema: agent turns state a belief for every market; see also :func:`scripted_beliefs`);
 - ``invalid_json``: after the latency, text that is not JSON;
 - ``schema_violation``: after the latency, JSON that breaks the schema (an unknown action);
 - ``slow``: like ``valid`` after ``slow_ms``;
@@ -27,7 +28,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -35,12 +36,62 @@ from aiohttp import web
 BEHAVIOURS = ("valid", "invalid_json", "schema_violation", "slow", "http_429", "http_500")
 Responder = Callable[[dict[str, Any], int], dict[str, Any]]
 
+# What the engine's agent prompts (services/gpu_runner/engine/prompts.py) say about who and when.
+AGENT_LINE = re.compile(r"^YOU: agent (\d+)\b", re.MULTILINE)
+ROUND_LINE = re.compile(r"^ROUND (\d+) of", re.MULTILINE)
+WALLET_LINE = re.compile(r"^- \[(\w+)\] price", re.MULTILINE)
+
+
+def schema_of(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The request's ``response_format`` schema name and schema (``""`` and ``{}`` when absent)."""
+    fmt = (body.get("response_format") or {}).get("json_schema") or {}
+    return str(fmt.get("name", "")), dict(fmt.get("schema") or {})
+
+
+def prompt_text(body: dict[str, Any], role: str | None = None) -> str:
+    """Every message's text (or only ``role``'s), joined - a retry's last message is the complaint."""
+    return "\n".join(
+        str(m.get("content", "")) for m in body.get("messages", []) if role is None or m.get("role") == role
+    )
+
+
+def market_ids(body: dict[str, Any]) -> list[str]:
+    """The markets an agent turn must state beliefs for: from the schema, else from the wallet lines."""
+    _, schema = schema_of(body)
+    required = ((schema.get("properties") or {}).get("beliefs") or {}).get("required")
+    if required:
+        return [str(m) for m in required]
+    return list(dict.fromkeys(WALLET_LINE.findall(prompt_text(body))))
+
+
+def agent_and_round(body: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The agent id and round an agent-turn prompt is for (None where the prompt does not say)."""
+    text = prompt_text(body, "user")
+    agent, round_no = AGENT_LINE.search(text), ROUND_LINE.search(text)
+    return (int(agent.group(1)) if agent else None, int(round_no.group(1)) if round_no else None)
+
+
+def _market_item(schema: dict[str, Any]) -> dict[str, Any]:
+    """A derived market carrying every field the requested markets schema names."""
+    item = {
+        "question": "Will Alpha Corp announce support within the horizon?",
+        "initial_price_yes": 0.4,
+        "rationale": "Alpha Corp leads.",
+        "link": 0.6,
+        "resolution": "YES if Alpha Corp publicly announces support before the horizon ends.",
+    }
+    items = (((schema.get("properties") or {}).get("markets") or {}).get("items") or {}).get("properties")
+    return {k: v for k, v in item.items() if k in items} if items else item
+
 
 def default_responder(body: dict[str, Any], n: int) -> dict[str, Any]:
-    """A schema-valid answer for the engine's schemas (by ``json_schema.name``)."""
-    fmt = (body.get("response_format") or {}).get("json_schema") or {}
-    name = fmt.get("name", "")
-    prompt = str(body["messages"][-1].get("content", ""))
+    """A schema-valid answer for the engine's schemas (by ``json_schema.name``).
+
+    Agent turns state a belief for every market of the request (varying with ``n``), a confidence,
+    a post, a like of the first post in the feed and, with cash left, a small buy.
+    """
+    name, schema = schema_of(body)
+    prompt = prompt_text(body, "user")
     if name == "entities":
         return {
             "entities": [
@@ -51,25 +102,23 @@ def default_responder(body: dict[str, Any], n: int) -> dict[str, Any]:
             "relations": [{"source": "Alpha Corp", "target": "Beta Union", "type": "opposes"}],
         }
     if name == "markets":
-        return {
-            "markets": [
-                {
-                    "question": "Will Alpha Corp announce support within the horizon?",
-                    "initial_price_yes": 0.4,
-                    "rationale": "Alpha Corp leads.",
-                    "link": 0.6,
-                }
-            ]
-        }
+        return {"markets": [_market_item(schema)]}
     if name == "agent_turn":
         stance = round(((n * 37) % 200) / 100.0 - 1.0, 2)
+        markets = market_ids(body)
+        beliefs = {
+            m: {
+                "reason": f"Take {n} on {m}.",
+                "probability": round(0.1 + 0.008 * ((n * 53 + k * 17) % 100), 2),
+            }
+            for k, m in enumerate(markets)
+        }
         actions: list[dict[str, Any]] = [
             {"type": "create_post", "text": f"Take {n}: my view has stance {stance:+.2f}.", "stance": stance}
         ]
         posts = re.findall(r"^- #(\d+) by", prompt, re.MULTILINE)
         if posts:
             actions.append({"type": "like", "post_id": int(posts[0])})
-        markets = re.findall(r"^- \[(\w+)\] price", prompt, re.MULTILINE)
         cash = re.search(r"cash (\d+(?:\.\d+)?)", prompt)
         if markets and cash and float(cash.group(1)) >= 5:
             actions.append(
@@ -80,8 +129,48 @@ def default_responder(body: dict[str, Any], n: int) -> dict[str, Any]:
                     "amount": 2.5,
                 }
             )
-        return {"thought": "Reading the feed.", "actions": actions}
+        return {"thought": "Reading the feed.", "beliefs": beliefs, "confidence": 0.6, "actions": actions}
     return {}
+
+
+Stated = Callable[[int, int], "float | Mapping[str, float]"]
+
+
+def scripted_beliefs(
+    stated: Stated,
+    *,
+    confidence: float = 0.6,
+    actions: Callable[[dict[str, Any], int], list[dict[str, Any]]] | None = None,
+) -> Responder:
+    """A responder whose agents state what ``stated(agent_id, round)`` says.
+
+    ``stated`` returns one probability for every market or a ``{market_id: probability}`` mapping
+    (markets it leaves out get 0.5). Each reason is ``"scripted agent A round R: P"`` so a test can
+    find it in a later prompt. A probability outside [0, 1] is sent as it is - the engine rejects
+    such a turn, which is how a test scripts a failed turn. ``actions(body, n)`` gives the turn's
+    actions (default: ``do_nothing``). Every other schema gets :func:`default_responder`'s answer.
+    """
+
+    def respond(body: dict[str, Any], n: int) -> dict[str, Any]:
+        name, _ = schema_of(body)
+        if name != "agent_turn":
+            return default_responder(body, n)
+        agent, round_no = agent_and_round(body)
+        if agent is None or round_no is None:
+            raise ValueError("agent turn prompt names no agent or round")
+        said = stated(agent, round_no)
+        beliefs = {}
+        for m in market_ids(body):
+            p = float(said.get(m, 0.5)) if isinstance(said, Mapping) else float(said)
+            beliefs[m] = {"reason": f"scripted agent {agent} round {round_no}: {p:.2f}", "probability": p}
+        return {
+            "thought": f"agent {agent} round {round_no}",
+            "beliefs": beliefs,
+            "confidence": confidence,
+            "actions": actions(body, n) if actions else [{"type": "do_nothing"}],
+        }
+
+    return respond
 
 
 class FakeOpenAIServer:

@@ -35,13 +35,13 @@ from swarmcast.auth.v1 import auth_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 from swarmcast.reporter.v1 import reporter_pb2, reporter_pb2_grpc
 
-from bench.harness import Infra, Metadata, PrivateStack, create_request, wait_terminal
+from bench.harness import Infra, Metadata, PrivateStack, create_request, evidence_seed, wait_terminal
 from services.common.clients import auth_stub, bearer, insecure_channel, jobs_stub
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
 PASSWORD = "correct horse battery staple 7731"
-SEED = "Confidential seed 5b1d: the Harbor Bay levy negotiation, internal memo number 8812."
+SEED = evidence_seed("Confidential seed 5b1d: the Harbor Bay levy negotiation, internal memo number 8812.")
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ async def test_forged_tokens_are_unauthenticated_by_jobs_and_reporter(stack: Pri
 
 async def test_share_tokens_are_256_bit_random_and_guesses_are_not_found(stack: PrivateStack) -> None:
     md = await stack.register()
-    job_id = await completed_job(stack, md, seed="share token entropy seed")
+    job_id = await completed_job(stack, md, seed=evidence_seed("share token entropy seed"))
     tokens: list[str] = []
     async with insecure_channel(stack.addr("jobs")) as ch:
         stub = jobs_stub(ch)
@@ -256,7 +256,7 @@ async def test_share_tokens_are_256_bit_random_and_guesses_are_not_found(stack: 
 async def test_passwords_tokens_share_tokens_and_seed_text_never_reach_the_logs(stack: PrivateStack) -> None:
     email = f"secret-{secrets.token_hex(4)}@example.test"
     password = f"pw-{secrets.token_hex(12)}"
-    seed = f"Seed marker {secrets.token_hex(8)}: the secret negotiation over the harbour levy."
+    seed = evidence_seed(f"Seed marker {secrets.token_hex(8)}: the secret negotiation over the harbour levy.")
     async with insecure_channel(stack.addr("auth")) as ch:
         registered = await auth_stub(ch).Register(auth_pb2.RegisterRequest(email=email, password=password))
         bad = auth_stub(ch).Login(auth_pb2.LoginRequest(email=email, password=password + "-wrong"))

@@ -129,6 +129,7 @@ ISSUE_ROUTES = {
     ("get", "/api/jobs/{job_id}/report.md"),
     ("get", "/api/share/{token}"),
     ("get", "/api/share/{token}/graph"),
+    ("post", "/api/jobs/suggest-questions"),
     ("get", "/api/admin/routes"),
     ("put", "/api/admin/routes"),
     ("get", "/api/admin/errors"),
@@ -150,6 +151,12 @@ def test_openapi_documents_every_route_and_body(anon: Api) -> None:
             )
     job = spec["components"]["schemas"]["Job"]["properties"]
     assert {"seed_text", "goal", "tier", "enrich_web", "forecast_days", "status", "result_graph"} <= set(job)
+    # The tiers' forecast settings, read and written by the admin routes.
+    settings = {"replicates", "heuristic_replicates", "market_subsidy"}
+    assert settings <= set(spec["components"]["schemas"]["ModelRoute"]["properties"])
+    assert settings <= set(spec["components"]["schemas"]["RouteBody"]["properties"])
+    # A refused goal's error carries the suggested questions.
+    assert "suggestions" in spec["components"]["schemas"]["ErrorDetail"]["properties"]
 
 
 # --- in-process gateways: unavailable services, unhandled errors ----------------------------------

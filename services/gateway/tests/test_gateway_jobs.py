@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from services.common.artifacts import ARTIFACT_NAMES
+from services.common.config import REPO_ROOT
 from services.gateway.tests.support import SEED, Api, error_of
 
 ARTIFACTS = set(ARTIFACT_NAMES)
@@ -70,14 +71,65 @@ def test_list_filters_by_status(api: Api) -> None:
     ],
 )
 def test_bad_job_input_is_422_and_writes_nothing(api: Api, fields: dict[str, Any], field: str) -> None:
-    body = {"seed_text": SEED, "goal": "Will it?", "tier": "small", **fields}
+    body = {"seed_text": SEED, "goal": "Will the cycle lane be built?", "tier": "small", **fields}
     error = error_of(api.post("/api/jobs", json=body), 422, "INVALID_ARGUMENT")
     assert field in error["fields"], error  # type: ignore[operator]
     assert api.get("/api/jobs").json()["total"] == 0
 
 
+SHORT_SEED = "The council debates a cycle lane. The mayor supports it."
+DEMO_SEED = (REPO_ROOT / "demos" / "harbor_transit.md").read_text(encoding="utf-8")
+OPEN_GOAL = "Predict sentiment about the levy"
+
+
+def test_a_short_seed_and_an_open_ended_goal_are_refused_at_their_fields(api: Api) -> None:
+    body = {"seed_text": SHORT_SEED, "goal": "Will the cycle lane be built?", "tier": "small"}
+    error = error_of(api.post("/api/jobs", json=body), 422, "INVALID_ARGUMENT")
+    assert error["message"] == (
+        "seed_text is too short: 10 words; a forecast needs at least 30 words of evidence"
+    )
+    assert error["fields"] == {"seed_text": error["message"]} and "suggestions" not in error
+
+    open_ended = {**body, "seed_text": DEMO_SEED, "goal": OPEN_GOAL}
+    error = error_of(api.post("/api/jobs", json=open_ended), 422, "INVALID_ARGUMENT")
+    suggestions = error["suggestions"]
+    assert isinstance(suggestions, list) and 1 <= len(suggestions) <= 3
+    assert set(error["fields"]) == {"goal"}  # type: ignore[arg-type]
+    assert all(question in str(error["message"]) for question in suggestions)
+    assert api.get("/api/jobs").json()["total"] == 0
+    # A suggestion is a question the service takes.
+    job = api.submit(seed_text=DEMO_SEED, goal=suggestions[0])
+    assert job["goal"] == suggestions[0] and job["status"] == "PENDING"
+    api.post(f"/api/jobs/{job['id']}/cancel")
+
+
+def test_suggest_questions(api: Api, anon: Api) -> None:
+    answer = api.post("/api/jobs/suggest-questions", json={"seed_text": DEMO_SEED, "goal": OPEN_GOAL})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert set(data) == {"suggestions", "goal_ok", "reason"}
+    assert data["goal_ok"] is False and data["reason"] and 1 <= len(data["suggestions"]) <= 3
+    fine = api.post(
+        "/api/jobs/suggest-questions",
+        json={"seed_text": DEMO_SEED, "goal": data["suggestions"][0], "forecast_days": 60},
+    ).json()
+    assert fine["goal_ok"] is True and fine["reason"] == ""
+    for body, field in (
+        ({"seed_text": ""}, "seed_text"),
+        ({"seed_text": "x" * 50_001}, "seed_text"),
+        ({"seed_text": "nul \x00 byte"}, "seed_text"),
+        ({"seed_text": SEED, "forecast_days": 0}, "forecast_days"),
+        ({"goal": "Will it?"}, "seed_text"),
+    ):
+        error = error_of(api.post("/api/jobs/suggest-questions", json=body), 422, "INVALID_ARGUMENT")
+        assert field in error["fields"], error  # type: ignore[operator]
+    error_of(anon.post("/api/jobs/suggest-questions", json={"seed_text": SEED}), 401, "UNAUTHENTICATED")
+    assert api.get("/api/jobs").json()["total"] == 0
+
+
 def test_identical_live_submission_is_a_conflict(api: Api) -> None:
-    body = {"seed_text": SEED, "goal": f"Twice? {secrets.token_hex(3)}", "tier": "large", "enrich_web": False}
+    goal = f"Will the Millbrook cycle lane open by {secrets.randbelow(10**4) + 2030}?"
+    body = {"seed_text": SEED, "goal": goal, "tier": "large", "enrich_web": False}
     first = api.post("/api/jobs", json=body)
     assert first.status_code == 201
     error_of(api.post("/api/jobs", json=body), 409, "ALREADY_EXISTS")
@@ -225,6 +277,35 @@ def test_graph_and_report(completed_job: tuple[Api, dict[str, Any]]) -> None:
     assert report.text == job["result_report"] and report.text.lstrip().startswith("#")
 
 
+FORECAST_GOAL_KEYS = ("market_id", "probability", "interval", "level", "replicates", "market", "belief")
+
+
+def test_the_forecast_with_its_interval_reaches_the_job_and_its_share_page(
+    completed_job: tuple[Api, dict[str, Any]], anon: Api
+) -> None:
+    """What the results views show: result_structured.forecast is the run's forecast, and the key
+    insight leads with the goal's probability and its interval, on the job and on the share page."""
+    owner, job = completed_job
+    structured = json.loads(job["result_structured"])
+    curves = owner.get(f"/api/jobs/{job['id']}/sim-data/market_curves.json").json()
+    goal = structured["forecast"]["goal"]
+    assert goal == {k: curves["forecast"]["goal"][k] for k in FORECAST_GOAL_KEYS}
+    assert structured["forecast"]["markets"].keys() == {m["id"] for m in curves["markets"]}
+    for market_id, estimate in structured["forecast"]["markets"].items():
+        assert estimate["interval"] == curves["forecast"]["markets"][market_id]["interval"]
+    low, high = goal["interval"]
+    headline = f"{goal['probability'] * 100:.1f}% (80% interval {low * 100:.1f}–{high * 100:.1f}%)"
+    assert job["key_insight"].startswith(headline), job["key_insight"]
+    assert headline in job["result_report"]
+    token = owner.post(f"/api/jobs/{job['id']}/share").json()["share_token"]
+    try:
+        view = anon.get(f"/api/share/{token}").json()["job"]
+        assert json.loads(view["result_structured"])["forecast"] == structured["forecast"]
+        assert view["key_insight"] == job["key_insight"]
+    finally:
+        assert owner.request("DELETE", f"/api/jobs/{job['id']}/share").status_code == 204
+
+
 # --- sharing --------------------------------------------------------------------------------------
 
 
@@ -276,6 +357,42 @@ def test_admin_routes(operator: Api, api: Api) -> None:
     error_of(operator.request("PUT", "/api/admin/routes", json=bad), 422, "INVALID_ARGUMENT")
     error_of(api.get("/api/admin/routes"), 403, "PERMISSION_DENIED")
     error_of(api.request("PUT", "/api/admin/routes", json=small), 403, "PERMISSION_DENIED")
+
+
+def test_admin_tier_settings(operator: Api, api: Api) -> None:
+    by_tier = {r["sim_tier"]: r for r in operator.get("/api/admin/routes").json()["routes"]}
+    medium = {k: v for k, v in by_tier["medium"].items() if k != "id"}
+    current = {k: medium[k] for k in ("replicates", "heuristic_replicates", "market_subsidy")}
+    assert all(isinstance(v, int | float) and v > 0 for v in current.values()), current
+    try:
+        changed = {**medium, "replicates": 4, "market_subsidy": 25.5}
+        saved = operator.request("PUT", "/api/admin/routes", json=changed)
+        assert saved.status_code == 200, saved.text
+        route = saved.json()["route"]
+        assert (route["replicates"], route["heuristic_replicates"], route["market_subsidy"]) == (
+            4,
+            current["heuristic_replicates"],
+            25.5,
+        )
+        # Left out, a setting keeps its value.
+        rest = {k: v for k, v in medium.items() if k not in current}
+        kept = operator.request("PUT", "/api/admin/routes", json=rest).json()["route"]
+        assert (kept["replicates"], kept["market_subsidy"]) == (4, 25.5)
+        listed = {r["sim_tier"]: r for r in operator.get("/api/admin/routes").json()["routes"]}
+        assert listed["medium"]["replicates"] == 4 and listed["medium"]["market_subsidy"] == 25.5
+        refused = (
+            {"replicates": 0}, {"heuristic_replicates": 33}, {"market_subsidy": 0}, {"market_subsidy": 1e5},
+        )
+        for bad in refused:
+            answer = operator.request("PUT", "/api/admin/routes", json={**rest, **bad})
+            error = error_of(answer, 422, "INVALID_ARGUMENT")
+            assert set(bad) <= set(error["fields"]), error  # type: ignore[arg-type]
+        as_user = api.request("PUT", "/api/admin/routes", json={**rest, "replicates": 9})
+        error_of(as_user, 403, "PERMISSION_DENIED")
+    finally:
+        # Other tests share this table: put the settings back.
+        restored = operator.request("PUT", "/api/admin/routes", json=medium)
+        assert restored.status_code == 200, restored.text
 
 
 def test_admin_errors(operator: Api, api: Api) -> None:

@@ -116,6 +116,26 @@ def test_invalid_argument_carries_field_violations() -> None:
     assert error.body()["error"]["fields"] == {"tier": "unknown tier"}
 
 
+def test_a_refused_goal_carries_its_suggested_questions() -> None:
+    details = []
+    for message in (
+        error_details_pb2.BadRequest(
+            field_violations=[error_details_pb2.BadRequest.FieldViolation(field="goal", description="why")]
+        ),
+        jobs_pb2.GoalSuggestions(suggestions=["Will A pass?", "Will B win?"]),
+    ):
+        packed = any_pb2.Any()
+        packed.Pack(message)
+        details.append(packed)
+    code = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    status = status_pb2.Status(code=code, message="refused", details=details)
+    trailing = tuple(rpc_status.to_status(status).trailing_metadata)
+    body = from_rpc_error(rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "refused", trailing)).body()["error"]
+    assert body["fields"] == {"goal": "why"} and body["suggestions"] == ["Will A pass?", "Will B win?"]
+    # Other refusals carry no suggestions key at all.
+    assert "suggestions" not in from_rpc_error(rpc_error(grpc.StatusCode.INVALID_ARGUMENT)).body()["error"]
+
+
 def test_resource_exhausted_sets_retry_after() -> None:
     error = from_rpc_error(
         rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", (("retry-after", "17"),))

@@ -1,15 +1,20 @@
-"""The agents' action space: a JSON schema for a turn and a validator for it.
+"""The agents' turn: a JSON schema for it and a validator for it.
 
-A turn is ``{"thought": str?, "actions": [action, ...]}``. The schema is what constrained decoding
-is given; :func:`validate_turn` is what the engine trusts - it checks the same rules by hand (fast,
-with a precise reason) so every backend, constrained or not, is held to one standard. A turn that
-fails validation is *invalid* (the LLM is asked once more, then it is counted); an action that is
-well-formed but cannot apply (unknown post, insufficient funds) is *rejected* later with a reason.
+A turn is ``{"thought": str?, "beliefs": {market_id: {"reason": str, "probability": 0..1}, ...},
+"confidence": 0..1, "actions": [action, ...]}`` with a belief for every market of the run. The
+schema is what constrained decoding is given; :func:`validate_turn` is what the engine trusts - it
+checks the same rules by hand (fast, with a precise reason) so every backend, constrained or not,
+LLM or heuristic, is held to one standard. A turn that fails validation is *invalid* (the LLM is
+asked once more, then it is counted); an action that is well-formed but cannot apply (unknown post,
+insufficient funds) is *rejected* later with a reason.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 ACTION_TYPES = (
@@ -27,12 +32,14 @@ ACTION_TYPES = (
 )
 MAX_TEXT = 280
 MAX_THOUGHT = 400
+MAX_REASON = 160
 
 _TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
 _STANCE = {"type": "number", "minimum": -1, "maximum": 1}
 _ID = {"type": "integer", "minimum": 0}
 _MARKET = {"type": "string", "minLength": 1, "maxLength": 32}
 _OUTCOME = {"type": "string", "enum": ["yes", "no"]}
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 
 # field name -> schema, per action type ("type" is implied)
 _FIELDS: dict[str, dict[str, dict[str, Any]]] = {
@@ -48,10 +55,42 @@ _FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     "comment_on_market": {"market_id": _MARKET, "text": _TEXT},
     "do_nothing": {},
 }
+_TOP_FIELDS = frozenset(("thought", "beliefs", "confidence", "actions"))
 
 
-def action_schema(max_actions: int = 4) -> dict[str, Any]:
-    """The JSON schema of one agent turn (usable for guided decoding / ``response_format``)."""
+@dataclass(frozen=True, slots=True)
+class StatedBelief:
+    """An agent's stated probability that one market resolves YES, with its one-line reason.
+
+    ``probability`` is in [0, 1] as stated (the engine clips it when recording); ``reason`` is one
+    line of at most :data:`MAX_REASON` characters.
+    """
+
+    probability: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A validated turn: ``beliefs`` has one entry per market, in the run's market order."""
+
+    thought: str
+    beliefs: dict[str, StatedBelief]
+    confidence: float | None
+    actions: list[dict[str, Any]]
+
+
+def action_schema(max_actions: int, market_ids: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of one agent turn (for guided decoding / ``response_format``).
+
+    The same object is returned for the same arguments - backends cache its encoding by identity -
+    so callers must not mutate it.
+    """
+    return _schema(max_actions, tuple(market_ids))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema(max_actions: int, market_ids: tuple[str, ...]) -> dict[str, Any]:
     variants = []
     for kind, fields in _FIELDS.items():
         variants.append(
@@ -62,10 +101,28 @@ def action_schema(max_actions: int = 4) -> dict[str, Any]:
                 "additionalProperties": False,
             }
         )
+    # "reason" comes before "probability": under constrained decoding a model generates fields in
+    # schema order, so it writes why before it commits to a number.
+    belief = {
+        "type": "object",
+        "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
+            "probability": _UNIT,
+        },
+        "required": ["reason", "probability"],
+        "additionalProperties": False,
+    }
     return {
         "type": "object",
         "properties": {
             "thought": {"type": "string", "maxLength": MAX_THOUGHT},
+            "beliefs": {
+                "type": "object",
+                "properties": {m: belief for m in market_ids},
+                "required": list(market_ids),
+                "additionalProperties": False,
+            },
+            "confidence": _UNIT,
             "actions": {
                 "type": "array",
                 "minItems": 1,
@@ -73,7 +130,7 @@ def action_schema(max_actions: int = 4) -> dict[str, Any]:
                 "items": {"anyOf": variants},
             },
         },
-        "required": ["actions"],
+        "required": ["beliefs", "confidence", "actions"],
         "additionalProperties": False,
     }
 
@@ -109,20 +166,69 @@ def _check_field(where: str, value: Any, spec: dict[str, Any]) -> Any:
     return int(value) if kind == "integer" else float(value)
 
 
-def validate_turn(data: Any, max_actions: int = 4) -> tuple[str, list[dict[str, Any]]]:
-    """Check a decoded turn against the action schema.
+def _one_line(text: str, limit: int) -> str:
+    """Whitespace collapsed to single spaces, cut to ``limit`` characters at a word if it can be."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit + 1)
+    return line[: cut if cut > limit // 2 else limit].rstrip()
 
-    Returns ``(thought, actions)`` with values normalised (strings stripped, ids as int, amounts as
-    float); raises :class:`InvalidTurn` naming the first offending field.
+
+def _check_beliefs(data: Any, market_ids: Sequence[str]) -> dict[str, StatedBelief]:
+    if not isinstance(data, dict):
+        raise InvalidTurn("beliefs: must be an object with one entry per market")
+    out: dict[str, StatedBelief] = {}
+    for mid in market_ids:
+        where = f"beliefs.{mid}"
+        entry = data.get(mid)
+        if entry is None:
+            raise InvalidTurn(f"{where}: required (state a probability for every market)")
+        if not isinstance(entry, dict):
+            raise InvalidTurn(f"{where}: must be an object with probability and reason")
+        if "probability" not in entry:
+            raise InvalidTurn(f"{where}.probability: required")
+        if "reason" not in entry:
+            raise InvalidTurn(f"{where}.reason: required")
+        if len(entry) != 2:
+            unknown = sorted(set(entry) - {"probability", "reason"})[0]
+            raise InvalidTurn(f"{where}.{unknown}: not a field of a belief")
+        probability = _check_field(f"{where}.probability", entry["probability"], _UNIT)
+        reason = entry["reason"]
+        if not isinstance(reason, str):
+            raise InvalidTurn(f"{where}.reason: must be a string")
+        # Lenient like ``thought``: a reason is shown back to the agent, so an over-long one is cut
+        # to one line rather than costing the whole turn.
+        reason = _one_line(reason, MAX_REASON)
+        if not reason:
+            raise InvalidTurn(f"{where}.reason: must not be empty")
+        out[mid] = StatedBelief(probability, reason)
+    if len(data) != len(out):
+        unknown = sorted(set(data) - set(out))[0]
+        raise InvalidTurn(f"beliefs.{unknown}: not a market of this run")
+    return out
+
+
+def validate_turn(data: Any, max_actions: int, market_ids: Sequence[str]) -> Turn:
+    """Check a decoded turn against :func:`action_schema` for these markets.
+
+    Returns a :class:`Turn` with values normalised (strings stripped, reasons on one line, ids as
+    int, amounts and probabilities as float, beliefs in ``market_ids`` order); raises
+    :class:`InvalidTurn` naming the first offending field.
     """
     if not isinstance(data, dict):
         raise InvalidTurn("turn: must be a JSON object")
-    extra = set(data) - {"thought", "actions"}
-    if extra:
-        raise InvalidTurn(f"turn: unexpected field {sorted(extra)[0]!r}")
+    if not _TOP_FIELDS.issuperset(data):
+        raise InvalidTurn(f"turn: unexpected field {sorted(set(data) - _TOP_FIELDS)[0]!r}")
     thought = data.get("thought", "")
     if not isinstance(thought, str):
         raise InvalidTurn("thought: must be a string")
+    if "beliefs" not in data:
+        raise InvalidTurn("beliefs: required (state a probability for every market)")
+    beliefs = _check_beliefs(data["beliefs"], market_ids)
+    if "confidence" not in data:
+        raise InvalidTurn("confidence: required")
+    confidence = _check_field("confidence", data["confidence"], _UNIT)
     actions = data.get("actions")
     if not isinstance(actions, list) or not actions:
         raise InvalidTurn("actions: must be a non-empty array")
@@ -146,4 +252,4 @@ def validate_turn(data: Any, max_actions: int = 4) -> tuple[str, list[dict[str, 
             unknown = sorted(set(action) - set(fields) - {"type"})[0]
             raise InvalidTurn(f"{where}.{unknown}: not a field of {kind}")
         clean.append(out)
-    return thought.strip()[:MAX_THOUGHT], clean
+    return Turn(thought.strip()[:MAX_THOUGHT], beliefs, confidence, clean)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .beliefs import goal_probability
+import numpy as np
+
+from . import beliefs
 from .types import Agent, Relation
-from .world import World
+from .world import STREAM_BOOTSTRAP, World, rng_for
 
 POSITIVE = ("likes", "reposts", "follows")
+W_MAX = 0.5  # the most a traded market's final price counts in a forecast (the rest: stated beliefs)
+LEVEL = 0.8  # the interval's coverage
+BOOTSTRAP_SAMPLES = 200  # resamples over agents when a run has a single replicate
 
 
 def r4(x: float) -> float:
@@ -25,41 +30,102 @@ def _quantile(sorted_xs: list[float], q: float) -> float:
     return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
 
 
-def forecast(world: World) -> dict[str, Any]:
-    """Per-market probability (final price and belief-weighted view) and the goal's probability
-    weighted by the agents' confidence, with its spread and quantiles across agents."""
-    agents = world.agents
-    positions = [a.belief.position for a in agents]
-    confs = [a.belief.confidence for a in agents]
-    total_conf = sum(confs) or 1.0
+def combine(market: float, belief: float, weight: float) -> float:
+    """The forecast of one replicate: ``sigmoid(w logit(market) + (1 - w) logit(belief))``."""
+    return beliefs.sigmoid(weight * beliefs.logit(market) + (1.0 - weight) * beliefs.logit(belief))
+
+
+def replicate_view(world: World) -> dict[str, dict[str, float]]:
+    """Per market of one replicate: final price ``market``, pooled stated ``belief``, the price's
+    ``weight`` (from the cash traded on it) and their combination ``probability``."""
     prices = world.prices()
-    markets = []
-    for spec in world.specs:
-        views = [world.subjective(a, spec) for a in agents]
-        markets.append(
-            {
-                "market_id": spec.id,
-                "question": spec.question,
-                "probability": r4(prices[spec.id]),
-                "belief_probability": r4(sum(v * c for v, c in zip(views, confs, strict=True)) / total_conf),
-                "initial_price_yes": spec.initial_price_yes,
-            }
-        )
-    prob, spread = goal_probability(positions, confs)
-    probs = sorted((p + 1.0) / 2.0 for p in positions)
+    pooled = world.pooled_beliefs()
+    out = {}
+    for mid in world.market_ids:
+        w = beliefs.market_weight(world.volume_cash(mid), world.config.market_subsidy, W_MAX)
+        out[mid] = {
+            "market": prices[mid],
+            "belief": pooled[mid],
+            "weight": w,
+            "probability": combine(prices[mid], pooled[mid], w),
+        }
+    return out
+
+
+def _bootstrap(world: World, mid: str, market: float, weight: float) -> list[float]:
+    """Forecasts of a single replicate with its agents resampled (with replacement)."""
+    agents = world.agents
+    n = len(agents)
+    probs = np.array([a.belief.probabilities[mid] for a in agents])
+    confs = np.array([a.belief.confidence for a in agents])
+    x = np.log(probs / (1.0 - probs))
+    picks = rng_for(world.seed, STREAM_BOOTSTRAP, 0).integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
+    pooled_x = (x[picks] * confs[picks]).sum(axis=1) / confs[picks].sum(axis=1)
+    mx = beliefs.logit(market)
+    return [beliefs.sigmoid(weight * mx + (1.0 - weight) * float(b)) for b in pooled_x]
+
+
+def _mean_logit(values: list[float]) -> float:
+    return beliefs.sigmoid(sum(beliefs.logit(v) for v in values) / len(values))
+
+
+def forecast(worlds: list[World]) -> dict[str, Any]:
+    """The run's forecast (DESIGN §7): per market, the replicates' combined forecasts averaged in
+    log-odds, with an 80% interval across replicates (a bootstrap over agents for one replicate)."""
+    views = [replicate_view(w) for w in worlds]
+    first = worlds[0]
+    lo_q, hi_q = (1.0 - LEVEL) / 2.0, 1.0 - (1.0 - LEVEL) / 2.0
+    markets: dict[str, dict[str, Any]] = {}
+    for mid in first.market_ids:
+        per = [v[mid] for v in views]
+        probability = _mean_logit([p["probability"] for p in per])
+        if len(worlds) > 1:
+            spread = sorted(p["probability"] for p in per)
+        else:
+            spread = sorted(_bootstrap(first, mid, per[0]["market"], per[0]["weight"]))
+        lo = min(_quantile(spread, lo_q), probability)
+        hi = max(_quantile(spread, hi_q), probability)
+        markets[mid] = {
+            "probability": r4(probability),
+            "interval": [r4(lo), r4(hi)],
+            "market": r4(_mean_logit([p["market"] for p in per])),
+            "belief": r4(_mean_logit([p["belief"] for p in per])),
+        }
+    goal_id = first.goal_market
+    n = len(worlds)
+    spread_how = "across replicates" if n > 1 else "from a bootstrap over agents"
     return {
-        "goal": {
-            "question": world.specs[0].question,
-            "belief_probability": r4(prob),
-            "spread": r4(spread),
-            "market_probability": r4(prices[world.specs[0].id]),
-            "p10": r4(_quantile(probs, 0.1)),
-            "p50": r4(_quantile(probs, 0.5)),
-            "p90": r4(_quantile(probs, 0.9)),
-            "agents": len(agents),
-        },
+        "goal": {"market_id": goal_id, **markets[goal_id], "level": LEVEL, "replicates": n},
         "markets": markets,
+        "method": (
+            f"Mean in log-odds over {n} replicate simulation{'s' if n > 1 else ''} of the final market "
+            f"price and the agents' confidence-weighted stated beliefs (the price weighted by the cash "
+            f"traded on it, at most {W_MAX:.0%}); {LEVEL:.0%} interval {spread_how}."
+        ),
     }
+
+
+def goal_summary(world: World) -> dict[str, Any]:
+    """One replicate's view of the goal: pooled stated belief, spread and quantiles across agents."""
+    goal_id = world.goal_market
+    agents = world.agents
+    probs = [a.belief.probabilities[goal_id] for a in agents]
+    confs = [a.belief.confidence for a in agents]
+    ordered = sorted(probs)
+    return {
+        "question": world.specs[0].question,
+        "belief_probability": r4(beliefs.pool(probs, confs)),
+        "spread": r4(beliefs.spread(probs, confs)),
+        "market_probability": r4(world.prices()[goal_id]),
+        "p10": r4(_quantile(ordered, 0.1)),
+        "p50": r4(_quantile(ordered, 0.5)),
+        "p90": r4(_quantile(ordered, 0.9)),
+        "agents": len(agents),
+    }
+
+
+def stakeholder_count(world: World) -> int:
+    return sum(1 for e in world.entities if e.kind != "viewpoint")
 
 
 def mention_counts(world: World) -> dict[tuple[str, str], list[Any]]:
@@ -115,8 +181,9 @@ def simulation_relations(world: World) -> list[Relation]:
 
 def enriched_summary(world: World, agent: Agent) -> str:
     """The persona's summary plus what the simulation revealed about it."""
-    start = world.positions[0][agent.id]
-    end = agent.belief.position
+    goal_id = world.goal_market
+    start = 2.0 * world.stated[0][agent.id][0] - 1.0
+    end = 2.0 * agent.belief.probabilities[goal_id] - 1.0
     drift = end - start
     if abs(drift) < 0.05:
         moved = "held its view"
@@ -143,7 +210,11 @@ def entity_graph(world: World, relations: list[Relation]) -> dict[str, Any]:
         members = by_entity.get(e.id, [])
         likes = sum(a.likes_received for a in members)
         dislikes = sum(a.dislikes_received for a in members)
-        stance = sum(a.belief.position for a in members) / len(members) if members else e.stance
+        stance = (
+            sum(2.0 * a.belief.probabilities[world.goal_market] - 1.0 for a in members) / len(members)
+            if members
+            else e.stance
+        )
         nodes.append(
             {
                 "id": e.id,

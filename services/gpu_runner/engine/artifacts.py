@@ -11,7 +11,8 @@ from typing import Any
 
 from services.common.artifacts import ARTIFACT_NAMES
 
-from .analysis import enriched_summary, r4
+from . import beliefs
+from .analysis import enriched_summary, goal_summary, r4
 from .types import Relation
 from .world import World
 
@@ -47,8 +48,10 @@ def _post_row(world: World, post: Any) -> dict[str, Any]:
     }
 
 
-def market_curves(world: World, forecast: dict[str, Any]) -> dict[str, Any]:
-    by_market = {m["market_id"]: m for m in forecast["markets"]}
+def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, Any]:
+    """Replicate 0's curves in full, every replicate's price and belief curves, and the forecast."""
+    world = worlds[0]
+    per_market = forecast["markets"]
     markets = []
     for spec in world.specs:
         market = world.markets[spec.id]
@@ -69,10 +72,15 @@ def market_curves(world: World, forecast: dict[str, Any]) -> dict[str, Any]:
                 "id": spec.id,
                 "question": spec.question,
                 "rationale": spec.rationale,
+                "resolution": spec.resolution,
+                "kind": spec.kind,
+                "link": spec.link,
                 "initial_price_yes": spec.initial_price_yes,
                 "liquidity_b": r4(market.b),
-                "final_price_yes": by_market[spec.id]["probability"],
-                "belief_probability": by_market[spec.id]["belief_probability"],
+                "subsidy": world.config.market_subsidy,
+                "final_price_yes": r4(market.prices()[0]),
+                "belief_probability": r4(world.pooled_beliefs()[spec.id]),
+                "forecast": per_market[spec.id],
                 "total_volume_shares": r4(market.volume_shares),
                 "total_volume_cash": r4(market.volume_cash),
                 "curve": curve,
@@ -82,20 +90,55 @@ def market_curves(world: World, forecast: dict[str, Any]) -> dict[str, Any]:
         {"round": s.round, "probability": r4(s.goal_probability), "spread": r4(s.goal_spread)}
         for s in world.snapshots
     ]
-    return {"rounds": world.round, "markets": markets, "goal": {**forecast["goal"], "curve": goal_curve}}
+    replicate_curves = []
+    for w in worlds:
+        initial = w.stated[0]
+        weights0 = w.confidences[0]
+        replicate_curves.append(
+            {
+                "replicate": w.replicate,
+                "prices": {
+                    s.id: [r4(s.initial_price_yes), *(r4(h[0]) for h in w.markets[s.id].history)]
+                    for s in w.specs
+                },
+                "beliefs": {
+                    s.id: [
+                        r4(beliefs.pool([row[k] for row in initial], weights0)),
+                        *(r4(snap.beliefs[s.id]) for snap in w.snapshots),
+                    ]
+                    for k, s in enumerate(w.specs)
+                },
+            }
+        )
+    return {
+        "rounds": world.round,
+        "replicates": len(worlds),
+        "forecast": forecast,
+        "evidence": world.meta.get("evidence", {}),
+        "markets": markets,
+        "goal": {**goal_summary(world), "curve": goal_curve},
+        "replicate_curves": replicate_curves,
+    }
 
 
 def agent_trajectories(world: World) -> dict[str, Any]:
-    rounds = len(world.positions)
+    rounds = len(world.stated)
+    ids = world.market_ids
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    for r, agent_id, mid, reason in world.reason_log:
+        reasons.setdefault(agent_id, []).append({"round": r, "market_id": mid, "reason": reason})
     return {
         "rounds": list(range(rounds)),
+        "markets": ids,
         "agents": [
             {
                 "agent_id": a.id,
                 "name": a.name,
                 "entity_id": a.entity_id,
-                "position": [world.positions[r][a.id] for r in range(rounds)],
+                "position": [r4(2.0 * world.stated[r][a.id][0] - 1.0) for r in range(rounds)],
                 "confidence": [world.confidences[r][a.id] for r in range(rounds)],
+                "beliefs": {m: [world.stated[r][a.id][k] for r in range(rounds)] for k, m in enumerate(ids)},
+                "reasons": reasons.get(a.id, []),
             }
             for a in world.agents
         ],
@@ -103,7 +146,11 @@ def agent_trajectories(world: World) -> dict[str, Any]:
 
 
 def engagement_summary(
-    world: World, backend: dict[str, Any], llm_totals: dict[str, int], llm_calls: list[list[Any]]
+    world: World,
+    backend: dict[str, Any],
+    llm_totals: dict[str, int],
+    llm_calls: list[list[Any]],
+    replicates: int,
 ) -> dict[str, Any]:
     totals: dict[str, int] = {}
     per_round = []
@@ -115,6 +162,7 @@ def engagement_summary(
     ranked = sorted(world.agents, key=lambda a: (-(a.followers + a.likes_received), a.id))[:10]
     return {
         "backend": backend,
+        "replicates": replicates,
         "agents": len(world.agents),
         "rounds": world.round,
         "totals": dict(sorted(totals.items())),
@@ -153,7 +201,7 @@ def social_graph(world: World) -> dict[str, Any]:
             "entity_id": a.entity_id,
             "followers": a.followers,
             "following": len(a.follows),
-            "position": r4(a.belief.position),
+            "position": r4(2.0 * a.belief.probabilities[world.goal_market] - 1.0),
         }
         for a in world.agents
     ]
@@ -182,8 +230,18 @@ def profiles(world: World) -> dict[str, Any]:
                     "trader": r4(a.trader),
                     "stubbornness": r4(a.stubbornness),
                 },
-                "initial": {"position": world.positions[0][a.id], "confidence": world.confidences[0][a.id]},
-                "final": {"position": r4(a.belief.position), "confidence": r4(a.belief.confidence)},
+                "initial": {
+                    "position": r4(2.0 * world.stated[0][a.id][0] - 1.0),
+                    "confidence": world.confidences[0][a.id],
+                    "beliefs": dict(zip(world.market_ids, world.stated[0][a.id], strict=True)),
+                },
+                "final": {
+                    "position": r4(2.0 * a.belief.probabilities[world.goal_market] - 1.0),
+                    "confidence": r4(a.belief.confidence),
+                    "beliefs": {m: r4(p) for m, p in a.belief.probabilities.items()},
+                    "reasons": dict(a.belief.reasons),
+                },
+                "lean": r4(a.lean),
                 "cash": r4(a.cash),
                 "holdings": {m: {"yes": r4(h[0]), "no": r4(h[1])} for m, h in a.holdings.items()},
                 "portfolio_value": r4(value),
@@ -274,18 +332,20 @@ def relations_file(world: World, relations: list[Relation]) -> dict[str, Any]:
 
 
 def build_artifacts(
-    world: World,
+    worlds: list[World],
     forecast: dict[str, Any],
     relations: list[Relation],
     backend: dict[str, Any],
     llm_totals: dict[str, int],
     llm_calls: list[list[Any]],
 ) -> dict[str, bytes]:
-    """All ten artifacts, name -> canonical JSON bytes."""
+    """All ten artifacts, name -> canonical JSON bytes: replicate 0's posts, trades, agents and
+    graph; every replicate's curves and the forecast in ``market_curves.json``."""
+    world = worlds[0]
     files = {
-        "market_curves.json": market_curves(world, forecast),
+        "market_curves.json": market_curves(worlds, forecast),
         "agent_trajectories.json": agent_trajectories(world),
-        "engagement_summary.json": engagement_summary(world, backend, llm_totals, llm_calls),
+        "engagement_summary.json": engagement_summary(world, backend, llm_totals, llm_calls, len(worlds)),
         "top_posts.json": top_posts(world),
         "posts.json": {"posts": [_post_row(world, p) for p in world.posts]},
         "trades.json": {

@@ -1,11 +1,15 @@
-"""Checkpoints: the complete state of a run as bytes, and back.
+"""Checkpoints: the complete state of a run (all its replicates) as bytes, and back.
 
-Layout: ``MAGIC``, a segment count and lengths, then zlib-compressed canonical-JSON segments. The
-first segment (the *head*) holds everything that can still change: agents, markets, counters and
-the last ``feed.WINDOW`` rounds. Each later segment holds one *frozen* round - its posts (no longer
-shown in any feed, so never touched again), trades, trajectories and snapshot. A
-:class:`CheckpointWriter` compresses each frozen round once and reuses it, so writing a checkpoint
-after every round costs O(mutable state), not O(history).
+Layout: ``MAGIC``, a segment count and lengths, then zlib-compressed canonical-JSON segments:
+
+1. the *run head*: stage, LLM call stats, and how many segments each replicate has;
+2. the *shared* segment: config, goal, entities, relations, markets, meta and the seed passages -
+   fixed once built, so it is compressed once and reused;
+3. per replicate, its *head* (everything that can still change: agents, markets, counters and the
+   last ``feed.WINDOW`` rounds) followed by one segment per *frozen* round - its posts (no longer
+   shown in any feed, so never touched again), trades, stated beliefs and snapshot. A frozen round
+   is compressed once and reused, so writing a checkpoint after every round costs O(mutable state),
+   not O(history).
 
 Floats survive the round trip exactly (``repr`` is shortest-round-trip), containers keep their
 order, and derived indexes are rebuilt from the posts, so a resumed run continues bit-for-bit.
@@ -35,11 +39,11 @@ from .types import (
 )
 from .world import World
 
-MAGIC = b"SWCK2\n"
-VERSION = 2
+MAGIC = b"SWCK3\n"
+VERSION = 3
 
 _AGENT_FIELDS = [
-    f for f in Agent.__dataclass_fields__ if f not in ("belief", "follows", "trust", "last_feed")
+    f for f in Agent.__dataclass_fields__ if f not in ("belief", "prior", "follows", "trust", "last_feed")
 ]
 _POST_FIELDS = list(Post.__dataclass_fields__)
 _TRADE_FIELDS = list(Trade.__dataclass_fields__)
@@ -54,9 +58,11 @@ def _encode(obj: Any) -> bytes:
     return zlib.compress(body, 1)
 
 
-def _round_payload(world: World, r: int, trade_lo: int, trade_hi: int) -> dict[str, Any]:
+def _round_payload(
+    world: World, r: int, trade_lo: int, trade_hi: int, reasons: list[list[Any]]
+) -> dict[str, Any]:
     """Everything recorded for round ``r`` (1-based); round 0 holds only the initial beliefs."""
-    out: dict[str, Any] = {"round": r, "positions": world.positions[r], "confidences": world.confidences[r]}
+    out: dict[str, Any] = {"round": r, "stated": world.stated[r], "confidences": world.confidences[r]}
     if r > 0:
         lo, hi = world.round_first_post[r - 1], world.round_first_post[r]
         out.update(
@@ -65,57 +71,53 @@ def _round_payload(world: World, r: int, trade_lo: int, trade_hi: int) -> dict[s
             snapshot=asdict(world.snapshots[r - 1]),
             history={m: mk.history[r - 1] for m, mk in world.markets.items()},
             thoughts=[list(t) for t in world.thoughts.get(r, [])],
+            reasons=reasons,
         )
     return out
 
 
-def _trade_bounds(world: World) -> list[int]:
-    """Index of the first trade of each round 1..R (trades are appended in round order)."""
-    bounds = [0] * (world.round + 2)
-    for t in world.trades:
-        bounds[t.round + 1] += 1
+def _bounds(items: list[Any], rounds: int) -> list[int]:
+    """Index of the first item of each round 0..rounds+1 (items are appended in round order and
+    carry ``round`` at index 0 or as an attribute)."""
+    bounds = [0] * (rounds + 2)
+    for it in items:
+        r = it[0] if isinstance(it, list) else it.round
+        bounds[r + 1] += 1
     for r in range(1, len(bounds)):
         bounds[r] += bounds[r - 1]
-    return bounds  # trades of round r are bounds[r]:bounds[r+1]
+    return bounds  # items of round r are bounds[r]:bounds[r+1]
 
 
-class CheckpointWriter:
-    """Serialises a :class:`World` after each round, reusing already-compressed frozen rounds."""
+class _WorldWriter:
+    """One replicate's segments, reusing already-compressed frozen rounds."""
 
     def __init__(self) -> None:
         self._frozen: list[bytes] = []  # segment for round k at index k
 
-    def dump(self, world: World, stats: CallStats, stage: int) -> bytes:
+    def segments(self, world: World) -> list[bytes]:
         frozen_upto = max(-1, world.round - feed.WINDOW - 1)  # rounds <= this never change again
-        bounds = _trade_bounds(world)
-        while len(self._frozen) <= frozen_upto:
-            r = len(self._frozen)
-            self._frozen.append(
-                _encode(
-                    _round_payload(
-                        world, r, bounds[r], bounds[r + 1] if r + 1 < len(bounds) else len(world.trades)
-                    )
-                )
+        trades = _bounds(world.trades, world.round)  # type: ignore[arg-type]
+        reasons = _bounds(world.reason_log, world.round)
+
+        def payload(r: int) -> dict[str, Any]:
+            return _round_payload(
+                world, r, trades[r], trades[r + 1], world.reason_log[reasons[r] : reasons[r + 1]]
             )
-        live = [
-            _round_payload(world, r, bounds[r], bounds[r + 1] if r + 1 < len(bounds) else len(world.trades))
-            for r in range(frozen_upto + 1, world.round + 1)
-        ]
+
+        while len(self._frozen) <= frozen_upto:
+            self._frozen.append(_encode(payload(len(self._frozen))))
+        ids = world.market_ids
+        # Reasons repeat across agents (and heuristic ones come from a few lines): stored once each.
+        table: dict[str, int] = {}
         head = {
-            "version": VERSION,
-            "stage": stage,
-            "config": world.config.to_dict(),
-            "goal": world.goal,
-            "digest": world.digest,
-            "meta": world.meta,
-            "entities": [asdict(e) for e in world.entities],
-            "seed_relations": [asdict(r) for r in world.seed_relations],
-            "specs": [asdict(s) for s in world.specs],
+            "replicate": world.replicate,
             "markets": {m: {**mk.to_state(), "history": []} for m, mk in world.markets.items()},
             "agents": [
                 [
                     *(getattr(a, f) for f in _AGENT_FIELDS),
-                    a.belief.position,
+                    [a.prior[m] for m in ids],
+                    [a.belief.probabilities[m] for m in ids],
+                    [table.setdefault(a.belief.reasons[m], len(table)) for m in ids],
                     a.belief.confidence,
                     list(a.follows),
                     list(a.trust.items()),
@@ -128,18 +130,49 @@ class CheckpointWriter:
             "rejections": world.rejections,
             "interactions": world.interactions,
             "failed_turns": world.failed_turns,
-            "stats": stats.to_state(),
             "frozen_rounds": frozen_upto + 1,
-            "live_rounds": live,
+            "live_rounds": [payload(r) for r in range(frozen_upto + 1, world.round + 1)],
         }
-        segments = [_encode(head), *self._frozen[: frozen_upto + 1]]
+        head["reasons"] = list(table)
+        return [_encode(head), *self._frozen[: frozen_upto + 1]]
+
+
+class CheckpointWriter:
+    """Serialises a run's replicate worlds after each round (call :meth:`dump` repeatedly)."""
+
+    def __init__(self) -> None:
+        self._shared: bytes | None = None
+        self._worlds: dict[int, _WorldWriter] = {}
+
+    def dump(self, worlds: list[World], stats: CallStats, stage: int) -> bytes:
+        first = worlds[0]
+        if self._shared is None:
+            self._shared = _encode(
+                {
+                    "config": first.config.to_dict(),
+                    "goal": first.goal,
+                    "meta": first.meta,
+                    "entities": [asdict(e) for e in first.entities],
+                    "seed_relations": [asdict(r) for r in first.seed_relations],
+                    "specs": [asdict(s) for s in first.specs],
+                    "passages": first.passages,
+                }
+            )
+        per_world = [self._worlds.setdefault(w.replicate, _WorldWriter()).segments(w) for w in worlds]
+        head = {
+            "version": VERSION,
+            "stage": stage,
+            "stats": stats.to_state(),
+            "layout": [len(segs) for segs in per_world],
+        }
+        segments = [_encode(head), self._shared, *(s for segs in per_world for s in segs)]
         header = struct.pack(f"<I{len(segments)}I", len(segments), *(len(s) for s in segments))
         return b"".join([MAGIC, header, *segments])
 
 
-def dump_world(world: World, stats: CallStats, stage: int) -> bytes:
-    """One-off serialisation of ``world`` (see :class:`CheckpointWriter` for repeated use)."""
-    return CheckpointWriter().dump(world, stats, stage)
+def dump_world(worlds: list[World], stats: CallStats, stage: int) -> bytes:
+    """One-off serialisation of a run (see :class:`CheckpointWriter` for repeated use)."""
+    return CheckpointWriter().dump(worlds, stats, stage)
 
 
 def _segments(data: bytes) -> list[Any]:
@@ -161,42 +194,47 @@ def _segments(data: bytes) -> list[Any]:
     return out
 
 
-def load_world(data: bytes) -> tuple[World, CallStats, int]:
-    """Rebuild ``(world, stats, stage)`` from checkpoint bytes."""
-    head, *frozen = _segments(data)
-    if head.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {head.get('version')} != {VERSION}")
+def _load_one(shared: dict[str, Any], head: dict[str, Any], frozen: list[Any]) -> World:
     world = World(
-        SimulationConfig(**head["config"]),
-        head["goal"],
-        head["digest"],
-        [Entity(**e) for e in head["entities"]],
-        [Relation(**{**r, "evidence": tuple(r["evidence"])}) for r in head["seed_relations"]],
-        [MarketSpec(**s) for s in head["specs"]],
-        head["meta"],
+        SimulationConfig(**shared["config"]),
+        shared["goal"],
+        [Entity(**e) for e in shared["entities"]],
+        [Relation(**{**r, "evidence": tuple(r["evidence"])}) for r in shared["seed_relations"]],
+        [MarketSpec(**s) for s in shared["specs"]],
+        shared["meta"],
+        shared["passages"],
+        head["replicate"],
     )
     world.markets = {m: LMSRMarket.from_state(s) for m, s in head["markets"].items()}
     k = len(_AGENT_FIELDS)
+    ids = world.market_ids
+    table = head["reasons"]
     for row in head["agents"]:
         fields = dict(zip(_AGENT_FIELDS, row[:k], strict=True))
-        pos, conf, follows, trust, last_feed = row[k:]
+        prior, probabilities, reasons, confidence, follows, trust, last_feed = row[k:]
         world.agents.append(
             Agent(
                 **fields,
-                belief=BeliefState(pos, conf),
+                prior=dict(zip(ids, prior, strict=True)),
+                belief=BeliefState(
+                    dict(zip(ids, probabilities, strict=True)),
+                    {m: table[i] for m, i in zip(ids, reasons, strict=True)},
+                    confidence,
+                ),
                 follows=dict.fromkeys(follows),
                 trust={int(a): t for a, t in trust},
                 last_feed=tuple(last_feed),
             )
         )
     for seg in [*frozen, *head["live_rounds"]]:
-        world.positions.append(seg["positions"])
+        world.stated.append(seg["stated"])
         world.confidences.append(seg["confidences"])
         if seg["round"] == 0:
             continue
         world.posts.extend(Post(*row) for row in seg["posts"])
         world.trades.extend(Trade(*row) for row in seg["trades"])
         world.snapshots.append(RoundSnapshot(**seg["snapshot"]))
+        world.reason_log.extend(seg["reasons"])
         for m, prices in seg["history"].items():
             world.markets[m].history.append(prices)
         if seg["thoughts"]:
@@ -207,6 +245,25 @@ def load_world(data: bytes) -> tuple[World, CallStats, int]:
     world.interactions = head["interactions"]
     world.failed_turns = head["failed_turns"]
     world.rebuild_indexes()
-    if len(world.positions) != world.round + 1 or len(world.posts) != world.round_first_post[-1]:
+    if len(world.stated) != world.round + 1 or len(world.posts) != world.round_first_post[-1]:
         raise CheckpointError("corrupt checkpoint: rounds do not add up")
-    return world, CallStats.from_state(head["stats"]), head["stage"]
+    return world
+
+
+def load_world(data: bytes) -> tuple[list[World], CallStats, int]:
+    """Rebuild ``(replicate worlds, stats, stage)`` from checkpoint bytes."""
+    head, shared, *rest = _segments(data)
+    if head.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint version {head.get('version')} != {VERSION}")
+    worlds = []
+    pos = 0
+    try:
+        for size in head["layout"]:
+            world_head, *frozen = rest[pos : pos + size]
+            pos += size
+            worlds.append(_load_one(shared, world_head, frozen))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"corrupt checkpoint: {exc}") from exc
+    if not worlds or pos != len(rest):
+        raise CheckpointError("corrupt checkpoint: replicate layout does not add up")
+    return worlds, CallStats.from_state(head["stats"]), head["stage"]

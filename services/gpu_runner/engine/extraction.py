@@ -1,8 +1,9 @@
-"""Stage 1-2 helpers: entities, seed relations, a seed digest and the prediction markets.
+"""Stage 1-2 helpers: entities, seed relations, the seed's evidence and the prediction markets.
 
 Two ways to each: from the text itself (deterministic heuristics - named-entity-like capitalised
-spans, a small sentiment lexicon, the goal as the first market) and through an LLM with
-schema-checked JSON, falling back to the heuristic when the LLM's answer is invalid twice.
+spans, stances from the evidence reader's facts, the goal plus real stakeholder and milestone
+questions as markets) and through an LLM with schema-checked JSON, falling back to the heuristic
+when the LLM's answer is invalid twice.
 """
 
 from __future__ import annotations
@@ -11,9 +12,39 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from services.common.questions import (
+    analyze_goal,
+    decision_object,
+    is_decision_maker,
+    is_stakeholder_name,
+    named_spans,
+    plain_text,
+    present_clause,
+    split_sentences,
+    with_article,
+)
+
 from ..llm.base import LLMBackend
+from .evidence import Evidence, fact_sign, read_evidence
 from .llm_calls import CallStats, call_validated
 from .types import ENTITY_KINDS, Entity, MarketSpec, Relation
+
+__all__ = [
+    "RELATION_TYPES",
+    "derive_markets_heuristic",
+    "derive_markets_llm",
+    "extract_entities_heuristic",
+    "extract_entities_llm",
+    "goal_phrase",
+    "goal_question",
+    "parse_entities",
+    "parse_markets",
+    "plain_text",
+    "seed_digest",
+    "seed_relations",
+    "short_goal",
+    "split_sentences",
+]
 
 RELATION_TYPES = (
     "ally_of",
@@ -26,90 +57,12 @@ RELATION_TYPES = (
     "aligned_with",
 )
 
-# Sentences end at . ! ? or a blank line; a single newline is only a hard wrap inside a paragraph.
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
-_POSSESSIVE = re.compile(r"['’]s\b")
-# Markdown that seed documents often carry: heading marks, list bullets, emphasis, quote marks.
-_MARKDOWN = re.compile(r"(?m)^\s{0,3}(?:#{1,6}|[-*+>]|\d+\.)\s+|\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")
-
-
-def plain_text(text: str) -> str:
-    """The seed without markdown syntax, so names and summaries read as prose."""
-    return _MARKDOWN.sub("", text)
-_SPAN = re.compile(r"\b[A-Z][\w&'’-]*(?:(?:\s+(?:of|for|de|la|von|van))?\s+[A-Z][\w&'’-]*)*")
-# documents and plans are what stakeholders argue about, not stakeholders
-_TOPIC_WORDS = frozenset(
-    "Act Bill Law Treaty Directive Regulation Agreement Accord Plan Program Programme "
-    "Proposal Strategy Policy Report".split()
-)
 _WORD = re.compile(r"[a-z][a-z'-]+")
-_STOP = frozenset(
-    "A An And As At But By For From He Her His How However I If In Is It Its Many Most No Not "
-    "Of On Or Our She So Some That The Their Them There These They This Those To We What When Where "
-    "Which While Who Why Will With Yet You Also After Before During Since Although Because Meanwhile "
-    "Moreover Furthermore Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday "
-    "Sunday January February March April May June July August September October November December "
-    "Predict Forecast Whether Would Could Should Can Does Do Did Has Have Had Was Were Are Be".split()
-)
-_ORG_WORDS = frozenset(
-    "Inc Corp Corporation Company Co Ltd LLC Group Bank Party Ministry Department Agency Authority "
-    "University Institute Council Commission Committee Union Association Foundation Fund Board "
-    "Court Parliament Congress Senate Government Office Bureau Organization Organisation Federation "
-    "Network Labs Technologies Systems Holdings Partners Club League Times News Post Reserve".split()
-)
-_FACTION_WORDS = frozenset(
-    "Democrats Republicans Conservatives Liberals Greens Socialists Unions Supporters Critics "
-    "Opposition Coalition Movement Alliance Activists Investors Voters Workers Farmers Students "
-    "Progressives Nationalists Loyalists Rebels Protesters Regulators Lobby".split()
-)
-_POSITIVE = frozenset(
-    "support supports supported back backs backed favor favour favors approve approves approved win "
-    "wins won likely growth grow grows gain gains succeed success successful agree agrees endorse "
-    "endorses endorsed advance advances boost boosts strong strengthen optimistic confident expect "
-    "expects progress promising pass passes passed adopt adopts adopted achieve achieves".split()
-)
-_NEGATIVE = frozenset(
-    "oppose opposes opposed against reject rejects rejected block blocks blocked fail fails failed "
-    "unlikely decline declines lose loses lost doubt doubts skeptical sceptical criticize criticise "
-    "criticizes criticises criticized criticised delay delays delayed weak weaken risk risks threat "
-    "threatens concern concerns warn warns warned resist resists veto vetoes crisis collapse".split()
-)
 _GOAL_PREFIX = re.compile(
     r"^\s*(?:predict|forecast|estimate|assess)\s+(?:whether|if|that|how likely)?\s*", re.IGNORECASE
 )
-
-
-def split_sentences(text: str) -> list[str]:
-    return [" ".join(s.split()) for s in _SENTENCE.split(text) if len(s.strip()) > 2]
-
-
-def _sentiment(sentence: str) -> float:
-    words = _WORD.findall(sentence.lower())
-    pos = sum(w in _POSITIVE for w in words)
-    neg = sum(w in _NEGATIVE for w in words)
-    return (pos - neg) / (pos + neg + 1.0)
-
-
-def _kind(span: str) -> str:
-    tokens = span.split()
-    if any(t in _ORG_WORDS for t in tokens) or (len(tokens) == 1 and span.isupper() and len(span) >= 2):
-        return "organisation"
-    if any(t in _FACTION_WORDS for t in tokens):
-        return "faction"
-    if 2 <= len(tokens) <= 3 and all(t[0].isupper() and t[1:].islower() for t in tokens if len(t) > 1):
-        return "person"
-    return "organisation"
-
-
-def _clean_span(span: str) -> str | None:
-    tokens = _POSSESSIVE.sub("", span).split()  # "the Chamber's president" names the Chamber
-    while tokens and tokens[0] in _STOP:
-        tokens.pop(0)
-    while tokens and tokens[-1] in {"of", "the", "for", "and", "de", "la", "von", "van"}:
-        tokens.pop()
-    if not tokens or (len(tokens) == 1 and (tokens[0] in _STOP or len(tokens[0]) < 2)):
-        return None
-    return " ".join(tokens)
+# How many seed names the evidence reader looks at (endorsers beyond the entity list still count).
+EVIDENCE_NAMES = 60
 
 
 def goal_phrase(goal: str) -> str:
@@ -120,10 +73,10 @@ def goal_phrase(goal: str) -> str:
 
 def goal_question(goal: str) -> str:
     """The goal as a yes/no question: "Predict whether X will pass." → "Will X pass?"."""
+    analysis = analyze_goal(goal)
+    if analysis.is_yes_no:
+        return analysis.question
     phrase = goal_phrase(goal)
-    if _GOAL_PREFIX.match(goal.strip()):
-        # "Predict whether Measure T will pass" → the clause "Measure T will pass", kept as asked.
-        return f"Will it turn out that {phrase}?"
     return phrase[:1].upper() + phrase[1:] + "?"
 
 
@@ -134,50 +87,19 @@ def short_goal(goal: str, limit: int = 80) -> str:
 
 def extract_entities_heuristic(
     text: str, goal: str, max_entities: int
-) -> tuple[list[Entity], list[Relation]]:
-    """Entities from capitalised spans of the text plus two viewpoints on the goal, and relations
-    between entities named in the same sentence. Deterministic in the text."""
+) -> tuple[list[Entity], list[Relation], Evidence]:
+    """Entities from capitalised spans of the text plus two viewpoints on the goal, relations
+    between entities named in the same sentence, and the seed's evidence; each entity's stance is
+    its evidence lean toward the goal as asked. Deterministic in the text."""
     sentences = split_sentences(plain_text(text))
-    # Names in the goal are what is being forecast (a measure, a bill), not who argues about it.
-    topic_spans = {_clean_span(m.group(0)) for m in _SPAN.finditer(goal)} - {None}
-    counts: dict[str, int] = {}
-    first_sentence: dict[str, int] = {}
-    tone: dict[str, list[float]] = {}
-    inner: set[str] = set()
-    for n, sentence in enumerate(sentences):
-        mood = _sentiment(sentence)
-        for match in _SPAN.finditer(sentence):
-            span = _clean_span(match.group(0))
-            if span is None or span.split()[-1] in _TOPIC_WORDS or span in topic_spans:
-                continue
-            if match.start() > 0 or " " in span or span.isupper():
-                inner.add(span)  # seen somewhere a capital letter is not just sentence case
-            counts[span] = counts.get(span, 0) + 1
-            first_sentence.setdefault(span, n)
-            tone.setdefault(span, []).append(mood)
-    for span in [s for s in counts if s not in inner and s.split()[0] not in _FACTION_WORDS]:
-        del counts[span]  # a lone capitalised word only ever opening a sentence is no name
-    # Fold a lone surname / short form into the longer span that contains it ("Smith" -> "Jane Smith").
-    for span in sorted(counts, key=len):
-        if " " in span:
-            continue
-        longer = [o for o in counts if o != span and span in o.split()]
-        if longer:
-            target = min(longer, key=lambda o: (-counts[o], o))
-            counts[target] += counts.pop(span)
-            tone[target].extend(tone.pop(span))
-    # A multi-word name ("Mei Tanaka", "Harbor City Chamber of Commerce") is far more likely a
-    # stakeholder than a lone capitalised word, so it counts half as much again.
-    ranked = sorted(counts, key=lambda s: (-counts[s] * (1.5 if " " in s else 1.0), first_sentence[s], s))
+    spans = named_spans(sentences, goal)
+    evidence = read_evidence(text, goal, [s.name for s in spans[:EVIDENCE_NAMES]])
     room = max(0, max_entities - 2)
     entities: list[Entity] = []
-    for span in ranked[:room]:
-        moods = tone[span]
-        stance = max(-1.0, min(1.0, 1.5 * sum(moods) / len(moods)))
-        summary = sentences[first_sentence[span]][:220]
-        entities.append(
-            Entity(f"e{len(entities) + 1}", span, _kind(span), summary, round(stance, 4), counts[span])
-        )
+    for span in spans[:room]:
+        summary = sentences[span.first_sentence][:220]
+        stance = round(max(-1.0, min(1.0, evidence.lean_of(span.name))), 4)
+        entities.append(Entity(f"e{len(entities) + 1}", span.name, span.kind, summary, stance, span.mentions))
     question = goal_question(goal)
     entities.append(
         Entity(
@@ -197,7 +119,7 @@ def extract_entities_heuristic(
             -0.6,
         )
     )
-    return entities, seed_relations(entities, sentences)
+    return entities, seed_relations(entities, sentences), evidence
 
 
 def seed_relations(entities: Sequence[Entity], sentences: Sequence[str]) -> list[Relation]:
@@ -241,61 +163,166 @@ def seed_digest(text: str, goal: str, limit: int = 700) -> str:
     return digest[:limit] if digest else text[:limit]
 
 
-def derive_markets_heuristic(
-    goal: str, entities: Sequence[Entity], forecast_days: int, max_markets: int
-) -> list[MarketSpec]:
-    """1-5 binary markets: the goal itself first, then its timing and key actors' moves."""
-    # m1 is the goal as the user asked it; the others quote a short form of it, so each question
-    # reads on its own in a report table.
-    question = goal_question(goal)
-    quoted = f"“{question if len(question) <= 90 else question[:89].rstrip() + '…'}”"
+# Derived-market priors (before the simulation): a stakeholder on record acts on it far more often
+# than an uncommitted one declares itself; a scheduled milestone mostly happens on time, an
+# intention less often.
+UNCOMMITTED_ENDORSE_PRIOR = 0.3
+COMMITTED_GAIN = 0.35  # prior = 0.5 + COMMITTED_GAIN · |lean| for acting on a public stance
+VOTER_GAIN = 0.4  # prior = 0.5 + VOTER_GAIN · lean for a vote
+SCHEDULED_PRIOR = 0.65
+INTENDED_PRIOR = 0.45
+COMMITTED_LEAN = 0.3  # |lean| from which a stakeholder counts as on record
+# How a derived market's YES co-moves with the positive outcome (times the goal's polarity).
+VOTER_LINK = 0.8
+ENDORSE_LINK = 0.5
+CAMPAIGN_LINK = 0.4
+MILESTONE_LINK = 0.3
+
+
+def _goal_market(goal: str, forecast_days: int, prior: float | None) -> MarketSpec:
+    analysis = analyze_goal(goal)
+    question = analysis.question or goal_question(goal)
+    clause = present_clause(analysis) or goal_phrase(goal)
     days = max(1, forecast_days)
-    markets = [MarketSpec("m1", question, 0.5, "The prediction goal itself.", 1.0)]
-    half = max(1, days // 2)
-    markets.append(
-        MarketSpec(
-            "m2",
-            f"Will the answer to {quoted} be clear within {half} days?",
-            0.3,
-            "Timing: resolves YES only if the outcome comes early.",
-            1.0,
-        )
+    return MarketSpec(
+        "m1",
+        question,
+        0.5,
+        "The prediction goal itself.",
+        1.0,
+        resolution=f"Resolves YES if {clause} within the {days}-day horizon (by day {days}); NO otherwise.",
+        prior=prior,
+        kind="goal",
     )
-    actors = [e for e in entities if e.kind != "viewpoint"]
-    if actors:
-        backer = max(actors, key=lambda e: (e.stance, -int(e.id[1:])))
-        price = round(min(0.8, max(0.2, 0.5 + 0.3 * backer.stance)), 4)
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return max(lo, min(hi, x))
+
+
+def _stakeholder_market(entity: Entity, obj: str, when: str, polarity: int) -> tuple[int, MarketSpec] | None:
+    """A question about what one stakeholder will do about the goal's subject, with its priority
+    (uncommitted stakeholders first: their move is news) and a prior from its lean."""
+    if not is_stakeholder_name(entity.name):
+        return None
+    name = with_article(entity.name, entity.summary)
+    lean = entity.stance * polarity  # toward the positive outcome
+    if is_decision_maker(entity.name):
+        question = f"Will {name} vote for {obj} {when}?"
+        prior = 0.5 + VOTER_GAIN * lean
+        link = VOTER_LINK
+        resolution = f"Resolves YES if {name} votes for {obj} {when}, on the public record; NO otherwise."
+        why = f"{entity.name} casts votes on it (seed lean {lean:+.2f} toward the positive outcome)."
+        rank = 1
+    elif abs(lean) < COMMITTED_LEAN:
+        question = f"Will {name} publicly endorse {obj} {when}?"
+        prior = UNCOMMITTED_ENDORSE_PRIOR
+        link = ENDORSE_LINK
+        resolution = (
+            f"Resolves YES if {name} publicly endorses {obj} {when} (a statement, vote or filing on "
+            "record); NO otherwise."
+        )
+        why = f"{entity.name} has no public position on {obj} in the seed."
+        rank = 0
+    else:
+        side = "for" if lean > 0 else "against"
+        question = f"Will {name} campaign publicly {side} {obj} {when}?"
+        prior = 0.5 + COMMITTED_GAIN * abs(lean)
+        link = CAMPAIGN_LINK if lean > 0 else -CAMPAIGN_LINK
+        resolution = (
+            f"Resolves YES if {name} campaigns publicly {side} {obj} {when} (an ad, a rally, an "
+            "open letter or a formal statement on record); NO otherwise."
+        )
+        why = f"{entity.name} is on record {'supporting' if lean > 0 else 'opposing'} {obj}."
+        rank = 2
+    if not analyze_goal(question).is_yes_no:
+        return None
+    spec = MarketSpec(
+        "",
+        question,
+        0.5,
+        why,
+        round(_clamp(link * polarity, -1.0, 1.0), 4),
+        resolution=resolution,
+        prior=round(_clamp(prior, 0.05, 0.95), 4),
+        kind="stakeholder",
+    )
+    return rank, spec
+
+
+def _snippet(sentence: str, anchor: str, width: int = 150) -> str:
+    """About ``width`` characters of ``sentence`` from a little before ``anchor``."""
+    at = sentence.find(anchor)
+    start = 0 if at < 60 else sentence.rfind(" ", 0, at - 40) + 1
+    text = sentence[start : start + width].strip()
+    return ("…" if start else "") + text + ("…" if start + width < len(sentence) else "")
+
+
+def derive_markets_heuristic(
+    goal: str, entities: Sequence[Entity], evidence: Evidence, forecast_days: int, max_markets: int
+) -> list[MarketSpec]:
+    """1-5 binary markets: ``m1`` is the goal as a yes/no question (prior: the evidence's), then
+    real questions about the seed's dated milestones and its stakeholders' moves on the goal's
+    subject, each with a resolution criterion, an evidence prior and a ``link`` to the goal.
+    Fewer markets when the seed offers fewer such questions."""
+    markets = [_goal_market(goal, forecast_days, evidence.prior)]
+    if max_markets <= 1:
+        return markets
+    analysis = analyze_goal(goal)
+    polarity = evidence.polarity
+    days = max(1, forecast_days)
+    when = evidence.deadline or f"within {days} days"
+    obj = decision_object(analysis)
+    stakeholder: list[tuple[int, int, MarketSpec]] = []
+    if obj:
+        for order, entity in enumerate(e for e in entities if e.kind != "viewpoint"):
+            made = _stakeholder_market(entity, obj, when, polarity)
+            if made is not None:
+                stakeholder.append((made[0], order, made[1]))
+    # round-robin over uncommitted, voting and committed stakeholders, each group in seed order
+    groups = [sorted((t for t in stakeholder if t[0] == rank), key=lambda t: t[1]) for rank in (0, 1, 2)]
+    by_stakeholder = [g[i][2] for i in range(max(map(len, groups), default=0)) for g in groups if i < len(g)]
+    milestones: list[MarketSpec] = []
+    for m in evidence.milestones:
+        sign = fact_sign(m.sentence)
+        link = MILESTONE_LINK * (1 if sign > 0 else -1 if sign < 0 else 0) * polarity
+        clause = present_clause(analyze_goal(m.question)) or m.question.rstrip("?")
+        milestones.append(
+            MarketSpec(
+                "",
+                m.question,
+                0.5,
+                f"The seed announces it: “{_snippet(m.sentence, m.subject)}”",
+                float(link),
+                resolution=f"Resolves YES if {clause}, on the public record; NO otherwise.",
+                prior=SCHEDULED_PRIOR if m.scheduled else INTENDED_PRIOR,
+                kind="milestone",
+            )
+        )
+    # a milestone first, then stakeholders in priority order, then the remaining milestones
+    ordered = [*milestones[:1], *by_stakeholder, *milestones[1:]]
+    goal_key = markets[0].question.lower()
+    seen = {goal_key}
+    for spec in ordered:
+        if len(markets) >= max_markets:
+            break
+        key = spec.question.lower()
+        if key in seen:
+            continue
+        seen.add(key)
         markets.append(
             MarketSpec(
-                "m3",
-                f"Will {backer.name} publicly back a YES on {quoted} within {days} days?",
-                price,
-                f"{backer.name} is the seed's most supportive actor.",
-                0.7,
+                f"m{len(markets) + 1}",
+                spec.question,
+                spec.initial_price_yes,
+                spec.rationale,
+                spec.link,
+                spec.resolution,
+                spec.prior,
+                spec.kind,
             )
         )
-        critic = min(actors, key=lambda e: (e.stance, int(e.id[1:])))
-        if critic.id != backer.id:
-            price = round(min(0.8, max(0.2, 0.5 - 0.3 * critic.stance)), 4)
-            markets.append(
-                MarketSpec(
-                    "m4",
-                    f"Will {critic.name} campaign for a NO on {quoted} within {days} days?",
-                    price,
-                    f"{critic.name} is the seed's most critical actor.",
-                    -0.7,
-                )
-            )
-    markets.append(
-        MarketSpec(
-            f"m{len(markets) + 1}",
-            f"By day {days}, will most observers expect {quoted} to resolve YES?",
-            0.5,
-            "Consensus: tracks the crowd's belief.",
-            0.9,
-        )
-    )
-    return markets[:max_markets]
+    return markets
 
 
 # -- through an LLM -------------------------------------------------------------------------------
@@ -342,8 +369,9 @@ def market_schema(max_markets: int) -> dict[str, Any]:
             "initial_price_yes": {"type": "number", "minimum": 0.02, "maximum": 0.98},
             "rationale": {"type": "string", "maxLength": 300},
             "link": {"type": "number", "minimum": -1, "maximum": 1},
+            "resolution": {"type": "string", "minLength": 10, "maxLength": 400},
         },
-        "required": ["question", "initial_price_yes", "rationale", "link"],
+        "required": ["question", "initial_price_yes", "rationale", "link", "resolution"],
         "additionalProperties": False,
     }
     return {
@@ -394,26 +422,43 @@ def parse_entities(data: Any, max_entities: int) -> tuple[list[Entity], list[Rel
 
 
 def parse_markets(data: Any, goal: str, forecast_days: int, max_markets: int) -> list[MarketSpec]:
-    """Validate an LLM's markets; the goal itself is always market ``m1``."""
+    """Validate an LLM's markets; the goal itself is always market ``m1``. Each derived market
+    must be a yes/no question with a resolution criterion, and not the goal again."""
     _need(isinstance(data, dict) and isinstance(data.get("markets"), list), "markets: missing array")
-    markets = derive_markets_heuristic(goal, [], forecast_days, 1)
+    markets = [_goal_market(goal, forecast_days, None)]
+    seen = {markets[0].question.lower()}
     for n, item in enumerate(data["markets"]):
         _need(isinstance(item, dict), f"markets[{n}]: must be an object")
-        q, p, why, link = (item.get(k) for k in ("question", "initial_price_yes", "rationale", "link"))
+        q, p, why, link, resolution = (
+            item.get(k) for k in ("question", "initial_price_yes", "rationale", "link", "resolution")
+        )
         _need(isinstance(q, str) and len(q.strip()) >= 5, f"markets[{n}].question: too short")
+        _need(analyze_goal(q).is_yes_no, f"markets[{n}].question: must be one yes/no question about an event")
         _need(
             isinstance(p, (int, float)) and 0.02 <= p <= 0.98, f"markets[{n}].initial_price_yes: 0.02..0.98"
         )
         _need(isinstance(why, str), f"markets[{n}].rationale: must be a string")
-        _need(isinstance(link, (int, float)) and -1 <= link <= 1, f"markets[{n}].link: -1..1")
-        if len(markets) < max_markets:
+        _need(
+            isinstance(link, (int, float)) and not isinstance(link, bool) and -1 <= link <= 1,
+            f"markets[{n}].link: -1..1",
+        )
+        _need(
+            isinstance(resolution, str) and len(resolution.strip()) >= 10,
+            f"markets[{n}].resolution: must say how the market resolves",
+        )
+        question = q.strip()[:240]
+        if len(markets) < max_markets and question.lower() not in seen:
+            seen.add(question.lower())
             markets.append(
                 MarketSpec(
                     f"m{len(markets) + 1}",
-                    q.strip()[:240],
+                    question,
                     round(float(p), 4),
                     why.strip()[:300],
                     float(link),
+                    resolution=resolution.strip()[:400],
+                    prior=None,
+                    kind="llm",
                 )
             )
     return markets
@@ -449,7 +494,7 @@ async def extract_entities_llm(
         temperature=0.2,
     )
     if out.value is None:
-        entities, relations = extract_entities_heuristic(text, goal, max_entities)
+        entities, relations, _ = extract_entities_heuristic(text, goal, max_entities)
         return (
             entities,
             relations,
@@ -462,27 +507,35 @@ async def extract_entities_llm(
 async def derive_markets_llm(
     backend: LLMBackend,
     goal: str,
-    digest: str,
+    context: str,
     entities: Sequence[Entity],
     forecast_days: int,
     max_markets: int,
     stats: CallStats,
 ) -> tuple[list[MarketSpec], str | None]:
-    """Markets through the LLM (the goal stays ``m1``); heuristic markets when it fails twice."""
+    """Markets through the LLM from seed passages ``context`` chosen by the caller (the goal stays
+    ``m1``); heuristic markets read from ``context`` when the LLM fails twice."""
     if max_markets == 1:
-        return derive_markets_heuristic(goal, entities, forecast_days, 1), None
+        return [_goal_market(goal, forecast_days, None)], None
     names = ", ".join(f"{e.name} ({e.stance:+.1f})" for e in entities[:12])
+    question = goal_question(goal)
     messages = [
         {
             "role": "system",
-            "content": "You design binary prediction markets. Answer only with JSON matching the schema.",
+            "content": "You design binary prediction markets about real, checkable events. Answer only "
+            "with JSON matching the schema.",
         },
         {
             "role": "user",
-            "content": f"Goal: {goal}\nHorizon: {forecast_days} days\nContext: {digest}\n"
-            f"Actors: {names}\n\nPropose up to {max_markets - 1} binary markets (besides the goal itself) "
-            "that resolve within the horizon, each with an initial YES price, a rationale and a link from -1 "
-            "to 1 saying how a YES co-moves with the goal.",
+            "content": f"Goal question: {question}\nHorizon: {forecast_days} days\n"
+            f"Stakeholders (stance on the goal, -1..1): {names}\n\nSeed passages:\n{context}\n\n"
+            f"Propose up to {max_markets - 1} binary markets besides the goal itself. Each must be a real "
+            "yes/no question about a named stakeholder's action (will X endorse, vote for, sue, publish, "
+            "sign ... by a date) or a dated milestone in the passages, that settles within the horizon. "
+            "Give each an initial YES price, a one-line rationale, a link from -1 to 1 saying how a YES "
+            "co-moves with a YES on the goal, and a resolution: the concrete public fact that makes it "
+            "YES, and when. Never ask about the goal itself, when its answer will be known, or what "
+            "observers expect.",
         },
     ]
     out = await call_validated(
@@ -496,8 +549,24 @@ async def derive_markets_llm(
         temperature=0.2,
     )
     if out.value is None:
+        evidence = read_evidence(context, goal, [e.name for e in entities if e.kind != "viewpoint"])
+        markets = derive_markets_heuristic(goal, entities, evidence, forecast_days, max_markets)
         return (
-            derive_markets_heuristic(goal, entities, forecast_days, max_markets),
+            [_without_prior(m) for m in markets],
             f"LLM market derivation failed ({out.reason or out.error}); used heuristic",
         )
     return out.value, None
+
+
+def _without_prior(spec: MarketSpec) -> MarketSpec:
+    """On an LLM backend agents state their own beliefs: no heuristic prior travels with a market."""
+    return MarketSpec(
+        spec.id,
+        spec.question,
+        spec.initial_price_yes,
+        spec.rationale,
+        spec.link,
+        spec.resolution,
+        None,
+        spec.kind,
+    )

@@ -1,40 +1,51 @@
-"""The heuristic persona policy: seeded rules that play the same action space as an LLM.
+"""The heuristic persona policy: seeded rules that play the same turn schema as an LLM.
 
-Each agent, each round, reads its feed, reacts to posts it agrees or disagrees with, follows people
-it likes, posts its view, and trades when its subjective probability differs from a market price -
-sizing the order from the cash it has, so insufficient-funds rejections stay rare. All randomness
-comes from one ``numpy`` draw per round keyed by ``(seed, round)``: agent ``i`` uses row ``i`` only,
-so its decision does not depend on the order agents are processed in.
+Each round every agent first *states* its probability for each market with a one-line reason,
+formed by the social-influence model of :mod:`.beliefs` (its prior from the seed's evidence, the
+posts it saw from people it trusts, the market price), then acts: reacts to posts it agrees or
+disagrees with, follows people it likes, posts its view, and trades towards a fractional-Kelly
+target position (so its cash lasts the run). All randomness comes from one ``numpy`` draw per round
+keyed by ``(seed, round)``: agent ``i`` uses row ``i`` only, so its decision does not depend on the
+order agents are processed in.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
-from .extraction import short_goal
-from .world import STREAM_POLICY, World, clamp, rng_for
+from services.common.questions import analyze_goal
+
+from . import beliefs
+from .types import Agent, Post
+from .world import STREAM_POLICY, World, rng_for
 
 DRAWS = 14  # uniforms per agent per round
-EDGE = 0.04  # minimum |subjective - price| worth trading
+EDGE = 0.02  # minimum |belief - price| worth trading
+KELLY = 0.3  # fraction of the Kelly stake: target net YES = KELLY * bankroll * (q - p) / (p (1 - p))
+MIN_TRADE = 0.01  # smallest order worth placing, in cash (a cent: crowds trade in small pieces)
+W_PRICE = 0.5  # the most a price counts for, in units of one fully trusted post (see beliefs.market_weight)
+MOVED = 0.05  # a statement this far from the prior is explained by the feed, not by the seed
+REASON_CHARS = 160
 
 _FOR = (
     "I'm increasingly convinced: {goal}.",
     "Everything I read points one way - {goal}.",
-    "{entity} is right on this one; {goal} looks likely to me.",
+    "{entity} is right on this one; I expect that {goal}.",
     "Momentum is building. I'd bet on it: {goal}.",
     "The evidence keeps stacking up in favour: {goal}.",
 )
 _AGAINST = (
-    "I doubt it: {goal} looks unlikely to me.",
-    "The case for '{goal}' keeps getting weaker.",
-    "{entity} has this wrong - it won't happen that fast.",
+    "I doubt that {goal}.",
+    "The case that {goal} keeps getting weaker.",
+    "{entity} has this wrong - I don't expect it.",
     "Too many obstacles. I'd bet against it: {goal}.",
-    "People underestimate the resistance here; {goal} is a long shot.",
+    "People underestimate the resistance here; that {goal} is a long shot.",
 )
 _UNSURE = (
     "Still undecided on whether {goal}.",
-    "Mixed signals on this: {goal}. Watching the markets.",
+    "Mixed signals on this: {goal}? Watching the markets.",
     "What would {entity} need to see before committing either way?",
 )
 _AGREE = ("Agreed, {author}. {why}", "Exactly this, {author}. {why}", "{author} makes the key point here.")
@@ -43,48 +54,135 @@ _DISAGREE = (
     "Respectfully, {author}: the evidence says otherwise.",
     "{author} is overconfident. {why}",
 )
-_WHY_FOR = ("The trend is clear.", "Support is broadening.", "The incentives line up.")
-_WHY_AGAINST = ("The obstacles are real.", "Nothing has actually changed.", "The timeline is unrealistic.")
+_WHY_FOR = ("The numbers point that way.", "Support is broadening.", "The incentives line up.")
+_WHY_AGAINST = ("The obstacles are real.", "Nothing has actually changed.", "The numbers don't add up.")
 
 
 def _pick(options: tuple[str, ...], u: float) -> str:
     return options[int(u * len(options)) % len(options)]
 
 
+@lru_cache(maxsize=256)
+def _proposition(goal: str) -> str:
+    analysis = analyze_goal(goal)
+    text = (analysis.proposition or analysis.question or goal).strip().rstrip("?.! ")
+    return text if len(text) <= 90 else text[:89].rstrip() + "…"
+
+
 def post_text(world: World, position: float, u: float, v: float) -> str:
-    goal = short_goal(world.goal, 90)
+    goal = _proposition(world.goal)
     entity = world.entities[int(v * len(world.entities)) % len(world.entities)].name
     templates = _FOR if position > 0.2 else _AGAINST if position < -0.2 else _UNSURE
     return _pick(templates, u).format(goal=goal, entity=entity)
 
 
-def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[list[dict[str, Any]]]:
-    """One turn (a list of action dicts in the agent schema) per agent, in agent order."""
+def _evidence_line(world: World) -> str:
+    """The seed's strongest fact, as an agent would cite it (cached on the world's meta)."""
+    cached = world.cache.get("evidence_line")
+    if isinstance(cached, str):
+        return cached
+    items = (world.meta.get("evidence") or {}).get("items") or []
+    if items:
+        top = max(items, key=lambda it: abs(float(it.get("weight", 0.0))))
+        line = f"The seed: {' '.join(str(top.get('text', '')).split())}"
+    else:
+        line = "The seed gives little hard evidence either way."
+    line = line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1].rstrip() + "…"
+    world.cache["evidence_line"] = line
+    return line
+
+
+def _reason(world: World, market_index: int, p: float, prior: float) -> str:
+    if p - prior >= MOVED:
+        return "People I trust and the market lean more towards YES than I first did."
+    if prior - p >= MOVED:
+        return "People I trust and the market lean more towards NO than I first did."
+    if market_index == 0:
+        return _evidence_line(world)
+    rationale = " ".join(world.specs[market_index].rationale.split())
+    line = f"From the seed: {rationale}" if rationale else _evidence_line(world)
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1].rstrip() + "…"
+
+
+def _speaks_about(post: Post, market_id: str, goal_id: str) -> bool:
+    if post.kind == "market_comment":
+        return post.market_id == market_id
+    return market_id == goal_id
+
+
+def state_beliefs(
+    world: World, agent: Agent, seen: list[int], prices: dict[str, float], rates: beliefs.Rates
+) -> tuple[dict[str, dict[str, Any]], float]:
+    """What the agent states this round: ``({market: {probability, reason}}, confidence)``."""
+    posts = world.posts
+    goal_id = world.goal_market
+    subsidy = world.config.market_subsidy
+    # each seen post once: (post, the author's position in log-odds, trust in the author)
+    heard = [
+        (posts[pid], beliefs.logit((posts[pid].stance + 1.0) * 0.5), world.trust(agent, posts[pid].author))
+        for pid in seen
+    ]
+    confidence = agent.belief.confidence
+    stated: dict[str, dict[str, Any]] = {}
+    new_confidence = confidence
+    likes, dislikes = agent.reactions
+    for k, spec in enumerate(world.specs):
+        mid = spec.id
+        exposures = [(x, t) for post, x, t in heard if _speaks_about(post, mid, goal_id)]
+        weight = beliefs.market_weight(world.volume_cash(mid), subsidy, W_PRICE)
+        x, conf = beliefs.influence(
+            beliefs.logit(agent.belief.probabilities[mid]),
+            beliefs.logit(agent.prior[mid]),
+            confidence,
+            exposures,
+            stubbornness=agent.stubbornness,
+            rates=rates,
+            price_x=beliefs.logit(prices[mid]),
+            price_weight=weight,
+            likes=likes if k == 0 else 0,
+            dislikes=dislikes if k == 0 else 0,
+        )
+        if k == 0:
+            new_confidence = conf  # confidence is the agent's, moved by what it hears about the goal
+        p = round(beliefs.sigmoid(x), 6)
+        stated[mid] = {"probability": p, "reason": _reason(world, k, p, agent.prior[mid])}
+    return stated, round(new_confidence, 6)
+
+
+def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[dict[str, Any]]:
+    """One turn per agent, in agent order, in the agent turn schema (beliefs, confidence, actions)."""
     cfg = world.config
-    draws = rng_for(cfg.seed, STREAM_POLICY, round_no).random((len(world.agents), DRAWS)).tolist()
+    draws = rng_for(world.seed, STREAM_POLICY, round_no).random((len(world.agents), DRAWS)).tolist()
+    rates = beliefs.Rates.for_rounds(cfg.rounds)
     prices = world.prices()
     specs = world.specs
     posts = world.posts
     agents = world.agents
+    goal_id = world.goal_market
     cap = cfg.max_actions
-    turns: list[list[dict[str, Any]]] = []
+    turns: list[dict[str, Any]] = []
     for agent, seen, u in zip(agents, feeds, draws, strict=True):
+        stated, confidence = state_beliefs(world, agent, seen, prices, rates)
+        turn: dict[str, Any] = {"beliefs": stated, "confidence": confidence}
         if u[0] > agent.activity:
-            turns.append([{"type": "do_nothing"}])
+            turn["actions"] = [{"type": "do_nothing"}]
+            turns.append(turn)
             continue
-        x = agent.belief.position
+        view = {mid: s["probability"] for mid, s in stated.items()}
+        x = 2.0 * view[goal_id] - 1.0
         social = agent.sociability
         acts: list[dict[str, Any]] = []
         # trade first: it is the action whose value decays fastest
         if u[9] < agent.trader:
-            trade = _trade(world, agent, specs[int(u[10] * len(specs)) % len(specs)], prices, u[11])
+            trade = _trade(world, agent, view, prices)
             if trade is not None:
                 acts.append(trade)
         if seen:
             liked_author = disliked_author = -1
             for slot in range(min(2, len(seen))):
                 post = posts[seen[slot]]
-                gap = abs(post.stance - x)
+                mine = 2.0 * view.get(post.market_id or goal_id, view[goal_id]) - 1.0
+                gap = abs(post.stance - mine)
                 if gap < 0.5 and u[1 + slot] < 0.8 * social:
                     acts.append({"type": "like", "post_id": post.id})
                     liked_author = post.author
@@ -97,14 +195,7 @@ def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[li
                 agree = abs(target.stance - x) < 0.5
                 why = _pick(_WHY_FOR if x >= 0 else _WHY_AGAINST, u[6])
                 text = _pick(_AGREE if agree else _DISAGREE, u[7]).format(author=author, why=why)
-                acts.append(
-                    {
-                        "type": "reply",
-                        "post_id": target.id,
-                        "text": text,
-                        "stance": round(clamp(x + (u[8] - 0.5) * 0.2, -1.0, 1.0), 4),
-                    }
-                )
+                acts.append({"type": "reply", "post_id": target.id, "text": text, "stance": round(x, 4)})
             elif u[4] > 1.0 - 0.05 * social and abs(posts[seen[0]].stance - x) < 0.3:
                 acts.append({"type": "repost", "post_id": seen[0]})
             if liked_author >= 0 and liked_author not in agent.follows and u[12] < 0.35:
@@ -113,48 +204,81 @@ def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[li
                 acts.append({"type": "unfollow", "agent_id": disliked_author})
         if u[13] < 0.35:
             acts.append(
-                {
-                    "type": "create_post",
-                    "text": post_text(world, x, u[6], u[7]),
-                    "stance": round(clamp(x + (u[8] - 0.5) * 0.2, -1.0, 1.0), 4),
-                }
+                {"type": "create_post", "text": post_text(world, x, u[6], u[7]), "stance": round(x, 4)}
             )
-        elif u[13] > 0.96:
+        elif u[13] > 0.9:
             spec = specs[int(u[10] * len(specs)) % len(specs)]
             price = prices[spec.id]
-            view = world.subjective(agent, spec)
+            mine = view[spec.id]
             verdict = (
-                "too low" if view > price + EDGE else "too high" if view < price - EDGE else "about right"
+                "too low" if mine > price + EDGE else "too high" if mine < price - EDGE else "about right"
             )
             acts.append(
                 {
                     "type": "comment_on_market",
                     "market_id": spec.id,
-                    "text": f"{spec.id} at {price:.0%} YES looks {verdict} to me.",
+                    "text": f"{spec.id} at {price:.0%} YES looks {verdict} to me; I put it at {mine:.0%}.",
                 }
             )
-        turns.append(acts[:cap] if acts else [{"type": "do_nothing"}])
+        turn["actions"] = acts[:cap] if acts else [{"type": "do_nothing"}]
+        turns.append(turn)
     return turns
 
 
-def _trade(world: World, agent: Any, spec: Any, prices: dict[str, float], u: float) -> dict[str, Any] | None:
-    """Buy the side the agent finds underpriced - or sell the side it holds and now finds overpriced."""
-    price = prices[spec.id]
-    edge = world.subjective(agent, spec) - price
-    if abs(edge) < EDGE:
+def _expected_traders(world: World) -> float:
+    """How many agents trade one market in a typical round (activity x trading propensity)."""
+    cached = world.cache.get("expected_traders")
+    if cached is None:
+        cached = sum(a.activity * a.trader for a in world.agents) / len(world.specs)
+        world.cache["expected_traders"] = cached
+    return float(cached)
+
+
+def _trade(
+    world: World, agent: Agent, view: dict[str, float], prices: dict[str, float]
+) -> dict[str, Any] | None:
+    """Move towards a fractional-Kelly target position on the market where the gap is largest.
+
+    Per market the target is ``KELLY * bankroll * (q - p) / (p (1 - p))`` net YES shares (negative:
+    NO shares), with the bankroll the agent's wealth split evenly over the markets. Holdings on the
+    wrong side are sold before the other side is bought, so cash is committed only in proportion to
+    the edge and the agent still has cash at the end of a long run.
+
+    Every agent decides on the round's opening price, so one order may move the price at most its
+    share of the way to the agent's belief: ``b * |logit q - logit p| / (1 + expected traders)``.
+    Orders of a round then add up to about the gap, never to a stampede past every belief.
+    """
+    wealth = agent.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in agent.holdings.items())
+    bankroll = wealth / len(world.specs)
+    share = 1.0 / (1.0 + _expected_traders(world))
+    best: tuple[float, str, float] | None = None
+    for spec in world.specs:
+        mid = spec.id
+        p, q = beliefs.clip_probability(prices[mid]), view[mid]
+        if abs(q - p) < EDGE:
+            continue
+        yes, no = agent.holdings[mid]
+        delta = KELLY * bankroll * (q - p) / (p * (1.0 - p)) - (yes - no)
+        if delta * (q - p) <= 0:
+            continue  # already past its target on the side it believes in: nothing to add
+        reach = share * world.markets[mid].b * abs(beliefs.logit(q) - beliefs.logit(p))
+        delta = math.copysign(min(abs(delta), reach), delta)
+        value = abs(delta) * (p if delta > 0 else 1.0 - p)
+        if value >= MIN_TRADE and (best is None or value > best[0]):
+            best = (value, mid, delta)
+    if best is None:
         return None
-    want, other = ("yes", "no") if edge > 0 else ("no", "yes")
-    held = agent.holdings[spec.id][1 if other == "no" else 0]
-    if held > 0.5:
-        return {
-            "type": "sell",
-            "market_id": spec.id,
-            "outcome": other,
-            "shares": round(held * (0.3 + 0.5 * u), 4),
-        }
-    budget = agent.cash * min(0.3, abs(edge) * agent.belief.confidence * 2.0) * (0.5 + u)
-    if budget < 0.5:
-        return None
+    _, mid, delta = best
+    want, other = (0, 1) if delta > 0 else (1, 0)
+    held = agent.holdings[mid][other]
+    if held > 0.01:
+        shares = math.floor(min(held, abs(delta)) * 10_000.0) / 10_000.0
+        if shares <= 0:
+            return None
+        return {"type": "sell", "market_id": mid, "outcome": "no" if other else "yes", "shares": shares}
+    cost = world.markets[mid].cost_to_buy(want, abs(delta))
     # round down to cents so the order never exceeds the cash the agent sees
-    amount = math.floor(min(budget, agent.cash) * 100.0) / 100.0
-    return {"type": "buy", "market_id": spec.id, "outcome": want, "amount": amount}
+    amount = math.floor(min(cost, agent.cash) * 100.0) / 100.0
+    if amount < MIN_TRADE:
+        return None
+    return {"type": "buy", "market_id": mid, "outcome": "yes" if want == 0 else "no", "amount": amount}

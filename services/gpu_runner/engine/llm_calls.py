@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from ..llm.base import LLMBackend, LLMError
 
 T = TypeVar("T")
+RETRY_ECHO_CHARS = 400
 
 
 @dataclass(slots=True)
@@ -102,7 +103,8 @@ async def call_validated(
                 stats.retries += 1
                 convo = [
                     *convo,
-                    {"role": "assistant", "content": result.text[:2000]},
+                    # a short echo: the retry must stay near the agent's prompt budget
+                    {"role": "assistant", "content": result.text[:RETRY_ECHO_CHARS]},
                     {
                         "role": "user",
                         "content": f"Your reply was invalid ({reason}). Answer again with "

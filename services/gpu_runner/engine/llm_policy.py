@@ -4,7 +4,7 @@ One task per agent waits on a semaphore sized to the backend's ``capacity`` (not
 so the server always has as many requests as it can take and a slot freed by one agent is taken by
 the next at once. Tasks are started in the round's turn order and each turn is applied as soon as it
 and every turn before it in that order are in - so applying overlaps with the calls still in
-flight, and the barrier between rounds is only the belief update and the next feeds.
+flight, and the barrier between rounds is only closing the round and building the next feeds.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..llm.base import LLMBackend, LLMError, LLMResult
-from .actions import action_schema, validate_turn
+from .actions import Turn, action_schema, validate_turn
 from .llm_calls import CallStats, Outcome, call_validated
 from .prompts import agent_messages, system_prompt
 from .world import World
+
+BUILD_BATCH = 32  # prompts built between yields to the event loop once the first requests are out
 
 
 class BoundedBackend:
@@ -43,17 +45,23 @@ async def play_round(
 ) -> dict[str, int]:
     """Ask every agent for its turn, apply the turns in order as they arrive, close the round.
 
+    Several worlds (a run's replicates) may play rounds concurrently on one shared ``backend``:
+    everything here is local to this world and this call, the backend's semaphore is the only
+    thing they share, and prompt building yields now and then so the other worlds' replies are
+    taken in meanwhile.
+
     Raises :class:`LLMError` (before changing the world) when every call of the round failed at the
     transport level - the backend is down, and the run should fail transiently rather than record a
     silent round.
     """
     cfg = world.config
+    market_ids = [s.id for s in world.specs]
     system = system_prompt(world)
-    schema = action_schema(cfg.max_actions)
+    schema = action_schema(cfg.max_actions, market_ids)
     order = world.turn_order(round_no)
 
-    def validate(data: Any) -> tuple[str, list[dict[str, Any]]]:
-        return validate_turn(data, cfg.max_actions)
+    def validate(data: Any) -> Turn:
+        return validate_turn(data, cfg.max_actions, market_ids)
 
     async def turn(i: int, messages: list[dict[str, Any]]) -> Outcome:
         return await call_validated(
@@ -72,35 +80,28 @@ async def play_round(
     # Every prompt is built before the first turn is applied, so all show the start-of-round state.
     # The first `capacity` requests are started one by one, yielding after each so it reaches the
     # wire at once (started together, each would wait for all the others' first steps); the rest
-    # are built while the server already works.
+    # are built while the server already works, yielding every BUILD_BATCH prompts.
     tasks: dict[int, asyncio.Future[Outcome]] = {}
     head = backend.capacity
-    for i in order[:head]:
-        tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
-        await asyncio.sleep(0)
-    for i in order[head:]:
-        tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
     try:
+        for n, i in enumerate(order):
+            tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
+            if n < head or n % BUILD_BATCH == 0:
+                await asyncio.sleep(0)
         first = await tasks[order[0]]
         if first.error is not None:
             outcomes = [await tasks[i] for i in order]
             if all(o.error is not None for o in outcomes):
                 raise LLMError(f"every LLM call of round {round_no} failed: {first.error}")
         tally = world.begin_round(round_no, feeds)
-        thoughts: list[tuple[int, str]] = []
         for i in order:
             out = await tasks[i]
             if out.value is None:
                 why = f"invalid: {out.reason}" if out.error is None else f"error: {out.error}"
                 world.apply_turn(tally, i, None, why)
-                continue
-            thought, actions = out.value
-            if thought:
-                thoughts.append((i, thought))
-            world.apply_turn(tally, i, actions)
+            else:
+                world.apply_turn(tally, i, out.value)
     finally:
         for t in tasks.values():
             t.cancel()
-    if thoughts:
-        world.thoughts[round_no] = sorted(thoughts)
     return world.end_round(tally)

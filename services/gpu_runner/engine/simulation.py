@@ -16,22 +16,25 @@ from typing import Any
 from ..llm.base import LLMBackend
 from . import heuristic_policy, llm_policy
 from .actions import validate_turn
-from .analysis import entity_graph, forecast, simulation_relations
+from .analysis import entity_graph, forecast, simulation_relations, stakeholder_count
 from .artifacts import build_artifacts
 from .checkpoint import CheckpointWriter, load_world
+from .evidence import read_evidence
 from .extraction import (
     derive_markets_heuristic,
     derive_markets_llm,
     extract_entities_heuristic,
     extract_entities_llm,
-    seed_digest,
     split_sentences,
 )
 from .llm_calls import CallStats
+from .retrieval import PassageLibrary, chunk_passages, estimate_tokens
 from .types import MarketSpec, ProgressEvent, SimulationConfig, SimulationResult
 from .world import World
 
 STAGES = {1: "seeding", 2: "building", 3: "simulating", 4: "analyzing"}
+MIN_STAKEHOLDERS = 3  # fewer named stakeholders than this: the report says the evidence is thin
+MARKET_CONTEXT_TOKENS = 1500  # seed passages shown to an LLM that derives the markets
 
 ProgressCallback = Callable[[ProgressEvent], "Awaitable[None] | None"]
 CheckpointCallback = Callable[[int, bytes], "Awaitable[None] | None"]
@@ -73,8 +76,23 @@ async def _emit(callback: Callable[..., Any] | None, *args: Any) -> None:
         await result
 
 
+def market_context(passages: list[str], goal: str, budget_tokens: int = MARKET_CONTEXT_TOKENS) -> str:
+    """The seed passages most relevant to the goal, in document order, within a token budget."""
+    if not passages:
+        return ""
+    chosen: list[int] = []
+    used = 0
+    for i in PassageLibrary(passages).top(goal, len(passages)):
+        cost = estimate_tokens(passages[i]) + 1
+        if used + cost > budget_tokens:
+            break
+        chosen.append(i)
+        used += cost
+    return "\n".join(passages[i] for i in sorted(chosen))
+
+
 class _Run:
-    """One execution of the pipeline over a :class:`World`."""
+    """One execution of the pipeline over a run's replicate :class:`World` s."""
 
     def __init__(
         self, backend: Any, on_progress: ProgressCallback | None, on_checkpoint: CheckpointCallback | None
@@ -84,11 +102,21 @@ class _Run:
         self.on_progress = on_progress
         self.on_checkpoint = on_checkpoint
         self.stats = CallStats()
-        self.world: World | None = None
+        self.worlds: list[World] = []
         self.writer = CheckpointWriter()
 
     async def progress(self, stage: int, round_no: int, log: Sequence[str], max_rounds: int = 0) -> None:
-        w = self.world
+        worlds = self.worlds
+        w = worlds[0] if worlds else None
+        prices: dict[str, float] = {}
+        goal_belief = None
+        if w is not None:
+            # live figures are means over the replicates (the forecast averages them too)
+            for world in worlds:
+                for m, p in world.prices().items():
+                    prices[m] = prices.get(m, 0.0) + p / len(worlds)
+            if w.snapshots:
+                goal_belief = round(sum(x.snapshots[-1].goal_probability for x in worlds) / len(worlds), 4)
         event = ProgressEvent(
             stage=stage,
             stage_name=STAGES[stage],
@@ -97,15 +125,19 @@ class _Run:
             agents=len(w.agents) if w else 0,
             posts=len(w.posts) if w else 0,
             trades=len(w.trades) if w else 0,
-            prices={m: round(p, 4) for m, p in w.prices().items()} if w else {},
+            prices={m: round(p, 4) for m, p in prices.items()},
             log=tuple(log),
             markets=tuple(s.to_config() for s in w.specs) if w else (),
+            replicates=len(worlds) or 1,
+            goal_belief=goal_belief,
         )
         await _emit(self.on_progress, event)
 
     async def checkpoint(self, stage: int) -> None:
-        if self.on_checkpoint is not None and self.world is not None:
-            await _emit(self.on_checkpoint, self.world.round, self.writer.dump(self.world, self.stats, stage))
+        if self.on_checkpoint is not None and self.worlds:
+            await _emit(
+                self.on_checkpoint, self.worlds[0].round, self.writer.dump(self.worlds, self.stats, stage)
+            )
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -116,24 +148,40 @@ class _Run:
             1, 0, [f"seeding: {len(text)} characters, {len(req.citations)} citations"], cfg.rounds
         )
         notes: list[str] = []
+        passages = chunk_passages(text)
         if self.bounded is None:
-            entities, relations = extract_entities_heuristic(text, req.goal, cfg.max_entities)
+            entities, relations, evidence = extract_entities_heuristic(text, req.goal, cfg.max_entities)
         else:
             entities, relations, note = await extract_entities_llm(
                 self.bounded, text, req.goal, cfg.max_entities, self.stats
             )
             notes += [note] if note else []
-        digest = seed_digest(text, req.goal)
+            # LLM agents read the seed themselves; the heuristic reading is kept for the report
+            evidence = read_evidence(text, req.goal, [e.name for e in entities if e.kind != "viewpoint"])
+        stakeholders = sum(1 for e in entities if e.kind != "viewpoint")
         await self.progress(
-            1, 0, [f"extracted {len(entities)} entities, {len(relations)} relations", *notes], cfg.rounds
+            1,
+            0,
+            [
+                f"extracted {len(entities)} entities ({stakeholders} stakeholders), {len(relations)} "
+                f"relations; seed evidence puts the goal at {evidence.prior:.0%} before any discussion",
+                *notes,
+            ],
+            cfg.rounds,
         )
         if req.markets is not None:
             specs = list(req.markets)
         elif self.bounded is None:
-            specs = derive_markets_heuristic(req.goal, entities, cfg.forecast_days, cfg.max_markets)
+            specs = derive_markets_heuristic(req.goal, entities, evidence, cfg.forecast_days, cfg.max_markets)
         else:
             specs, note = await derive_markets_llm(
-                self.bounded, req.goal, digest, entities, cfg.forecast_days, cfg.max_markets, self.stats
+                self.bounded,
+                req.goal,
+                market_context(passages, req.goal),
+                entities,
+                cfg.forecast_days,
+                cfg.max_markets,
+                self.stats,
             )
             notes += [note] if note else []
         meta = {
@@ -141,70 +189,113 @@ class _Run:
             "citations": list(req.citations),
             "notes": notes,
             "seed_sentences": len(split_sentences(text)),
+            "evidence": {
+                **evidence.to_dict(),
+                "prior": round(evidence.prior, 4),
+                "logit_positive": round(evidence.logit_positive, 4),
+                "stakeholders": stakeholders,
+                "low_evidence": stakeholders < MIN_STAKEHOLDERS,
+            },
         }
-        self.world = World(cfg, req.goal, digest, entities, relations, specs, meta)
-        self.world.build_agents()
-        follows = sum(len(a.follows) for a in self.world.agents)
+        self.worlds = [
+            World(cfg, req.goal, entities, relations, specs, meta, passages, replicate=k)
+            for k in range(cfg.replicates)
+        ]
+        for world in self.worlds:
+            world.build_agents()
+        w = self.worlds[0]
+        follows = sum(len(a.follows) for a in w.agents)
+        liquidity = ", ".join(f"{m} b={mk.b:.0f}" for m, mk in w.markets.items())
         await self.progress(
             2,
             0,
             [
-                f"built {len(self.world.agents)} agents, {follows} follows, "
-                f"{len(specs)} markets (b={cfg.liquidity:.0f})"
+                f"built {cfg.replicates} replicate{'s' if cfg.replicates > 1 else ''} of {len(w.agents)} "
+                f"agents ({follows} follows in replicate 0), {len(specs)} markets "
+                f"(subsidy {cfg.market_subsidy:g} each: {liquidity})"
             ],
         )
         await self.checkpoint(2)
 
     async def simulate(self) -> None:
-        world = self.world
-        assert world is not None
-        for r in range(world.round + 1, world.config.rounds + 1):
-            feeds = world.build_feeds(r)
+        worlds = self.worlds
+        first = worlds[0]
+        for r in range(first.round + 1, first.config.rounds + 1):
             if self.bounded is None:
-                # the rules are held to the same schema as an LLM's output
-                limit = world.config.max_actions
-                turns = [
-                    validate_turn({"actions": t}, limit)[1]
-                    for t in heuristic_policy.decide_round(world, r, feeds)
-                ]
-                counts = world.apply_turns(r, feeds, turns)
+                counts = [self._heuristic_round(world, r) for world in worlds]
             else:
-                counts = await llm_policy.play_round(world, self.bounded, r, feeds, self.stats)
-            snap = world.snapshots[-1]
+                # every replicate's calls of this round are in flight together on the shared backend
+                bounded = self.bounded
+                counts = list(
+                    await asyncio.gather(
+                        *(
+                            llm_policy.play_round(world, bounded, r, world.build_feeds(r), self.stats)
+                            for world in worlds
+                        )
+                    )
+                )
+            total: dict[str, int] = {}
+            for c in counts:
+                for k, v in c.items():
+                    total[k] = total.get(k, 0) + v
+            snap = first.snapshots[-1]
             prices = " ".join(f"{m}={p:.3f}" for m, p in snap.prices.items())
+            belief = sum(w.snapshots[-1].goal_probability for w in worlds) / len(worlds)
             await self.progress(
                 3,
                 r,
                 [
-                    f"round {r}/{world.config.rounds}: {counts.get('create_post', 0)} posts, "
-                    f"{counts.get('buy', 0) + counts.get('sell', 0)} trades, "
-                    f"{counts.get('rejected', 0)} rejected, "
-                    f"{counts.get('failed_turn', 0)} failed turns; {prices}; "
-                    f"goal p={snap.goal_probability:.3f}±{snap.goal_spread:.3f}"
+                    f"round {r}/{first.config.rounds}: {total.get('create_post', 0)} posts, "
+                    f"{total.get('buy', 0) + total.get('sell', 0)} trades, "
+                    f"{total.get('rejected', 0)} rejected, "
+                    f"{total.get('failed_turn', 0)} failed turns; replicate 0 {prices}; "
+                    f"goal belief {belief:.3f} (mean of {len(worlds)})"
                 ],
             )
             await self.checkpoint(3)
             await asyncio.sleep(0)  # let the runner's heartbeats and cancellation in
 
+    @staticmethod
+    def _heuristic_round(world: World, r: int) -> dict[str, int]:
+        feeds = world.build_feeds(r)
+        cfg = world.config
+        market_ids = world.market_ids
+        # the rules are held to the same schema as an LLM's output
+        turns = [
+            validate_turn(t, cfg.max_actions, market_ids)
+            for t in heuristic_policy.decide_round(world, r, feeds)
+        ]
+        return world.apply_turns(r, feeds, turns)
+
     async def analyze(self) -> SimulationResult:
-        world = self.world
-        assert world is not None
-        await self.progress(4, world.round, ["analyzing: relations, personas, entity graph, artifacts"])
-        outlook = forecast(world)
+        worlds = self.worlds
+        world = worlds[0]
+        await self.progress(
+            4, world.round, ["analyzing: forecast, relations, personas, entity graph, artifacts"]
+        )
+        outlook = forecast(worlds)
         relations = [*world.seed_relations, *simulation_relations(world)]
         graph = entity_graph(world, relations)
         llm_totals = self.stats.totals()
         artifacts = build_artifacts(
-            world, outlook, relations, backend_label(self.backend), llm_totals, self.stats.calls
+            worlds, outlook, relations, backend_label(self.backend), llm_totals, self.stats.calls
         )
         insufficient = sum(v for k, v in world.rejections.items() if k.endswith(":insufficient_funds"))
+        goal = outlook["goal"]
+        evidence = world.meta.get("evidence", {})
         summary = {
             "backend": backend_label(self.backend),
             "forecast": outlook,
-            "probabilities": {m["market_id"]: m["probability"] for m in outlook["markets"]},
-            "goal_probability": outlook["goal"]["belief_probability"],
-            "goal_spread": outlook["goal"]["spread"],
+            "probabilities": {m: f["probability"] for m, f in outlook["markets"].items()},
+            "goal_probability": goal["probability"],
+            "goal_interval": goal["interval"],
+            "evidence": {
+                "prior": evidence.get("prior"),
+                "stakeholders": stakeholder_count(world),
+                "low_evidence": bool(evidence.get("low_evidence")),
+            },
             "counts": {
+                "replicates": len(worlds),
                 "agents": len(world.agents),
                 "rounds": world.round,
                 "posts": len(world.posts),
@@ -218,13 +309,13 @@ class _Run:
             "llm": llm_totals,
             "notes": world.meta.get("notes", []),
         }
+        lo, hi = goal["interval"]
         await self.progress(
             4,
             world.round,
             [
-                f"done: goal p={outlook['goal']['belief_probability']:.3f} "
-                f"(spread {outlook['goal']['spread']:.3f}), "
-                f"m1 price {outlook['goal']['market_probability']:.3f}"
+                f"done: goal {goal['probability']:.3f} (80% interval {lo:.3f}-{hi:.3f}; market "
+                f"{goal['market']:.3f}, stated beliefs {goal['belief']:.3f}; {len(worlds)} replicates)"
             ],
         )
         return SimulationResult(
@@ -261,7 +352,8 @@ async def resume_simulation(
     """Continue a run from checkpoint bytes; with the heuristic backend the result is byte-identical
     to an uninterrupted run with the same request."""
     run = _Run(backend, on_progress, on_checkpoint)
-    run.world, run.stats, _ = load_world(checkpoint)
-    await run.progress(3, run.world.round, [f"resumed from checkpoint after round {run.world.round}"])
+    run.worlds, run.stats, _ = load_world(checkpoint)
+    done = run.worlds[0].round
+    await run.progress(3, done, [f"resumed from checkpoint after round {done}"])
     await run.simulate()
     return await run.analyze()

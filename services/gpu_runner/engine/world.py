@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .types import (
     Trade,
 )
 
+if TYPE_CHECKING:
+    from .actions import Turn
+
 RECENT_ACTIONS = 6
 MAX_FOLLOWS = 60
 MAX_TRUST_ENTRIES = 48
@@ -40,7 +43,11 @@ DISAGREE_REPLY = 0.8  # a reply whose stance is this far from the parent's count
 OUTCOMES = {"yes": 0, "no": 1}
 
 # random streams
-STREAM_BUILD, STREAM_EXPLORE, STREAM_ORDER, STREAM_POLICY = 0, 1, 2, 3
+STREAM_BUILD, STREAM_EXPLORE, STREAM_ORDER, STREAM_POLICY, STREAM_BOOTSTRAP = 0, 1, 2, 3, 4
+# An agent's starting probability for market m: sigmoid(logit(base_m) + GAMMA * link_m * lean + eps),
+# eps ~ N(0, SIGMA): partisans read the same evidence a little their own way.
+GAMMA = 1.0
+SIGMA = 0.35
 
 _FIRST = (
     "Ava Ben Chloe Dev Elif Femi Gia Hugo Ines Jon Kira Leo Maya Nico Omar Priya Quinn Rosa Sami "
@@ -58,10 +65,25 @@ class RoundTally:
     counts: dict[str, int]
     liked: dict[int, int]  # author -> likes and reposts received this round
     disliked: dict[int, int]  # author -> dislikes and disagreeing replies received this round
+    thoughts: list[tuple[int, str]]  # (agent, private note) stated this round (LLM turns)
 
 
 def rng_for(seed: int, stream: int, round_no: int) -> np.random.Generator:
     return np.random.default_rng([seed & 0xFFFFFFFF, stream, round_no])
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The random seed of replicate ``k`` of a run: the run's own seed for replicate 0, an
+    independent stream (``SeedSequence`` spawning) for the others."""
+    if replicate == 0:
+        return seed
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, replicate]).generate_state(1)[0])
+
+
+def liquidity(subsidy: float, initial_price_yes: float) -> float:
+    """LMSR ``b`` whose worst-case loss is exactly ``subsidy``: ``b = S / ln(1 / min(p0, 1 - p0))``.
+    Fixed per market, so liquidity never depends on how many agents trade."""
+    return subsidy / math.log(1.0 / min(initial_price_yes, 1.0 - initial_price_yes))
 
 
 def agent_name(k: int) -> str:
@@ -74,32 +96,39 @@ def clamp(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else hi if x > hi else x
 
 
-def logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
 class World:
-    """Everything a run knows after its last completed round (``round``; 0 = just built)."""
+    """Everything one replicate of a run knows after its last completed round (``round``; 0 = just
+    built). Replicates share the seed text, entities and markets and differ only in ``seed``."""
 
     def __init__(
         self,
         config: SimulationConfig,
         goal: str,
-        digest: str,
         entities: list[Entity],
         seed_relations: list[Relation],
         specs: list[MarketSpec],
         meta: dict[str, Any] | None = None,
+        passages: Sequence[str] = (),
+        replicate: int = 0,
     ) -> None:
         self.config = config
         self.goal = goal
-        self.digest = digest
         self.entities = entities
         self.seed_relations = seed_relations
         self.specs = specs
         self.meta = dict(meta or {})
+        # The full (enriched) seed in retrieval passages; `library` caches their index (not state).
+        self.passages = list(passages)
+        self.library: Any = None
+        self.cache: dict[str, Any] = {}  # values derived from the state above (never checkpointed)
+        self.replicate = replicate
+        self.seed = replicate_seed(config.seed, replicate)
+        self.market_ids = [s.id for s in specs]
         self.markets: dict[str, LMSRMarket] = {
-            s.id: LMSRMarket(config.liquidity, [s.initial_price_yes, 1.0 - s.initial_price_yes])
+            s.id: LMSRMarket(
+                liquidity(config.market_subsidy, s.initial_price_yes),
+                [s.initial_price_yes, 1.0 - s.initial_price_yes],
+            )
             for s in specs
         }
         self.agents: list[Agent] = []
@@ -108,8 +137,10 @@ class World:
         self.round = 0
         self.round_first_post: list[int] = [0]  # id of the first post of each round (index = round)
         self.snapshots: list[RoundSnapshot] = []
-        self.positions: list[list[float]] = []  # per round (0 = initial), per agent
+        # per round (0 = initial), per agent: stated probability per market (in market order)
+        self.stated: list[list[list[float]]] = []
         self.confidences: list[list[float]] = []
+        self.reason_log: list[list[Any]] = []  # [round, agent, market_id, reason] when a reason changes
         self.rejections: dict[str, int] = {}
         self.interactions: dict[str, list[Any]] = {}  # "src|dst|type" entity-level -> [count, evidence]
         self.thoughts: dict[int, list[tuple[int, str]]] = {}  # round -> [(agent, thought)] (LLM only)
@@ -118,24 +149,38 @@ class World:
         self.recent_by_author: dict[int, list[int]] = {}
         self.replies_to: dict[int, list[int]] = {}
 
+    @property
+    def goal_market(self) -> str:
+        return self.market_ids[0]
+
     # -- building ------------------------------------------------------------------------------
 
+    def base_probability(self, spec: MarketSpec) -> float:
+        """Where agents start on a market before their lean: its evidence prior, else its opening price."""
+        return spec.prior if spec.prior is not None else spec.initial_price_yes
+
     def build_agents(self) -> None:
-        """One agent per entity, then more sampled from the entity mix; an initial follow graph."""
+        """One agent per entity, then more sampled from the entity mix; priors; an initial follow graph."""
         cfg = self.config
-        rng = rng_for(cfg.seed, STREAM_BUILD, 0)
+        rng = rng_for(self.seed, STREAM_BUILD, 0)
         ents = self.entities
         weights = np.array([max(1, e.mentions) for e in ents], dtype=float)
         extra = max(0, cfg.agents - len(ents))
         picks = rng.choice(len(ents), size=extra, p=weights / weights.sum()).tolist() if extra else []
         origin = list(range(min(cfg.agents, len(ents)))) + picks
         traits = rng.random((len(origin), 6)).tolist()
-        for k, (ei, t) in enumerate(zip(origin, traits, strict=True)):
+        noise = rng.normal(0.0, SIGMA, (len(origin), len(self.specs))).tolist()
+        base = [beliefs.logit(self.base_probability(s)) for s in self.specs]
+        for k, (ei, t, eps) in enumerate(zip(origin, traits, noise, strict=True)):
             ent = ents[ei]
             core = k < len(ents)
-            stance = ent.stance if core else clamp(ent.stance + (t[5] - 0.5) * 0.6, -1.0, 1.0)
+            lean = ent.stance if core else clamp(ent.stance + (t[5] - 0.5) * 0.6, -1.0, 1.0)
             name = ent.name if core else agent_name(k)
             summary = ent.summary if core else f"{name}, aligned with {ent.name}. {ent.summary}"[:300]
+            prior = {
+                s.id: round(beliefs.clip_probability(beliefs.sigmoid(b + GAMMA * s.link * lean + e)), 6)
+                for s, b, e in zip(self.specs, base, eps, strict=True)
+            }
             self.agents.append(
                 Agent(
                     id=k,
@@ -147,12 +192,14 @@ class World:
                     sociability=0.25 + 0.65 * t[1],
                     trader=0.15 + 0.55 * t[2],
                     stubbornness=(0.3 if core else 0.05) + 0.4 * t[3],
-                    anchor=round(stance, 6),
+                    lean=round(lean, 6),
+                    prior=prior,
                     belief=BeliefState(
-                        round(stance, 6),
+                        dict(prior),
+                        dict.fromkeys(prior, ""),
                         round(
                             clamp(
-                                0.45 + 0.35 * abs(stance) + 0.1 * (t[4] - 0.5),
+                                0.45 + 0.35 * abs(lean) + 0.1 * (t[4] - 0.5),
                                 beliefs.CONF_MIN,
                                 beliefs.CONF_MAX,
                             ),
@@ -234,7 +281,7 @@ class World:
         explore: list[list[int]] = [[] for _ in range(n)]
         if window:
             first = window[0].id
-            picks = rng_for(self.config.seed, STREAM_EXPLORE, round_no).integers(
+            picks = rng_for(self.seed, STREAM_EXPLORE, round_no).integers(
                 first, first + len(window), size=(n, feed.EXPLORE)
             )
             explore = picks.tolist()
@@ -259,16 +306,17 @@ class World:
 
     def turn_order(self, round_no: int) -> list[int]:
         """The seeded order in which a round's turns are applied (fair: no agent always goes first)."""
-        return rng_for(self.config.seed, STREAM_ORDER, round_no).permutation(len(self.agents)).tolist()
+        return rng_for(self.seed, STREAM_ORDER, round_no).permutation(len(self.agents)).tolist()
 
     def begin_round(self, round_no: int, feeds: Sequence[Sequence[int]]) -> RoundTally:
-        return RoundTally(round_no, feeds, {}, {}, {})
+        return RoundTally(round_no, feeds, {}, {}, {}, [])
 
     def apply_turn(
-        self, tally: RoundTally, agent_id: int, turn: list[dict[str, Any]] | None, reason: str | None = None
+        self, tally: RoundTally, agent_id: int, turn: Turn | None, reason: str | None = None
     ) -> None:
-        """Apply one agent's validated actions. ``turn`` is None when the agent's turn failed
-        (invalid twice or a backend error): that is recorded, never silently skipped."""
+        """Record one agent's stated beliefs and apply its validated actions. ``turn`` is None when
+        the agent's turn failed (invalid twice or a backend error): that is recorded, never silently
+        skipped, and its belief stays what it last stated."""
         agent = self.agents[agent_id]
         counts = tally.counts
         r = tally.round
@@ -278,8 +326,11 @@ class World:
             self.failed_turns.append([r, agent_id, why])
             self._remember(agent, f"r{r}: my reply was unusable ({why[:60]})")
             return
+        self.state_beliefs(agent, r, turn)
+        if turn.thought:
+            tally.thoughts.append((agent_id, turn.thought))
         visible = tally.feeds[agent_id]
-        for action in turn:
+        for action in turn.actions:
             kind = action["type"]
             rejected = self._apply(agent, r, visible, action, tally.liked, tally.disliked)
             if rejected is None:
@@ -291,11 +342,29 @@ class World:
                 agent.rejected += 1
                 self._remember(agent, f"r{r}: {kind} rejected ({rejected})")
 
+    def state_beliefs(self, agent: Agent, round_no: int, turn: Turn) -> None:
+        """The agent's belief becomes what this turn states (clipped to [P_MIN, P_MAX]); a reason
+        that changed goes to the reason log."""
+        belief = agent.belief
+        probs = belief.probabilities
+        reasons = belief.reasons
+        for mid, stated in turn.beliefs.items():
+            if mid not in probs:
+                continue
+            probs[mid] = beliefs.clip_probability(stated.probability)
+            if stated.reason != reasons[mid]:
+                reasons[mid] = stated.reason
+                self.reason_log.append([round_no, agent.id, mid, stated.reason])
+        if turn.confidence is not None:
+            belief.confidence = clamp(turn.confidence, beliefs.CONF_MIN, beliefs.CONF_MAX)
+
     def end_round(self, tally: RoundTally) -> dict[str, int]:
-        """Update beliefs from what each agent saw and the reactions it got; close the round."""
-        self._update_beliefs(tally.feeds, tally.liked, tally.disliked)
+        """Remember what each agent saw and the reactions it got; close the round."""
         for a, f in zip(self.agents, tally.feeds, strict=True):
             a.last_feed = tuple(f)
+            a.reactions = [tally.liked.get(a.id, 0), tally.disliked.get(a.id, 0)]
+        if tally.thoughts:
+            self.thoughts[tally.round] = sorted(tally.thoughts)
         self._close_round(tally.round, tally.counts)
         return tally.counts
 
@@ -303,7 +372,7 @@ class World:
         self,
         round_no: int,
         feeds: Sequence[Sequence[int]],
-        turns: Sequence[list[dict[str, Any]] | None],
+        turns: Sequence[Turn | None],
         reasons: Sequence[str | None] = (),
     ) -> dict[str, int]:
         """Apply all turns of a round in :meth:`turn_order` and close it; returns the action counts."""
@@ -408,9 +477,8 @@ class World:
         if market is None:
             return "unknown_market"
         if kind == "comment_on_market":
-            post = self._new_post(
-                agent, r, "market_comment", act["text"], agent.belief.position, market=act["market_id"]
-            )
+            position = 2.0 * agent.belief.probabilities[act["market_id"]] - 1.0
+            post = self._new_post(agent, r, "market_comment", act["text"], position, market=act["market_id"])
             self._remember(agent, f"r{r}: commented #{post.id} on {act['market_id']}")
             return None
         outcome = OUTCOMES[act["outcome"]]
@@ -448,27 +516,19 @@ class World:
 
     # -- end of round ---------------------------------------------------------------------------
 
-    def _update_beliefs(
-        self, feeds: Sequence[Sequence[int]], liked: dict[int, int], disliked: dict[int, int]
-    ) -> None:
-        posts = self.posts
-        for agent, seen in zip(self.agents, feeds, strict=True):
-            b = agent.belief
-            exposures = [(posts[pid].stance, self.trust(agent, posts[pid].author)) for pid in seen]
-            b.position, b.confidence = beliefs.update_belief(
-                b.position,
-                b.confidence,
-                exposures,
-                stubbornness=agent.stubbornness,
-                anchor=agent.anchor,
-                likes=liked.get(agent.id, 0),
-                dislikes=disliked.get(agent.id, 0),
-            )
-
     def record_beliefs(self) -> None:
-        """Append this round's trajectories (rounded: they are for export, the live state is exact)."""
-        self.positions.append([round(a.belief.position, 4) for a in self.agents])
+        """Append this round's stated beliefs (rounded: they are for export, the live state is exact)."""
+        ids = self.market_ids
+        self.stated.append([[round(a.belief.probabilities[m], 4) for m in ids] for a in self.agents])
         self.confidences.append([round(a.belief.confidence, 4) for a in self.agents])
+
+    def pooled_beliefs(self) -> dict[str, float]:
+        """Per market, the agents' stated probabilities pooled in log-odds, weighted by confidence."""
+        weights = [a.belief.confidence for a in self.agents]
+        return {
+            m: beliefs.pool([a.belief.probabilities[m] for a in self.agents], weights)
+            for m in self.market_ids
+        }
 
     def _close_round(self, round_no: int, counts: dict[str, int]) -> None:
         volume_shares: dict[str, float] = {}
@@ -476,17 +536,20 @@ class World:
         for mid, market in self.markets.items():
             volume_shares[mid], volume_cash[mid] = market.close_round()
         self.record_beliefs()
-        prob, spread = beliefs.goal_probability(
-            [a.belief.position for a in self.agents], [a.belief.confidence for a in self.agents]
+        pooled = self.pooled_beliefs()
+        goal = self.goal_market
+        spread = beliefs.spread(
+            [a.belief.probabilities[goal] for a in self.agents], [a.belief.confidence for a in self.agents]
         )
         self.snapshots.append(
             RoundSnapshot(
                 round=round_no,
                 prices={m: mk.history[-1][0] for m, mk in self.markets.items()},
+                beliefs=pooled,
                 volume_shares=volume_shares,
                 volume_cash=volume_cash,
                 actions=dict(sorted(counts.items())),
-                goal_probability=prob,
+                goal_probability=pooled[goal],
                 goal_spread=spread,
             )
         )
@@ -498,10 +561,8 @@ class World:
     def prices(self) -> dict[str, float]:
         return {m: mk.prices()[0] for m, mk in self.markets.items()}
 
-    def subjective(self, agent: Agent, spec: MarketSpec) -> float:
-        """The agent's probability for a market's YES, from its position on the goal."""
-        z = logit(spec.initial_price_yes) + 3.0 * spec.link * agent.belief.position
-        return 1.0 / (1.0 + math.exp(-z))
+    def volume_cash(self, market_id: str) -> float:
+        return self.markets[market_id].volume_cash
 
     def rebuild_indexes(self) -> None:
         """Recompute the derived per-author and reply indexes from the post list (after resume)."""

@@ -1,5 +1,7 @@
 """Determinism and checkpoint/resume of heuristic runs."""
 
+import json
+
 import pytest
 
 from services.gpu_runner.engine import (
@@ -19,11 +21,13 @@ SEED = (
     "warns that costs will rise. The Transit Riders Union backed the plan at a rally. Councillor Tom Reyes "
     "doubts the timeline and expects a delay. Analysts at Bayview Bank expect growth in ridership."
 )
-GOAL = "Predict whether the Harbor Transit Levy passes the council vote"
+GOAL = "Will the Harbor Transit Levy pass the council vote?"
 
 
-def request(seed=11, agents=40, rounds=12):
-    return SimulationRequest(SEED, GOAL, SimulationConfig(agents=agents, rounds=rounds, seed=seed))
+def request(seed=11, agents=40, rounds=12, replicates=3):
+    return SimulationRequest(
+        SEED, GOAL, SimulationConfig(agents=agents, rounds=rounds, seed=seed, replicates=replicates)
+    )
 
 
 async def test_same_seed_gives_byte_identical_artifacts_and_graph():
@@ -40,6 +44,16 @@ async def test_different_seeds_give_different_runs():
     b = await run_simulation(request(seed=2), make_backend("heuristic"))
     assert a.artifacts["posts.json"] != b.artifacts["posts.json"]
     assert a.artifacts["market_curves.json"] != b.artifacts["market_curves.json"]
+
+
+async def test_replicates_are_independent_random_streams_over_the_same_markets():
+    result = await run_simulation(request(replicates=4), make_backend("heuristic"))
+    curves = json.loads(result.artifacts["market_curves.json"])
+    replicates = curves["replicate_curves"]
+    assert [r["replicate"] for r in replicates] == [0, 1, 2, 3]
+    goal_curves = [tuple(r["prices"]["m1"]) for r in replicates]
+    assert len(set(goal_curves)) == 4  # each replicate trades its own way
+    assert all(set(r["prices"]) == {m["id"] for m in curves["markets"]} for r in replicates)
 
 
 class Crash(Exception):
@@ -72,15 +86,15 @@ async def test_checkpoint_after_every_round_holds_the_full_state():
     rounds = []
 
     async def on_checkpoint(round_no: int, data: bytes) -> None:  # async callbacks are awaited
-        world, _, _ = load_world(data)
-        rounds.append((round_no, world.round, len(world.positions)))
+        worlds, _, _ = load_world(data)
+        rounds.append((round_no, [w.round for w in worlds], len(worlds[-1].stated)))
 
     await run_simulation(request(rounds=6), make_backend("heuristic"), on_checkpoint=on_checkpoint)
-    assert rounds == [(r, r, r + 1) for r in range(7)]
+    assert rounds == [(r, [r, r, r], r + 1) for r in range(7)]
 
 
 def test_garbage_is_not_a_checkpoint():
     with pytest.raises(CheckpointError):
         load_world(b"hello")
     with pytest.raises(CheckpointError):
-        load_world(b"SWCK2\n\x01\x00\x00\x00\x05\x00\x00\x00junk!")
+        load_world(b"SWCK3\n\x01\x00\x00\x00\x05\x00\x00\x00junk!")

@@ -1,6 +1,9 @@
 """The pipeline end to end with the heuristic backend: stages, progress, artifacts, forecast."""
 
 import json
+import math
+
+import pytest
 
 from services.gpu_runner.engine import ARTIFACT_NAMES, SimulationConfig, SimulationRequest, run_simulation
 from services.gpu_runner.engine.types import MarketSpec
@@ -12,7 +15,7 @@ SEED = (
     "risks. The Miners Guild backed the plan alongside Northwind Energy. Professor Sam Okafor doubts the "
     "permits will pass in time."
 )
-GOAL = "Predict whether the Cobalt Ridge mine receives its permit"
+GOAL = "Will the Cobalt Ridge mine receive its permit?"
 
 
 async def run(**cfg):
@@ -49,7 +52,32 @@ async def test_artifacts_have_the_documented_shapes():
     assert 0 <= curves["goal"]["belief_probability"] <= 1 and curves["goal"]["spread"] >= 0
     traj = files["agent_trajectories.json"]
     assert len(traj["agents"]) == 30
-    assert all(len(a["position"]) == len(a["confidence"]) == 9 for a in traj["agents"])
+    market_ids = [m["id"] for m in curves["markets"]]
+    assert traj["markets"] == market_ids
+    for agent in traj["agents"]:
+        assert len(agent["position"]) == len(agent["confidence"]) == 9
+        # every agent's stated probability for every market, every round, with its reasons
+        assert set(agent["beliefs"]) == set(market_ids)
+        assert all(len(v) == 9 and all(0 < p < 1 for p in v) for v in agent["beliefs"].values())
+        assert agent["position"] == [round(2 * p - 1, 4) for p in agent["beliefs"]["m1"]]
+        assert agent["reasons"] and all(r["reason"] for r in agent["reasons"])
+    forecast = curves["forecast"]
+    assert set(forecast) == {"goal", "markets", "method"}
+    assert set(forecast["goal"]) == {
+        "market_id",
+        "probability",
+        "interval",
+        "level",
+        "replicates",
+        "market",
+        "belief",
+    }
+    assert set(forecast["markets"]) == set(market_ids)
+    for m in forecast["markets"].values():
+        assert set(m) == {"probability", "interval", "market", "belief"}
+        lo, hi = m["interval"]
+        assert 0 < lo <= m["probability"] <= hi < 1
+    assert curves["replicates"] == 1 and len(curves["replicate_curves"]) == 1
     posts = files["posts.json"]["posts"]
     assert posts and {p["kind"] for p in posts} <= {"post", "reply", "repost", "market_comment"}
     assert len(files["trades.json"]["trades"]) > 0
@@ -75,23 +103,64 @@ async def test_entity_graph_and_forecast():
     assert abs(sum(n["influence"] for n in graph["nodes"]) - 1.0) < 1e-3
     assert result.markets_config[0]["id"] == "m1" and "Cobalt Ridge" in result.markets_config[0]["question"]
     assert set(result.summary["probabilities"]) == {m["id"] for m in result.markets_config}
-    assert 0 < result.summary["goal_probability"] < 1
+    goal = result.summary["forecast"]["goal"]
+    assert 0 < goal["probability"] < 1 and goal["market_id"] == "m1" and goal["level"] == 0.8
+    assert result.summary["goal_probability"] == goal["probability"]
 
 
-async def test_pinned_markets_are_used_as_given():
-    markets = (MarketSpec("m1", "Will the permit be granted?", 0.3, "given"),)
+async def test_pinned_markets_are_used_as_given_and_keep_every_field():
+    markets = (
+        MarketSpec("m1", "Will the permit be granted?", 0.3, "given", 1.0, "YES if granted by day 30."),
+        MarketSpec(
+            "m2",
+            "Will the Coalition sue?",
+            0.4,
+            "critic",
+            -0.6,
+            "YES if a suit is filed.",
+            0.35,
+            "stakeholder",
+        ),
+    )
     config = SimulationConfig(agents=10, rounds=2, seed=1)
     result = await run_simulation(
         SimulationRequest(SEED, GOAL, config, markets=markets), make_backend("heuristic")
     )
-    assert result.markets_config == [
-        {
-            "id": "m1",
-            "question": "Will the permit be granted?",
-            "initial_price_yes": 0.3,
-            "rationale": "given",
+    assert result.markets_config == [m.to_config() for m in markets]
+    assert result.markets_config[1]["link"] == -0.6  # a re-dispatch rebuilds the same market
+    assert tuple(MarketSpec.from_config(row) for row in result.markets_config) == markets
+
+
+async def test_liquidity_comes_from_the_subsidy_not_the_agent_count():
+    few, _ = await run(agents=5, rounds=2, market_subsidy=20.0)
+    many, _ = await run(agents=300, rounds=2, market_subsidy=20.0)
+    richer, _ = await run(agents=5, rounds=2, market_subsidy=40.0)
+
+    def liquidity(result):
+        return {
+            m["id"]: m["liquidity_b"] for m in json.loads(result.artifacts["market_curves.json"])["markets"]
         }
-    ]
+
+    assert liquidity(few) == liquidity(many)
+    assert all(
+        richer_b == pytest.approx(2 * b, abs=1e-3)
+        for b, richer_b in zip(liquidity(few).values(), liquidity(richer).values(), strict=True)
+    )
+    # b = S / ln(1 / min(p0, 1 - p0)): the market maker's worst-case loss is the subsidy
+    m1 = json.loads(few.artifacts["market_curves.json"])["markets"][0]
+    assert m1["liquidity_b"] * math.log(1 / min(m1["initial_price_yes"], 1 - m1["initial_price_yes"])) == (
+        pytest.approx(20.0, abs=1e-3)
+    )
+
+
+async def test_a_long_run_keeps_most_of_the_agents_cash():
+    """Fractional-Kelly sizing: at the last round of a large-tier run (35 agents x 200 rounds) at
+    most 80% of the agents' cash is committed."""
+    result, _ = await run(agents=35, rounds=200, replicates=1)
+    profiles = json.loads(result.artifacts["profiles.json"])["agents"]
+    committed = 1 - sum(a["cash"] for a in profiles) / (100.0 * len(profiles))
+    assert result.summary["counts"]["trades"] > 35
+    assert committed <= 0.8
 
 
 async def test_a_thousand_agents_for_twenty_rounds_completes():

@@ -61,10 +61,10 @@ async def test_vllm_generates_schema_valid_json_on_the_gpu():
     backend = make_backend("vllm", model_id="Qwen/Qwen2.5-0.5B-Instruct", vllm_args="--max-model-len 4096")
     result = await backend.complete_json(
         [{"role": "system", "content": "Answer with JSON."}, {"role": "user", "content": "Post something."}],
-        action_schema(),
+        action_schema(4, ["m1"]),
         schema_name="agent_turn",
         max_tokens=200,
     )
     await backend.aclose()
     assert result.ok and result.prompt_tokens > 0 and result.completion_tokens > 0
-    validate_turn(result.data)
+    validate_turn(result.data, 4, ["m1"])

@@ -67,8 +67,8 @@ async def test_cancel_mid_run_stops_within_one_round(
     calls = slow_llm.requests
     await asyncio.sleep(1.0)
     assert slow_llm.requests == calls
-    world, _, _ = load_world(await object_store.get_bytes(f"sim-data/{dispatch.job_id}/checkpoint"))
-    assert world.round <= failed.last_round + 1
+    worlds, _, _ = load_world(await object_store.get_bytes(f"sim-data/{dispatch.job_id}/checkpoint"))
+    assert worlds[0].round <= failed.last_round + 1
     assert not recorder.of(dispatch.job_id, "completed")
     assert await work_queue_empty(event_bus)
 

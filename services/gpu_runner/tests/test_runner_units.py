@@ -45,11 +45,15 @@ def test_live_status_snapshot_and_eta() -> None:
 def test_job_config_comes_from_the_route_and_bad_values_are_refused() -> None:
     d = events_pb2.JobDispatch(job_id=1, goal="Will it?", random_seed=77, forecast_days=90)
     d.route.target_agents, d.route.max_rounds = 35, 200
-    cfg = simulation_config(d)
+    d.route.replicates, d.route.heuristic_replicates, d.route.market_subsidy = 2, 6, 30.0
+    cfg = simulation_config(d, heuristic=True)
     assert (cfg.agents, cfg.rounds, cfg.seed, cfg.forecast_days) == (35, 200, 77, 90)
+    # replicates follow the backend that runs the job; the subsidy is the tier's
+    assert (cfg.replicates, cfg.market_subsidy) == (6, 30.0)
+    assert simulation_config(d, heuristic=False).replicates == 2
     d.route.max_rounds = 0
     with pytest.raises(ValueError, match="max_rounds=0"):
-        simulation_config(d)
+        simulation_config(d, heuristic=True)
     assert pinned_markets(d) is None
     d.markets.extend([{"id": "m1", "question": "Q?", "initial_price_yes": 0.4, "rationale": "r"}])
     (market,) = pinned_markets(d) or ()

@@ -10,6 +10,8 @@ from typing import Any
 
 from swarmcast.events.v1 import events_pb2
 
+from services.jobs.domain.tier_settings import DEFAULT_TIER_SETTINGS
+
 
 def dispatch_id(job_id: int) -> str:
     """The job's workflow_id: one per job, shared by all its attempts."""
@@ -24,7 +26,11 @@ def random_seed_for(job_id: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RouteSnapshot:
-    """A model_routing row as it was when the job was created (or launched)."""
+    """A model_routing row and its tier's forecast settings as they were when the job was created
+    (or launched); stored with each run (jobs.job_runs.route), so a re-dispatch runs the same.
+
+    The settings' defaults are what a snapshot stored before they existed runs with.
+    """
 
     sim_tier: str
     model_id: str
@@ -32,6 +38,15 @@ class RouteSnapshot:
     max_rounds: int
     target_agents: int
     vllm_args: str
+    replicates: int = DEFAULT_TIER_SETTINGS.replicates
+    heuristic_replicates: int = DEFAULT_TIER_SETTINGS.heuristic_replicates
+    market_subsidy: float = DEFAULT_TIER_SETTINGS.market_subsidy
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> RouteSnapshot:
+        """The snapshot of a job_runs.route JSON (keys it does not know are ignored)."""
+        known = {f: stored[f] for f in cls.__dataclass_fields__ if f in stored}
+        return cls(**known)
 
     def to_proto(self) -> events_pb2.RouteSnapshot:
         return events_pb2.RouteSnapshot(
@@ -41,6 +56,9 @@ class RouteSnapshot:
             max_rounds=self.max_rounds,
             target_agents=self.target_agents,
             vllm_args=self.vllm_args,
+            replicates=self.replicates,
+            heuristic_replicates=self.heuristic_replicates,
+            market_subsidy=self.market_subsidy,
         )
 
     @classmethod
@@ -52,6 +70,9 @@ class RouteSnapshot:
             max_rounds=route.max_rounds,
             target_agents=route.target_agents,
             vllm_args=route.vllm_args,
+            replicates=route.replicates or DEFAULT_TIER_SETTINGS.replicates,
+            heuristic_replicates=route.heuristic_replicates or DEFAULT_TIER_SETTINGS.heuristic_replicates,
+            market_subsidy=route.market_subsidy or DEFAULT_TIER_SETTINGS.market_subsidy,
         )
 
 

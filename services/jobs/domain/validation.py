@@ -7,11 +7,21 @@ or a `ValidationError` naming the offending field, and write only when validatio
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from services.common.questions import analyze_goal, suggest_questions
+
+log = logging.getLogger("swarmcast.jobs.validation")
+
 MAX_SEED_CHARS = 50_000
+# A forecast from a sentence or two is a forecast from nothing (issue 13): a submitted seed needs
+# this many words of evidence. Drafts may hold less until they are launched.
+MIN_SEED_WORDS = 30
+# How many yes/no questions a refused goal (and SuggestQuestions) offers.
+SUGGESTION_LIMIT = 3
 # A goal is one prediction question; 2,000 characters is far beyond any sensible question but
 # keeps a pasted document out of a field that goes into every agent prompt.
 MAX_GOAL_CHARS = 2_000
@@ -25,15 +35,34 @@ MAX_TIER_CHARS = 20
 # C0 controls other than tab/newline/carriage return, and DEL. Postgres cannot store NUL in text at
 # all (it would surface as an internal error), and the others are never meaningful in a seed.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A word: a run of Unicode letters or digits, joined across an inner apostrophe, hyphen or point
+# ("T's", "light-rail", "0.5" are one word each).
+_WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
+# Chinese and Japanese are written without spaces: each character counts as a word.
+_CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
 class ValidationError(ValueError):
-    """Bad input: maps to INVALID_ARGUMENT with `message` shown to the user."""
+    """Bad input: maps to INVALID_ARGUMENT with `message` shown to the user.
 
-    def __init__(self, field: str, message: str) -> None:
+    `description` is what is wrong with `field` alone (the message may say more, such as the
+    suggested questions); `suggestions` are the yes/no questions offered instead of a refused goal
+    (None: not a refused goal; empty: the seed suggested none).
+    """
+
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        description: str | None = None,
+        suggestions: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.description = description or message
+        self.suggestions = None if suggestions is None else list(suggestions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +119,66 @@ def check_goal(value: str | None) -> str:
     return _check_text("goal", goal, max_chars=MAX_GOAL_CHARS, label="goal")
 
 
+def count_words(text: str) -> int:
+    cjk = len(_CJK_CHAR.findall(text))
+    return cjk + len(_WORD.findall(_CJK_CHAR.sub(" ", text)))
+
+
+def check_seed_evidence(seed: str) -> str:
+    """A submitted seed must carry at least MIN_SEED_WORDS words."""
+    words = count_words(seed)
+    if words < MIN_SEED_WORDS:
+        raise ValidationError(
+            "seed_text",
+            f"seed_text is too short: {words} word{'s' if words != 1 else ''}; a forecast needs at least "
+            f"{MIN_SEED_WORDS} words of evidence",
+        )
+    return seed
+
+
+def safe_suggestions(seed_text: str, goal: str, forecast_days: int) -> list[str]:
+    """Up to SUGGESTION_LIMIT yes/no questions from the seed; none if suggesting fails.
+
+    A refused goal must stay INVALID_ARGUMENT however the suggester fares on odd input.
+    """
+    try:
+        questions = suggest_questions(seed_text, goal, forecast_days, limit=SUGGESTION_LIMIT)
+        return [q for q in questions if q][:SUGGESTION_LIMIT]
+    except Exception:
+        log.exception("suggesting questions failed; refusing the goal without suggestions")
+        return []
+
+
+class OpenEndedGoal(ValidationError):
+    """A goal that is not a yes/no question about an event; `description` says why.
+
+    Raised without suggestions (reading the seed for them is slow next to every other check, so
+    callers do it outside their transaction): `with_suggestions()` is the error the user sees.
+    """
+
+    def __init__(self, goal: str, reason: str, seed_text: str, forecast_days: int) -> None:
+        super().__init__("goal", reason)
+        self.goal = goal
+        self.seed_text = seed_text
+        self.forecast_days = forecast_days
+
+    def with_suggestions(self) -> ValidationError:
+        suggestions = safe_suggestions(self.seed_text, self.goal, self.forecast_days)
+        message = self.description
+        if suggestions:
+            message += " Questions this seed can answer: " + "; ".join(f"“{q}”" for q in suggestions) + "."
+        return ValidationError("goal", message, description=self.description, suggestions=suggestions)
+
+
+def check_goal_is_question(goal: str, seed_text: str, forecast_days: int) -> str:
+    """A submitted goal must be a yes/no question about an event (raises OpenEndedGoal)."""
+    analysis = analyze_goal(goal)
+    if not analysis.is_yes_no:
+        reason = analysis.reason.strip() or "The goal is not a yes/no question about an event."
+        raise OpenEndedGoal(goal, reason, seed_text, forecast_days)
+    return goal
+
+
 def resolve_tier(value: str | None, known_tiers: Collection[str]) -> str:
     """The canonical name of the routed tier `value` names (case-insensitive)."""
     valid = ", ".join(sorted(known_tiers)) or "none are configured"
@@ -117,14 +206,42 @@ def check_forecast_days(value: int | None) -> int:
 
 
 def validate_job(fields: JobFields, known_tiers: Collection[str]) -> JobSpec:
-    """Full validation for CreateJob and LaunchDraft; defaults fill what the caller left unset."""
+    """Full validation for CreateJob and LaunchDraft; defaults fill what the caller left unset.
+
+    The cheap shape checks run first; the evidence checks (seed length in words, goal a yes/no
+    question) last, since a refused goal's suggestions read the seed and the horizon.
+    """
+    seed = check_seed(fields.seed_text)
+    goal = check_goal(fields.goal)
+    tier = resolve_tier(fields.tier, known_tiers)
+    forecast_days = check_forecast_days(fields.forecast_days)
+    check_seed_evidence(seed)
+    check_goal_is_question(goal, seed, forecast_days)
     return JobSpec(
-        seed_text=check_seed(fields.seed_text),
-        goal=check_goal(fields.goal),
-        tier=resolve_tier(fields.tier, known_tiers),
+        seed_text=seed,
+        goal=goal,
+        tier=tier,
         enrich_web=DEFAULT_ENRICH_WEB if fields.enrich_web is None else fields.enrich_web,
-        forecast_days=check_forecast_days(fields.forecast_days),
+        forecast_days=forecast_days,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRequest:
+    seed_text: str
+    goal: str
+    forecast_days: int
+
+
+def validate_suggestion_request(seed_text: str, goal: str, forecast_days: int) -> SuggestionRequest:
+    """SuggestQuestions input: a seed (any length: suggestions help while it is being written), an
+    optional goal, a horizon (0 = the default)."""
+    seed = check_seed(seed_text)
+    goal = goal.strip()
+    if goal:
+        goal = _check_text("goal", goal, max_chars=MAX_GOAL_CHARS, label="goal")
+    days = check_forecast_days(forecast_days or None)
+    return SuggestionRequest(seed_text=seed, goal=goal, forecast_days=days)
 
 
 def validate_draft(fields: JobFields, known_tiers: Collection[str]) -> JobFields:

@@ -3,7 +3,7 @@
 - `jobs_settings`: Settings aimed at the session's test database, this test's NATS prefix and
   bucket, with a short stale threshold (0.5 s) and a retry budget of 2.
 - `jobs_db`: the session factory on a clean jobs schema (outbox and dedupe ids included) with the
-  DESIGN §2 tiers seeded.
+  DESIGN §2 tiers and their forecast settings (migration 0004's rows) seeded.
 - `jobs_app`: a `JobsApp` (consumers running; relay/detector/pruner loops off, tests drive them).
 - `test_keys`: an Ed25519 signing key standing in for auth; `test_keys.token(user_id, roles=...)`.
 - `jobs_server`: the JobsService on a free loopback port with the standard interceptor chain,
@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import grpc
 import nats.errors
 import pytest
 import pytest_asyncio
 from nats.js import JetStreamContext
-from sqlalchemy import text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2_grpc
@@ -31,7 +31,9 @@ from services.common.bus import EventBus
 from services.common.config import Settings
 from services.common.storage import ObjectStore
 from services.jobs.app import JobsApp
+from services.jobs.domain.tier_settings import SEEDED_TIER_SETTINGS
 from services.jobs.tests.jobs_helpers import AUDIENCE, ISSUER, SigningKeys, start_jobs_server
+from services.jobs.tier_models import TierSettingsRow
 from tests.fixtures.settings import settings_for
 
 
@@ -60,9 +62,15 @@ async def jobs_db(
     seeded_routing: list[dict[str, object]],
 ) -> async_sessionmaker[AsyncSession]:
     # clean_jobs empties the seed's tables (job_runs cascades); the outbox and dedupe ids have no
-    # foreign key to them, so they are emptied here.
+    # foreign key to them, so they are emptied here. The tiers' forecast settings go back to the
+    # seeded rows (an earlier test may have changed them).
     async with db_engine.begin() as conn:
         await conn.execute(text("TRUNCATE jobs.outbox, jobs.consumed_messages RESTART IDENTITY"))
+        await conn.execute(delete(TierSettingsRow))
+        await conn.execute(
+            insert(TierSettingsRow),
+            [{"sim_tier": tier, **asdict(settings)} for tier, settings in SEEDED_TIER_SETTINGS.items()],
+        )
     return clean_jobs
 
 

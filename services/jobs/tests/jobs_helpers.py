@@ -41,8 +41,24 @@ def identity(user_id: str | int = 1, **kw: Any) -> Identity:
     return Identity(user_id=str(user_id), email=f"user{user_id}@example.test", **kw)
 
 
-def job_fields(seed: str = "A seed document about the harbour strike.", **kw: Any) -> JobFields:
-    values: dict[str, Any] = {"seed_text": seed, "goal": "Will the strike end by June?", "tier": "small"}
+# A seed with enough evidence to forecast from (the jobs service refuses one under 30 words) and a
+# yes/no question about an event in it.
+SEED = (
+    "The harbour workers' union has been on strike for three weeks over pay and night shifts. The port "
+    "authority has offered a four percent raise; the union's leader, Mara Quist, called it an insult, "
+    "while two of the three shipping firms urged the government to appoint a mediator. Members vote on "
+    "the next offer on 12 May."
+)
+GOAL = "Will the strike end by June?"
+
+
+def seed_text(variant: str = "") -> str:
+    """SEED made distinct by `variant` (the duplicate guard compares seeds)."""
+    return f"{SEED}\n\n{variant}" if variant else SEED
+
+
+def job_fields(seed: str = SEED, **kw: Any) -> JobFields:
+    values: dict[str, Any] = {"seed_text": seed, "goal": GOAL, "tier": "small"}
     values.update(kw)
     return JobFields(**values)
 
@@ -91,7 +107,7 @@ def runner_completed(job_id: int, run_id: str, *, pod: str = "pod-a") -> events_
         backend="heuristic",
         model_id="Qwen/Qwen3-14B",
         forecast_days=30,
-        goal="Will the strike end by June?",
+        goal=GOAL,
         completed_at=_at(100),
         enriched_seed="the enriched seed",
         enrichment_citations=json.dumps(["https://example.test/a"]),

@@ -13,7 +13,15 @@ from services.common.bus import EventBus
 from services.jobs.app import JobsApp
 from services.jobs.detector import JetStreamQueueProbe, StaleJobDetector
 from services.jobs.domain.state_machine import JobStatus
-from services.jobs.tests.jobs_helpers import identity, job_fields, progress, row, runner_completed
+from services.jobs.tests.jobs_helpers import (
+    SEED,
+    identity,
+    job_fields,
+    progress,
+    row,
+    runner_completed,
+    seed_text,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -21,7 +29,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SILENCE = 0.8
 
 
-async def started_job(app: JobsApp, reader: Any, seed: str = "seed") -> tuple[int, str]:
+async def started_job(app: JobsApp, reader: Any, seed: str = SEED) -> tuple[int, str]:
     """A job a runner has taken from the queue and reported on once."""
     job = await app.core.create_job(identity(), job_fields(seed=seed))
     await app.relay.flush()
@@ -145,7 +153,7 @@ async def test_two_replicas_redispatch_a_stale_job_once(
         retry_budget=2,
         interval_seconds=3600,
     )
-    jobs = [await started_job(jobs_app, dispatch_reader, seed=f"seed {i}") for i in range(5)]
+    jobs = [await started_job(jobs_app, dispatch_reader, seed=seed_text(f"seed {i}")) for i in range(5)]
     await asyncio.sleep(SILENCE)
     reports = await asyncio.gather(jobs_app.detector.check_once(), other.check_once())
     redispatched = reports[0].redispatched + reports[1].redispatched

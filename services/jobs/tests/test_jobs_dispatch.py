@@ -18,7 +18,7 @@ from services.jobs.domain.dispatch import random_seed_for
 from services.jobs.domain.state_machine import JobStatus
 from services.jobs.outbox import OutboxRelay
 from services.jobs.runtime_models import JobRun, OutboxMessage
-from services.jobs.tests.jobs_helpers import identity, job_fields, last_cancel, row
+from services.jobs.tests.jobs_helpers import identity, job_fields, last_cancel, row, seed_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,7 +83,9 @@ async def test_a_crash_between_commit_and_publish_is_repaired_by_the_next_relay(
 async def test_two_relays_publish_each_dispatch_exactly_once(
     jobs_app: JobsApp, dispatch_reader: Any, event_bus_factory: Any
 ) -> None:
-    jobs = [await jobs_app.core.create_job(identity(), job_fields(seed=f"seed {i}")) for i in range(30)]
+    jobs = [
+        await jobs_app.core.create_job(identity(), job_fields(seed=seed_text(f"seed {i}"))) for i in range(30)
+    ]
     other_bus = await event_bus_factory(name="replica-b")
     relays = [
         OutboxRelay(jobs_app.sessions, jobs_app.bus, batch_size=7),
@@ -155,9 +157,9 @@ async def test_redispatch_keeps_the_route_snapshot(
 
 async def test_published_outbox_rows_are_pruned_after_a_day(jobs_app: JobsApp) -> None:
     await jobs_app.core.create_job(identity(), job_fields())
-    await jobs_app.core.create_job(identity(), job_fields(seed="second"))
+    await jobs_app.core.create_job(identity(), job_fields(seed=seed_text("second")))
     await jobs_app.relay.flush()
-    await jobs_app.core.create_job(identity(), job_fields(seed="still pending"))
+    await jobs_app.core.create_job(identity(), job_fields(seed=seed_text("still pending")))
     async with jobs_app.sessions() as session, session.begin():
         await session.execute(
             update(OutboxMessage)

@@ -23,6 +23,7 @@ from services.jobs.domain.state_machine import JobStatus
 from services.jobs.handlers import DeferredEvent, Outcome
 from services.jobs.models import ErrorEvent, SimulationJob
 from services.jobs.tests.jobs_helpers import (
+    SEED,
     T0,
     apply,
     identity,
@@ -32,6 +33,7 @@ from services.jobs.tests.jobs_helpers import (
     reporter_completed,
     row,
     runner_completed,
+    seed_text,
     successful_history,
     upload_artifacts,
 )
@@ -42,7 +44,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 IDENTITY_COLUMNS = {"id", "created_at", "workflow_id", "workflow_run_id"}
 
 
-async def new_job(app: JobsApp, user: int = 1, seed: str = "seed") -> tuple[int, str]:
+async def new_job(app: JobsApp, user: int = 1, seed: str = SEED) -> tuple[int, str]:
     job = await app.core.create_job(identity(user), job_fields(seed=seed))
     assert job.workflow_run_id
     return job.id, job.workflow_run_id
@@ -137,8 +139,8 @@ async def test_an_operators_regenerated_report_replaces_the_report_of_a_complete
 async def test_shuffled_history_reaches_the_same_row(
     jobs_app: JobsApp, object_store: ObjectStore, shuffle_seed: int
 ) -> None:
-    in_order_id, in_order_run = await new_job(jobs_app, seed="in order")
-    shuffled_id, shuffled_run = await new_job(jobs_app, seed="shuffled")
+    in_order_id, in_order_run = await new_job(jobs_app, seed=seed_text("in order"))
+    shuffled_id, shuffled_run = await new_job(jobs_app, seed=seed_text("shuffled"))
     for job_id in (in_order_id, shuffled_id):
         await upload_artifacts(object_store, job_id)
     await replay(jobs_app, successful_history(in_order_id, in_order_run))
@@ -157,7 +159,7 @@ async def test_terminal_jobs_ignore_every_late_event(jobs_app: JobsApp, object_s
     job_id, run_id = await new_job(jobs_app)
     await upload_artifacts(object_store, job_id)
     await replay(jobs_app, successful_history(job_id, run_id))
-    cancelled_id, cancelled_run = await new_job(jobs_app, seed="cancelled")
+    cancelled_id, cancelled_run = await new_job(jobs_app, seed=seed_text("cancelled"))
     await jobs_app.core.cancel_job(identity(1), cancelled_id)
     for target_id, target_run in ((job_id, run_id), (cancelled_id, cancelled_run)):
         before = await row(jobs_app.sessions, target_id)
@@ -316,12 +318,12 @@ async def test_error_events_are_recorded_once_and_pruned_after_30_days(jobs_app:
 async def test_user_deleted_removes_their_jobs_and_artifacts(
     jobs_app: JobsApp, object_store: ObjectStore, event_bus: EventBus
 ) -> None:
-    done_id, done_run = await new_job(jobs_app, user=1, seed="done")
+    done_id, done_run = await new_job(jobs_app, user=1, seed=seed_text("done"))
     await upload_artifacts(object_store, done_id)
     await replay(jobs_app, successful_history(done_id, done_run))
-    live_id, _ = await new_job(jobs_app, user=1, seed="live")
+    live_id, _ = await new_job(jobs_app, user=1, seed=seed_text("live"))
     await object_store.put_bytes(artifact_key(live_id, "checkpoint"), b"state")
-    other_id, _ = await new_job(jobs_app, user=2, seed="other")
+    other_id, _ = await new_job(jobs_app, user=2, seed=seed_text("other"))
     await upload_artifacts(object_store, other_id)
 
     assert await jobs_app.handlers.apply_user_deleted(events_pb2.UserDeleted(user_id="1")) is Outcome.APPLIED

@@ -20,6 +20,8 @@ from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact
 from services.jobs.domain.validation import MAX_SEED_CHARS
 from services.jobs.runtime_models import OutboxMessage
 from services.jobs.tests.jobs_helpers import (
+    GOAL,
+    SEED,
     SigningKeys,
     count_jobs,
     identity,
@@ -29,6 +31,7 @@ from services.jobs.tests.jobs_helpers import (
     reporter_completed,
     row,
     runner_completed,
+    seed_text,
     start_jobs_server,
     successful_history,
     upload_artifacts,
@@ -37,8 +40,6 @@ from services.jobs.tests.jobs_helpers import (
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 J = jobs_pb2
-SEED = "The harbour workers' union has been on strike for three weeks."
-GOAL = "Will the strike end by June?"
 
 
 def create_request(**kw: Any) -> jobs_pb2.CreateJobRequest:
@@ -94,7 +95,8 @@ async def test_create_and_get(jobs_server: Any) -> None:
     assert job.HasField("created_at")
     got = (await stub.GetJob(J.GetJobRequest(job_id=job.id), metadata=md(1))).job
     assert got == job
-    defaults = (await stub.CreateJob(create_request(seed_text="other", enrich_web=False), metadata=md(1))).job
+    other = create_request(seed_text=seed_text("other"), enrich_web=False)
+    defaults = (await stub.CreateJob(other, metadata=md(1))).job
     assert defaults.forecast_days == 30 and defaults.enrich_web is False
 
 
@@ -168,7 +170,10 @@ async def test_duplicate_submissions_are_refused_even_when_racing(jobs_server: A
     await stub.CreateJob(create_request(), metadata=md(2))  # another user
     await stub.CreateJob(create_request(tier="medium"), metadata=md(1))  # another tier
     codes = await asyncio.gather(
-        *(code_of(stub.CreateJob(create_request(goal="race?"), metadata=md(3))) for _ in range(12))
+        *(
+            code_of(stub.CreateJob(create_request(goal="Will the strike end by July?"), metadata=md(3)))
+            for _ in range(12)
+        )
     )
     assert codes.count(grpc.StatusCode.OK) == 1
     assert codes.count(grpc.StatusCode.ALREADY_EXISTS) == 11
@@ -199,8 +204,9 @@ async def test_require_verified_email(jobs_app: JobsApp) -> None:
 async def test_another_users_job_is_not_found_everywhere(jobs_server: Any, object_store: ObjectStore) -> None:
     stub = jobs_server.stub
     live = (await stub.CreateJob(create_request(), metadata=jobs_server.md(1))).job
-    done = await completed_job(jobs_server, object_store, seed="done")
-    failed = (await stub.CreateJob(create_request(seed_text="to fail"), metadata=jobs_server.md(1))).job
+    done = await completed_job(jobs_server, object_store, seed=seed_text("done"))
+    to_fail = create_request(seed_text=seed_text("to fail"))
+    failed = (await stub.CreateJob(to_fail, metadata=jobs_server.md(1))).job
     await stub.CancelJob(J.CancelJobRequest(job_id=failed.id), metadata=jobs_server.md(1))
     draft = (await stub.CreateDraft(J.CreateDraftRequest(seed_text="draft"), metadata=jobs_server.md(1))).job
     before = {j: await row(jobs_server.app.sessions, j) for j in (live.id, done.id, failed.id, draft.id)}
@@ -237,10 +243,11 @@ async def test_list_is_newest_first_paged_light_and_hides_retried_originals(
     jobs_server: Any, object_store: ObjectStore
 ) -> None:
     stub, md = jobs_server.stub, jobs_server.md(1)
-    done = await completed_job(jobs_server, object_store, seed="done")
+    done = await completed_job(jobs_server, object_store, seed=seed_text("done"))
     ids = [done.id]
     for i in range(4):
-        ids.append((await stub.CreateJob(create_request(seed_text=f"seed {i}"), metadata=md)).job.id)
+        request = create_request(seed_text=seed_text(f"seed {i}"))
+        ids.append((await stub.CreateJob(request, metadata=md)).job.id)
     page1 = await stub.ListJobs(J.ListJobsRequest(page=1, per_page=2), metadata=md)
     page3 = await stub.ListJobs(J.ListJobsRequest(page=3, per_page=2), metadata=md)
     assert page1.total == 5 and (page1.page, page1.per_page) == (1, 2)
@@ -255,7 +262,8 @@ async def test_list_is_newest_first_paged_light_and_hides_retried_originals(
 
     await stub.CancelJob(J.CancelJobRequest(job_id=ids[1]), metadata=md)
     retry = (await stub.RetryJob(J.RetryJobRequest(job_id=ids[1]), metadata=md)).job
-    assert retry.retry_of == ids[1] and retry.status == J.JOB_STATUS_PENDING and retry.seed_text == "seed 0"
+    assert retry.retry_of == ids[1] and retry.status == J.JOB_STATUS_PENDING
+    assert retry.seed_text == seed_text("seed 0")
     listed_ids = [j.id for j in (await stub.ListJobs(J.ListJobsRequest(), metadata=md)).jobs]
     assert retry.id in listed_ids and ids[1] not in listed_ids
 
@@ -342,7 +350,7 @@ async def test_delete_cancels_a_live_run_and_removes_its_artifacts(
 
 async def test_sim_data_and_graph(jobs_server: Any, object_store: ObjectStore) -> None:
     stub, md = jobs_server.stub, jobs_server.md(1)
-    pending = (await stub.CreateJob(create_request(seed_text="pending"), metadata=md)).job
+    pending = (await stub.CreateJob(create_request(seed_text=seed_text("pending")), metadata=md)).job
     await expect(
         grpc.StatusCode.FAILED_PRECONDITION,
         stub.GetSimData(J.GetSimDataRequest(job_id=pending.id), metadata=md),
@@ -365,7 +373,7 @@ async def test_share_links_work_only_for_completed_jobs_and_revoke(
     jobs_server: Any, object_store: ObjectStore
 ) -> None:
     stub, md = jobs_server.stub, jobs_server.md(1)
-    pending = (await stub.CreateJob(create_request(seed_text="pending"), metadata=md)).job
+    pending = (await stub.CreateJob(create_request(seed_text=seed_text("pending")), metadata=md)).job
     await expect(
         grpc.StatusCode.FAILED_PRECONDITION,
         stub.CreateShareLink(J.CreateShareLinkRequest(job_id=pending.id), metadata=md),
@@ -451,9 +459,8 @@ async def test_operator_rpcs_need_the_operator_role(jobs_server: Any, jobs_app: 
 
 
 def _fields(route: jobs_pb2.ModelRoute) -> dict[str, Any]:
-    return {
-        f.name: getattr(route, f.name) for f in route.DESCRIPTOR.fields if f.name not in ("id", "vllm_args")
-    }
+    """The fields the route sets (an unset optional field stays unset)."""
+    return {f.name: value for f, value in route.ListFields() if f.name not in ("id", "vllm_args")}
 
 
 # --- WatchJob ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from services.common import subjects
 from services.common.bus import EventBus
 from services.common.clients import check_health
 from services.common.storage import ObjectStore
-from services.jobs.tests.jobs_helpers import AUDIENCE, ISSUER, SERVICE_NAME, SigningKeys, progress
+from services.jobs.tests.jobs_helpers import AUDIENCE, GOAL, ISSUER, SEED, SERVICE_NAME, SigningKeys, progress
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -103,7 +103,7 @@ async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
         async with grpc.aio.insecure_channel(jobs_addr) as channel:
             stub = jobs_pb2_grpc.JobsServiceStub(channel)
             md = (("authorization", f"Bearer {keys.token(5)}"),)
-            request = jobs_pb2.CreateJobRequest(seed_text="seed", goal="goal?", tier="small")
+            request = jobs_pb2.CreateJobRequest(seed_text=SEED, goal=GOAL, tier="small")
             job = (await stub.CreateJob(request, metadata=md)).job
             # No manual flush: the process's relay publishes right after the commit.
             dispatch = await dispatch_reader.take(wait=5.0)

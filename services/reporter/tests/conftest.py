@@ -10,19 +10,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.service import ReportService
 from services.reporter.settings import ReporterSettings
 from services.reporter.tests.support import AUDIENCE, ISSUER, Collector, collect, heuristic_run
 from tests.fixtures.nats import EventBusFactory
 from tests.fixtures.settings import settings_for
+
+if TYPE_CHECKING:
+    from services.gpu_runner.engine import SimulationResult
 
 MakeReporter = Callable[..., Awaitable[ReportService]]
 

@@ -29,16 +29,24 @@ def is_retry(body: dict[str, Any]) -> bool:
     return len(body["messages"]) > 2
 
 
+def headline(facts: dict[str, Any]) -> str:
+    """The forecast as the prompt asks for it: '63.0% (80% interval 55.0-70.0%)'."""
+    f = facts["forecast"]
+    low, high = f["interval"]
+    return f"{pct(f['probability'])} ({f['level'] * 100:.0f}% interval {low * 100:.1f}-{high * 100:.1f}%)"
+
+
 def honest_report(facts: dict[str, Any]) -> dict[str, Any]:
-    v, g = facts["verdict"], facts["goal"]
+    v, g, f = facts["verdict"], facts["goal"], facts["forecast"]
     first = facts["findings"][0]
     ref = f"[post #{first['post_ids'][0]}]" if first["post_ids"] else f"[trade #{first['trade_ids'][0]}]"
     return {
         "executive_summary": (
-            f"LLM summary: the goal market closed at {pct(v['probability'])} while agents sit at "
+            f"LLM summary: the forecast is {headline(facts)}, from a mean price of {pct(f['market'])} and "
+            f"stated beliefs of {pct(f['belief'])}, while agents in the quoted run sit at "
             f"{pct(g['probability'])}, as the debate shows {ref}."
         ),
-        "verdict_sentence": f"LLM verdict: the goal is {v['label']} at {pct(v['probability'])}.",
+        "verdict_sentence": f"LLM verdict: the goal is {v['label']} at {headline(facts)}.",
         "findings": [
             {
                 "id": f["id"],
@@ -51,7 +59,10 @@ def honest_report(facts: dict[str, Any]) -> dict[str, Any]:
             for f in facts["findings"]
         ],
         "coalitions": f"LLM coalitions: {len(facts['coalitions'])} blocs formed around their anchors.",
-        "market_commentary": f"LLM markets: the goal market ended at {pct(v['probability'])}.",
+        "market_commentary": (
+            f"LLM markets: the goal market ended at {pct(facts['markets'][0]['final_price'])} in the quoted "
+            f"run and averaged {pct(f['market'])} over the runs."
+        ),
         "belief_dynamics": {
             p["name"]: (
                 f"LLM {p['name']}: belief went from {pct(p['goal_probability_start'])} "
@@ -59,14 +70,18 @@ def honest_report(facts: dict[str, Any]) -> dict[str, Any]:
             )
             for p in facts["phases"]
         },
-        "conclusion": f"LLM conclusion: {v['label']}, with agents at {pct(g['probability'])}.",
-        "key_insight": f"LLM insight: the goal is {v['label']} at {pct(v['probability'])} on the market.",
+        "conclusion": (
+            f"LLM conclusion: {v['label']} at {headline(facts)}, with agents at {pct(g['probability'])}."
+        ),
+        "key_insight": f"LLM insight: {headline(facts)} that the goal happens, so it is {v['label']}.",
     }
 
 
 @dataclass
 class ReportLLM:
-    """A responder: `mode` is honest, invents_ids, invents_ids_once, invents_numbers or empty."""
+    """A responder: `mode` is honest, invents_ids, invents_ids_once, invents_numbers, buries_forecast
+    (a key insight that does not lead with the forecast, a verdict that never states it),
+    invents_interval (an interval the facts do not hold) or empty."""
 
     mode: str = "honest"
     bodies: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +97,15 @@ class ReportLLM:
             report["conclusion"] += f" [post #{FAKE_POST}]"
         if self.mode == "invents_numbers":
             report["verdict_sentence"] = "LLM verdict: the goal is a lock at 97.3% on its market."
+        if self.mode == "buries_forecast":
+            report["key_insight"] = (
+                f"LLM insight: the goal is {prompt_facts(body)['verdict']['label']}, say the agents."
+            )
+            report["verdict_sentence"] = "LLM verdict: the agents have spoken and the goal looks settled."
+        if self.mode == "invents_interval":
+            report["key_insight"] = (
+                f"LLM insight: {pct(prompt_facts(body)['forecast']['probability'])} (80% interval 3.3-97.1%)."
+            )
         if self.mode == "empty":
             return {"note": "nothing to say"}
         return report

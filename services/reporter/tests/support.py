@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -20,9 +20,20 @@ from swarmcast.events.v1 import events_pb2
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationConfig, SimulationRequest, SimulationResult, run_simulation
-from services.gpu_runner.llm import make_backend
 from services.reporter.status import artifact_key
+
+if TYPE_CHECKING:
+    from services.gpu_runner.engine import SimulationResult
+
+
+class RunOutput(Protocol):
+    """What a run hands the runner: the engine's SimulationResult, or a hand-built run (synthetic.py)."""
+
+    artifacts: dict[str, bytes]
+    result_graph: dict[str, Any]
+    markets_config: list[dict[str, Any]]
+    summary: dict[str, Any]
+
 
 SEED = (
     "The harbour workers' union has called a strike against the Port Authority. Mayor Jane Smith "
@@ -46,6 +57,10 @@ SECTIONS = (
 async def heuristic_run(
     agents: int = 30, rounds: int = 12, seed: int = 7, days: int = 30
 ) -> SimulationResult:
+    # Imported here so the tests that use hand-built artifacts do not depend on the engine.
+    from services.gpu_runner.engine import SimulationConfig, SimulationRequest, run_simulation
+    from services.gpu_runner.llm import make_backend
+
     request = SimulationRequest(
         SEED, GOAL, SimulationConfig(agents=agents, rounds=rounds, seed=seed, forecast_days=days)
     )
@@ -53,7 +68,7 @@ async def heuristic_run(
 
 
 async def upload(
-    store: ObjectStore, job_id: int, result: SimulationResult, *, skip: Sequence[str] = ()
+    store: ObjectStore, job_id: int, result: RunOutput, *, skip: Sequence[str] = ()
 ) -> dict[str, str]:
     """Uploads the run's artifacts like a runner would; returns the manifest (name -> key)."""
     manifest = {}
@@ -67,7 +82,7 @@ async def upload(
 
 def runner_completed(
     job_id: int,
-    result: SimulationResult,
+    result: RunOutput,
     manifest: dict[str, str],
     *,
     run_id: str = "run-1",
@@ -188,7 +203,7 @@ def cited(markdown: str) -> tuple[set[int], set[int]]:
     return posts, trades
 
 
-def artifact_ids(result: SimulationResult) -> tuple[set[int], set[int]]:
+def artifact_ids(result: RunOutput) -> tuple[set[int], set[int]]:
     posts = {p["id"] for p in json.loads(result.artifacts["posts.json"])["posts"]}
     trades = {t["id"] for t in json.loads(result.artifacts["trades.json"])["trades"]}
     return posts, trades
@@ -201,17 +216,35 @@ def section(markdown: str, title: str) -> str:
     return match.group(1)
 
 
-def verdict_probabilities(markdown: str) -> dict[str, float]:
-    """Market id -> probability (fraction) from the Verdict table."""
+_VERDICT_ROW = re.compile(r"^\| (m\d+)(?: \(goal\))? \| .*? \| (\d+\.\d)% \| (\d+\.\d)–(\d+\.\d)% \|")
+
+
+def verdict_forecasts(markdown: str) -> dict[str, tuple[float, list[float]]]:
+    """Market id -> (forecast, [interval low, high]) as fractions, from the Verdict table."""
     out = {}
     for line in section(markdown, "Verdict").splitlines():
-        match = re.match(r"^\| (m\d+)(?: \(goal\))? \| .*? \| (\d+\.\d)% \|", line)
+        match = _VERDICT_ROW.match(line)
         if match:
-            out[match.group(1)] = float(match.group(2)) / 100
+            p, low, high = (float(match.group(k)) / 100 for k in (2, 3, 4))
+            out[match.group(1)] = (p, [low, high])
     return out
 
 
-def final_prices(result: SimulationResult) -> dict[str, float]:
+def verdict_probabilities(markdown: str) -> dict[str, float]:
+    """Market id -> forecast probability (fraction) from the Verdict table."""
+    return {market_id: p for market_id, (p, _) in verdict_forecasts(markdown).items()}
+
+
+def artifact_forecast(result: RunOutput) -> dict[str, Any]:
+    """market_curves.json → forecast: what the engine computed over its replicates."""
+    return json.loads(result.artifacts["market_curves.json"])["forecast"]
+
+
+def forecast_probabilities(result: RunOutput) -> dict[str, float]:
+    return {m: f["probability"] for m, f in artifact_forecast(result)["markets"].items()}
+
+
+def final_prices(result: RunOutput) -> dict[str, float]:
     curves = json.loads(result.artifacts["market_curves.json"])
     return {m["id"]: m["final_price_yes"] for m in curves["markets"]}
 
@@ -220,7 +253,7 @@ def is_real_sentence(text: str) -> bool:
     return (
         0 < len(text) <= 200
         and "\n" not in text
-        and text[0].isupper()
+        and (text[0].isupper() or text[0].isdigit())  # "63.0% (80% interval …): likely." leads with a number
         and text[-1] in ".!?"
         and not re.search(r"[*_`#\[\]|]", text)
         and len(text.split()) >= 5

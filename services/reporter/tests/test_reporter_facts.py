@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse_artifacts
 from services.reporter.citations import (
     canonicalize,
@@ -22,29 +21,34 @@ from services.reporter.structured import SCHEMA_VERSION
 from services.reporter.tests.support import (
     GOAL,
     SECTIONS,
+    RunOutput,
+    artifact_forecast,
     artifact_ids,
     cited,
     final_prices,
+    forecast_probabilities,
     heuristic_run,
     is_real_sentence,
     section,
-    verdict_probabilities,
+    verdict_forecasts,
 )
 from services.reporter.writers.deterministic import DeterministicWriter
 
+FORECAST_GOAL_KEYS = ("market_id", "probability", "interval", "level", "replicates", "market", "belief")
 
-def facts_of(result: SimulationResult, days: int = 30, job_id: int = 7):
+
+def facts_of(result: RunOutput, days: int = 30, job_id: int = 7):
     artifacts = parse_artifacts({n: result.artifacts[n] for n in REQUIRED_ARTIFACTS})
     return compute_facts(artifacts, RunContext(job_id=job_id, run_id="run-1", goal=GOAL, forecast_days=days))
 
 
-async def deterministic_report(result: SimulationResult, days: int = 30):
+async def deterministic_report(result: RunOutput, days: int = 30):
     facts = facts_of(result, days)
     written = await DeterministicWriter().write(facts)
     return facts, assemble(facts, written, report_key="sim-data/7/report.md", revision=1)
 
 
-async def test_report_from_a_heuristic_run(heuristic_result: SimulationResult) -> None:
+async def test_report_from_a_heuristic_run(heuristic_result: RunOutput) -> None:
     facts, built = await deterministic_report(heuristic_result)
     md = built.markdown
 
@@ -57,13 +61,14 @@ async def test_report_from_a_heuristic_run(heuristic_result: SimulationResult) -
     assert cited_posts and cited_trades
     assert cited_posts <= posts and cited_trades <= trades
 
-    # The verdict's probabilities are the final market prices, market by market.
-    prices = final_prices(heuristic_result)
-    shown = verdict_probabilities(md)
-    assert shown.keys() == prices.keys()
-    for market_id, price in prices.items():
-        assert shown[market_id] == pytest.approx(price, abs=0.0006)
-    # ... and the goal's probability comes with its spread across agents.
+    # The verdict gives every market the engine's forecast with its interval.
+    forecast = artifact_forecast(heuristic_result)
+    shown = verdict_forecasts(md)
+    assert shown.keys() == forecast["markets"].keys()
+    for market_id, estimate in forecast["markets"].items():
+        assert shown[market_id][0] == pytest.approx(estimate["probability"], abs=0.0006)
+        assert shown[market_id][1] == pytest.approx(estimate["interval"], abs=0.0006)
+    # ... and the agents' belief in the quoted run comes with its spread across agents.
     goal = json.loads(heuristic_result.artifacts["market_curves.json"])["goal"]
     verdict = section(md, "Verdict")
     assert f"{goal['belief_probability'] * 100:.1f}%" in verdict
@@ -77,7 +82,7 @@ async def test_report_from_a_heuristic_run(heuristic_result: SimulationResult) -
     assert is_real_sentence(built.key_insight), built.key_insight
 
 
-async def test_findings_cite_existing_posts_and_trades(heuristic_result: SimulationResult) -> None:
+async def test_findings_cite_existing_posts_and_trades(heuristic_result: RunOutput) -> None:
     facts = facts_of(heuristic_result)
     posts, trades = artifact_ids(heuristic_result)
     assert 3 <= len(facts.findings) <= 5
@@ -92,7 +97,7 @@ async def test_findings_cite_existing_posts_and_trades(heuristic_result: Simulat
         assert set(finding.post_ids) <= set(line_posts) and set(finding.trade_ids) <= set(line_trades)
 
 
-async def test_moves_are_real_price_changes_with_their_round(heuristic_result: SimulationResult) -> None:
+async def test_moves_are_real_price_changes_with_their_round(heuristic_result: RunOutput) -> None:
     facts = facts_of(heuristic_result)
     curves = {
         m["id"]: m["curve"] for m in json.loads(heuristic_result.artifacts["market_curves.json"])["markets"]
@@ -117,7 +122,7 @@ async def test_moves_are_real_price_changes_with_their_round(heuristic_result: S
         assert move.day == pytest.approx(move.round / facts.scale.rounds * 30)
 
 
-async def test_coalitions_group_agents_by_belief_and_follows(heuristic_result: SimulationResult) -> None:
+async def test_coalitions_group_agents_by_belief_and_follows(heuristic_result: RunOutput) -> None:
     facts = facts_of(heuristic_result)
     graph = json.loads(heuristic_result.artifacts["social_graph.json"])
     follows = {(e["source"], e["target"]) for e in graph["edges"]}
@@ -161,7 +166,7 @@ def test_phases_map_rounds_onto_the_forecast_horizon() -> None:
     assert [phase_of_round(r, 2) for r in (1, 2)] == ["Mid", "Late"]
 
 
-async def test_phases_are_named_by_days_not_rounds(heuristic_result: SimulationResult) -> None:
+async def test_phases_are_named_by_days_not_rounds(heuristic_result: RunOutput) -> None:
     facts = facts_of(heuristic_result, days=90)
     assert [(p.name, p.start_day, p.end_day) for p in facts.phases] == [
         ("Early", 0.0, 30.0),
@@ -188,16 +193,20 @@ async def test_a_two_round_run_still_has_three_phases() -> None:
     assert cited_posts <= posts and cited_trades <= trades
 
 
-async def test_structured_results_schema(heuristic_result: SimulationResult) -> None:
+async def test_structured_results_schema(heuristic_result: RunOutput) -> None:
     facts, built = await deterministic_report(heuristic_result)
     s = json.loads(built.structured_json)
     assert s["schema_version"] == SCHEMA_VERSION
     for key in ("verdict", "probabilities", "findings", "stakeholder_positions", "coalitions",
                 "phase_boundaries", "quotable_posts", "scale", "key_insight", "writer"):  # fmt: skip
         assert key in s, key
-    assert s["probabilities"]["markets"] == final_prices(heuristic_result)
-    assert s["probabilities"]["goal"] == facts.goal.probability
-    assert s["verdict"]["probability"] == final_prices(heuristic_result)["m1"]
+    forecast = artifact_forecast(heuristic_result)
+    assert s["forecast"]["goal"] == {k: forecast["goal"][k] for k in FORECAST_GOAL_KEYS}
+    assert s["probabilities"]["markets"] == forecast_probabilities(heuristic_result)
+    assert s["probabilities"]["goal"] == forecast["goal"]["probability"]
+    assert s["probabilities"]["goal_belief"] == facts.goal.probability
+    assert s["verdict"]["probability"] == forecast["goal"]["probability"]
+    assert {m["id"]: m["final_price"] for m in s["markets"]} == final_prices(heuristic_result)
     assert s["scale"]["agents"] == 30 and s["scale"]["rounds"] == 12
     posts, _ = artifact_ids(heuristic_result)
     assert {q["post_id"] for q in s["quotable_posts"]} <= posts
@@ -205,13 +214,13 @@ async def test_structured_results_schema(heuristic_result: SimulationResult) -> 
     assert s["backend"]["heuristic"] is True
 
 
-async def test_deterministic_writer_is_deterministic(heuristic_result: SimulationResult) -> None:
+async def test_deterministic_writer_is_deterministic(heuristic_result: RunOutput) -> None:
     _, a = await deterministic_report(heuristic_result)
     _, b = await deterministic_report(heuristic_result)
     assert a.markdown == b.markdown and a.structured_json == b.structured_json
 
 
-def test_corrupt_or_incomplete_artifacts_are_rejected(heuristic_result: SimulationResult) -> None:
+def test_corrupt_or_incomplete_artifacts_are_rejected(heuristic_result: RunOutput) -> None:
     raw = {n: heuristic_result.artifacts[n] for n in REQUIRED_ARTIFACTS}
     with pytest.raises(ArtifactError, match=r"posts\.json is not valid JSON"):
         parse_artifacts({**raw, "posts.json": b'{"posts": [{"id": 1'})
@@ -247,7 +256,7 @@ def test_citations_are_found_checked_and_stripped() -> None:
     )
 
 
-async def test_key_insight(heuristic_result: SimulationResult) -> None:
+async def test_key_insight(heuristic_result: RunOutput) -> None:
     facts = facts_of(heuristic_result)
     text = deterministic_key_insight(facts)
     assert is_real_sentence(text) and len(text) <= MAX_CHARS

@@ -8,10 +8,16 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore, StorageError
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.status import ReportState, artifact_key, report_key
 from services.reporter.tests.conftest import MakeReporter
-from services.reporter.tests.support import Collector, publish_completed, runner_completed, upload, wait_for
+from services.reporter.tests.support import (
+    Collector,
+    RunOutput,
+    publish_completed,
+    runner_completed,
+    upload,
+    wait_for,
+)
 
 
 class FlakyStore(ObjectStore):
@@ -34,7 +40,7 @@ async def test_missing_artifacts_publish_reporter_failed(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     reporter = await make_reporter()
     job_id = 301
@@ -65,7 +71,7 @@ async def test_corrupt_artifact_publishes_reporter_failed(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     await make_reporter()
     job_id = 302
@@ -83,7 +89,7 @@ async def test_transient_storage_failure_is_retried_with_backoff(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     flaky = FlakyStore(object_store, failures=1)
     reporter = await make_reporter(store=flaky)
@@ -103,7 +109,7 @@ async def test_transient_failure_on_the_last_delivery_publishes_reporter_failed(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """Storage stays down: after report_max_deliver attempts the job is told, instead of hanging."""
     flaky = FlakyStore(object_store, failures=1_000)

@@ -16,7 +16,6 @@ from services.common.bus import EventBus
 from services.common.grpc_server import GrpcServer
 from services.common.identity import SigningKeyCache
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.server import SERVICE_NAME, build
 from services.reporter.service import ReportService
 from services.reporter.settings import ReporterSettings
@@ -25,6 +24,7 @@ from services.reporter.tests.support import (
     AUDIENCE,
     ISSUER,
     Collector,
+    RunOutput,
     SigningKeys,
     publish_completed,
     runner_completed,
@@ -62,7 +62,7 @@ async def reporter(reporter_settings: ReporterSettings) -> AsyncIterator[Reporte
 
 
 async def report_job(reporter: Reporter, bus: EventBus, store: ObjectStore, collector: Collector,
-                     result: SimulationResult, job_id: int) -> None:  # fmt: skip
+                     result: RunOutput, job_id: int) -> None:  # fmt: skip
     manifest = await upload(store, job_id, result)
     await publish_completed(bus, runner_completed(job_id, result, manifest, run_id="run-a"))
     await wait_for(lambda: bool(collector.for_job(job_id)[0]), what="first report")
@@ -105,7 +105,7 @@ async def test_status_is_done_with_the_writer(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     await report_job(reporter, event_bus, object_store, collector, heuristic_result, 501)
     status = await reporter.stub.GetReportStatus(
@@ -123,7 +123,7 @@ async def test_regenerate_requires_the_operator_role(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     await report_job(reporter, event_bus, object_store, collector, heuristic_result, 502)
     request = reporter_pb2.RegenerateReportRequest(job_id=502)
@@ -146,7 +146,7 @@ async def test_regenerate_rewrites_the_report(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     await report_job(reporter, event_bus, object_store, collector, heuristic_result, 503)
     # Spoil the stored report: the rewrite must replace it.
@@ -202,7 +202,7 @@ async def test_regenerate_after_a_permanent_failure(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """An operator restores the missing artifact and regenerates: the report comes out."""
     manifest = await upload(object_store, 504, heuristic_result, skip=("profiles.json",))

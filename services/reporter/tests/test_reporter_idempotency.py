@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from services.common import subjects
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.status import ReportState, ReportStatus, RunSource, report_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.support import (
     Collector,
+    RunOutput,
     publish_completed,
     runner_completed,
     stream_messages,
@@ -26,7 +26,7 @@ async def test_duplicate_delivery_produces_one_report(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     reporter = await make_reporter()
     job_id = 201
@@ -57,7 +57,7 @@ async def test_duplicates_across_replicas_produce_one_report(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """Two reporter processes share the durable consumer; the status in S3 is what they agree on."""
     first = await make_reporter()
@@ -80,7 +80,7 @@ async def test_a_new_run_is_reported_but_a_late_older_one_is_not(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """A re-dispatched job completes as run-b; the superseded run-a finishing later changes nothing."""
     reporter = await make_reporter()
@@ -107,7 +107,7 @@ async def test_a_later_run_of_a_reported_job_gets_its_own_report(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """The jobs service only accepts a reporter.completed whose run_id is the job's current run."""
     reporter = await make_reporter()
@@ -129,7 +129,7 @@ async def test_a_crash_before_done_redoes_the_work_under_the_same_message_id(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """Published but the status never reached DONE (the process died): the redelivery republishes with
     the same Nats-Msg-Id, so the jobs service still sees one reporter.completed."""
@@ -161,7 +161,7 @@ async def test_a_duplicate_of_a_report_being_written_elsewhere_is_dropped(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """Another replica holds a live claim (WRITING, recent heartbeat) for this run: drop the duplicate.
     Once the claim is stale (that writer died), a delivery takes it over."""

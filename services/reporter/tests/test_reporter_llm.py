@@ -6,7 +6,6 @@ import pytest
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, parse_artifacts
 from services.reporter.facts import RunContext, compute_facts
 from services.reporter.report import BuiltReport, assemble
@@ -17,9 +16,10 @@ from services.reporter.tests.support import (
     GOAL,
     SECTIONS,
     Collector,
+    RunOutput,
     artifact_ids,
     cited,
-    final_prices,
+    forecast_probabilities,
     is_real_sentence,
     publish_completed,
     runner_completed,
@@ -33,13 +33,13 @@ from services.reporter.writers.llm import ChatClient, LLMWriter
 from tests.fakes.openai_server import FakeOpenAIServer
 
 
-def facts_of(result: SimulationResult):
+def facts_of(result: RunOutput):
     artifacts = parse_artifacts({n: result.artifacts[n] for n in REQUIRED_ARTIFACTS})
     return compute_facts(artifacts, RunContext(job_id=9, run_id="run-1", goal=GOAL, forecast_days=30))
 
 
 async def write_with(
-    server: FakeOpenAIServer, result: SimulationResult, *, timeout_s: float = 10.0, attempts: int = 2
+    server: FakeOpenAIServer, result: RunOutput, *, timeout_s: float = 10.0, attempts: int = 2
 ) -> BuiltReport:
     facts = facts_of(result)
     client = ChatClient(
@@ -52,7 +52,7 @@ async def write_with(
     return assemble(facts, written, report_key="sim-data/9/report.md", revision=1)
 
 
-def assert_correct(built: BuiltReport, result: SimulationResult) -> None:
+def assert_correct(built: BuiltReport, result: RunOutput) -> None:
     """The invariants any report must keep, whoever wrote the prose."""
     md = built.markdown
     assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == list(SECTIONS)
@@ -60,7 +60,7 @@ def assert_correct(built: BuiltReport, result: SimulationResult) -> None:
     cited_posts, cited_trades = cited(md)
     assert cited_posts <= posts, cited_posts - posts
     assert cited_trades <= trades, cited_trades - trades
-    prices = final_prices(result)
+    prices = forecast_probabilities(result)
     shown = verdict_probabilities(md)
     assert set(shown) == set(prices)
     for market_id, price in prices.items():
@@ -68,7 +68,7 @@ def assert_correct(built: BuiltReport, result: SimulationResult) -> None:
     assert is_real_sentence(built.key_insight)
 
 
-async def test_llm_writes_the_prose(heuristic_result: SimulationResult) -> None:
+async def test_llm_writes_the_prose(heuristic_result: RunOutput) -> None:
     llm = ReportLLM("honest")
     async with FakeOpenAIServer(latency_ms=5, responder=llm) as server:
         built = await write_with(server, heuristic_result)
@@ -88,7 +88,7 @@ async def test_llm_writes_the_prose(heuristic_result: SimulationResult) -> None:
     assert '"findings"' in body["messages"][1]["content"]
 
 
-async def test_invented_ids_are_sent_back_and_the_retry_is_used(heuristic_result: SimulationResult) -> None:
+async def test_invented_ids_are_sent_back_and_the_retry_is_used(heuristic_result: RunOutput) -> None:
     llm = ReportLLM("invents_ids_once")
     async with FakeOpenAIServer(latency_ms=5, responder=llm) as server:
         built = await write_with(server, heuristic_result)
@@ -101,7 +101,7 @@ async def test_invented_ids_are_sent_back_and_the_retry_is_used(heuristic_result
     assert "LLM summary:" in built.markdown  # the corrected sections were kept
 
 
-async def test_invented_ids_that_persist_are_removed(heuristic_result: SimulationResult) -> None:
+async def test_invented_ids_that_persist_are_removed(heuristic_result: RunOutput) -> None:
     llm = ReportLLM("invents_ids")
     async with FakeOpenAIServer(latency_ms=5, responder=llm) as server:
         built = await write_with(server, heuristic_result)
@@ -115,7 +115,7 @@ async def test_invented_ids_that_persist_are_removed(heuristic_result: Simulatio
 
 
 async def test_invented_numbers_fall_back_to_the_deterministic_text(
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     llm = ReportLLM("invents_numbers")
     async with FakeOpenAIServer(latency_ms=5, responder=llm) as server:
@@ -134,7 +134,7 @@ async def test_invented_numbers_fall_back_to_the_deterministic_text(
     ids=["500s", "timeouts", "not-json", "429-then-500"],
 )
 async def test_a_failing_llm_falls_back_to_the_deterministic_writer(
-    heuristic_result: SimulationResult, script: tuple[str, ...], timeout_s: float
+    heuristic_result: RunOutput, script: tuple[str, ...], timeout_s: float
 ) -> None:
     async with FakeOpenAIServer(latency_ms=5, slow_ms=1500, script=script, responder=ReportLLM()) as server:
         built = await write_with(server, heuristic_result, timeout_s=timeout_s)
@@ -149,7 +149,7 @@ async def test_a_failing_llm_falls_back_to_the_deterministic_writer(
     assert section(built.markdown, "Conclusion").strip().startswith(write_prose(facts).conclusion)
 
 
-async def test_an_llm_that_answers_nothing_useful_falls_back(heuristic_result: SimulationResult) -> None:
+async def test_an_llm_that_answers_nothing_useful_falls_back(heuristic_result: RunOutput) -> None:
     async with FakeOpenAIServer(latency_ms=5, responder=ReportLLM("empty")) as server:
         built = await write_with(server, heuristic_result)
     assert built.writer == "deterministic"
@@ -161,7 +161,7 @@ async def test_reporter_service_uses_the_configured_llm(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """SWARMCAST_REPORT_LLM_URL / _MODEL through the whole path; an inventing model, a dead one."""
     inventing = ReportLLM("invents_ids")
@@ -195,4 +195,5 @@ async def test_reporter_service_uses_the_configured_llm(
         await wait_for(lambda: bool(collector.for_job(402)[0]), what="reporter.completed (fallback)")
         fallback = collector.for_job(402)[0][0]
         assert fallback.writer == "deterministic"
-        assert verdict_probabilities(fallback.report_markdown).keys() == final_prices(heuristic_result).keys()
+        shown = verdict_probabilities(fallback.report_markdown)
+        assert shown.keys() == forecast_probabilities(heuristic_result).keys()

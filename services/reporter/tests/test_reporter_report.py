@@ -8,15 +8,15 @@ import pytest
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.gpu_runner.engine import SimulationResult
 from services.reporter.status import ReportState, report_key, status_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.support import (
     SECTIONS,
     Collector,
+    RunOutput,
     artifact_ids,
     cited,
-    final_prices,
+    forecast_probabilities,
     is_real_sentence,
     publish_completed,
     runner_completed,
@@ -31,7 +31,7 @@ async def test_runner_completed_produces_the_report(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     reporter = await make_reporter()
     job_id = 101
@@ -53,7 +53,7 @@ async def test_runner_completed_produces_the_report(
     assert cited_posts and cited_posts <= posts
     assert cited_trades and cited_trades <= trades
 
-    prices = final_prices(heuristic_result)
+    prices = forecast_probabilities(heuristic_result)
     shown = verdict_probabilities(stored)
     assert set(shown) == set(prices)
     for market_id, price in prices.items():
@@ -77,7 +77,7 @@ async def test_artifacts_are_read_from_the_bucket_in_the_manifest(
     event_bus: EventBus,
     object_store: ObjectStore,
     collector: Collector,
-    heuristic_result: SimulationResult,
+    heuristic_result: RunOutput,
 ) -> None:
     """The runner's manifest names keys (not necessarily the default layout) and the bucket."""
     await make_reporter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from services.reporter import fmt
 from services.reporter.facts import CAMP_LABELS, PhaseFacts, ReportFacts
-from services.reporter.key_insight import deterministic_key_insight
+from services.reporter.key_insight import deterministic_key_insight, replicate_phrase
 from services.reporter.writers.base import DETERMINISTIC, ReportProse, WrittenReport
 
 
@@ -17,37 +17,52 @@ def _cap(text: str) -> str:
 
 
 def _goal_quote(facts: ReportFacts) -> str:
-    return f"“{facts.goal.goal.strip()}”"
+    return f"“{fmt.plain(facts.goal.goal)}”"
+
+
+def _headline(facts: ReportFacts) -> str:
+    """'63.0% (80% interval 55.0–70.0%)': the goal's forecast."""
+    f = facts.forecast
+    return fmt.estimate(f.probability, f.interval, f.level)
+
+
+def _quoted_run(facts: ReportFacts) -> str:
+    """How to name the run whose posts and trades the report quotes."""
+    return "In the run," if facts.forecast.replicates == 1 else "In the first run, the one quoted here,"
 
 
 def executive_summary(facts: ReportFacts) -> str:
-    s, g, v = facts.scale, facts.goal, facts.verdict
+    s, g, v, f = facts.scale, facts.goal, facts.verdict, facts.forecast
+    viewpoints = sum(1 for st in facts.stakeholders if st.kind == "viewpoint")
+    drawn_from = fmt.count(len(facts.stakeholders) - viewpoints, "stakeholder")
+    if viewpoints:
+        drawn_from += f" and {fmt.count(viewpoints, 'viewpoint')}"
     parts = [
-        f"{fmt.count(s.agents, 'agent')} drawn from {fmt.count(s.entities, 'stakeholder')} in the seed "
+        f"{fmt.count(s.agents, 'agent')} drawn from {drawn_from} in the seed "
         f"argued and traded over {fmt.count(s.rounds, 'round')} standing for a {s.forecast_days}-day "
         f"horizon, writing {fmt.count(s.posts, 'post')} and making {fmt.count(s.trades, 'trade')} across "
         f"{fmt.count(s.markets, 'prediction market')}.",
-        (
-            f"The goal, {_goal_quote(facts)}, comes out {v.label}: its market closed at "
-            f"{fmt.pct(v.probability)} and the agents' own belief ended at {fmt.pct(g.probability)}"
-            if v.basis == "market"
-            else f"The goal, {_goal_quote(facts)}, comes out {v.label} on the agents' own belief of "
-            f"{fmt.pct(g.probability)}, as nobody traded its market"
-        )
-        + f", with a spread of {fmt.pts(g.spread, signed=False)} across agents.",
+        f"The goal, {_goal_quote(facts)}, comes out {v.label} at {_headline(facts)} "
+        f"{replicate_phrase(f.replicates)}, combining a market price of {fmt.pct(f.market)} with the "
+        f"agents' stated beliefs of {fmt.pct(f.belief)}.",
     ]
+    if v.low_evidence:
+        parts.append("The seed gave little evidence, so this is a weak number.")
     drift = g.probability - g.initial_probability
+    quoted = _quoted_run(facts)
     if facts.moves:
         mv = facts.moves[0]
         parts.append(
-            f"Belief moved from {fmt.pct(g.initial_probability)} to {fmt.pct(g.probability)} "
-            f"({fmt.pts(drift)}) over the horizon, and the sharpest market swing was {mv.market_id} "
-            f"going {fmt.pts(mv.delta)} in round {mv.round} ({fmt.day(mv.day)})."
+            f"{quoted} the agents' belief moved from {fmt.pct(g.initial_probability)} to "
+            f"{fmt.pct(g.probability)} ({fmt.pts(drift)}, spread {fmt.pts(g.spread, signed=False)}) over "
+            f"the horizon, and the sharpest market swing was {mv.market_id} going {fmt.pts(mv.delta)} in "
+            f"round {mv.round} ({fmt.day(mv.day)})."
         )
     else:
         parts.append(
-            f"Belief moved from {fmt.pct(g.initial_probability)} to {fmt.pct(g.probability)} "
-            f"({fmt.pts(drift)}) over the horizon, and no market moved by more than half a point in a round."
+            f"{quoted} the agents' belief moved from {fmt.pct(g.initial_probability)} to "
+            f"{fmt.pct(g.probability)} ({fmt.pts(drift)}, spread {fmt.pts(g.spread, signed=False)}) over "
+            "the horizon, and no market moved by more than half a point in a round."
         )
     if len(facts.coalitions) >= 2:
         a, b = facts.coalitions[0], facts.coalitions[1]
@@ -65,27 +80,18 @@ def executive_summary(facts: ReportFacts) -> str:
 
 
 def verdict_sentence(facts: ReportFacts) -> str:
-    v, g = facts.verdict, facts.goal
+    v = facts.verdict
     horizon = f"within the {facts.scale.forecast_days}-day horizon"
-    if v.basis == "belief":
-        return (
-            f"{_cap(v.label)} by the agents' own belief of {fmt.pct(g.probability)}, since nobody traded the "
-            f"goal market (it stayed at {fmt.pct(v.probability)}), so {_goal_quote(facts)} is {v.label} "
-            f"{horizon}."
-        )
+    weak = ", on little evidence from the seed" if v.low_evidence else ""
+    runs = replicate_phrase(facts.forecast.replicates)
     if v.label == "too close to call":
         return (
-            f"Too close to call: the goal market closed at {fmt.pct(v.probability)} and the agents put the "
-            f"goal at {fmt.pct(g.probability)}, so neither side has a clear edge {horizon}."
+            f"Too close to call: the simulation puts {_goal_quote(facts)} at {_headline(facts)} {horizon} "
+            f"{runs}{weak}, so neither side has a clear edge."
         )
-    tail = (
-        f"and the agents agree at {fmt.pct(g.probability)}"
-        if v.belief_agrees
-        else f"although the agents themselves lean the other way at {fmt.pct(g.probability)}"
-    )
     return (
-        f"{_cap(v.label)}: the goal market closed at {fmt.pct(v.probability)} {tail}, "
-        f"so {_goal_quote(facts)} is {v.label} {horizon}."
+        f"{_cap(v.label)}: the simulation puts {_goal_quote(facts)} at {_headline(facts)} {horizon} "
+        f"{runs}{weak}."
     )
 
 
@@ -125,29 +131,33 @@ def coalitions(facts: ReportFacts) -> str:
 
 
 def market_commentary(facts: ReportFacts) -> str:
-    s = facts.scale
+    s, f = facts.scale, facts.forecast
+    level = fmt.level_name(f.level)
+    each = "; ".join(f"{m.id} {fmt.pct(m.probability)} ({fmt.interval(m.interval)})" for m in facts.markets)
     parts = [
-        f"{fmt.num(s.volume_cash)} in cash ({fmt.num(s.volume_shares)} shares) changed hands in {s.trades} "
-        f"trades across {s.markets} market{'s' if s.markets != 1 else ''}."
+        f"The forecasts {replicate_phrase(f.replicates)}, with their {level}s, are {each}.",
+        f"{_quoted_run(facts)} {fmt.num(s.volume_cash)} in cash ({fmt.num(s.volume_shares)} shares) changed "
+        f"hands in {s.trades} trades across {s.markets} market{'s' if s.markets != 1 else ''}.",
     ]
     mover = max(facts.markets, key=lambda m: (abs(m.change), m.id))
     if abs(mover.change) < 0.005:
-        parts.append("No market's price moved by more than half a point over the run.")
+        parts.append("No market's price moved by more than half a point over that run.")
     elif len(facts.markets) > 1:
         parts.append(
             f"{mover.id} travelled furthest, from {fmt.pct(mover.initial_price)} to "
             f"{fmt.pct(mover.final_price)} ({fmt.pts(mover.change)})."
         )
-    gap_market = max(facts.markets, key=lambda m: (abs(m.belief_probability - m.final_price), m.id))
-    gap = gap_market.belief_probability - gap_market.final_price
+    gap_market = max(facts.markets, key=lambda m: (abs(m.forecast_belief - m.forecast_market), m.id))
+    gap = gap_market.forecast_belief - gap_market.forecast_market
     if abs(gap) >= 0.02:
         parts.append(
-            f"The widest gap between what agents believe and what they pay is on {gap_market.id}: belief "
-            f"{fmt.pct(gap_market.belief_probability)} against a price of {fmt.pct(gap_market.final_price)}, "
+            f"The widest gap between what agents say and what they pay is on {gap_market.id}: stated "
+            f"beliefs of {fmt.pct(gap_market.forecast_belief)} against a price of "
+            f"{fmt.pct(gap_market.forecast_market)}, "
             f"so the price sits {fmt.pts(abs(gap), signed=False)} {'below' if gap > 0 else 'above'} the talk."
         )
     else:
-        parts.append("Prices ended close to the agents' own beliefs on every market.")
+        parts.append("Prices ended close to the agents' stated beliefs on every market.")
     return " ".join(parts)
 
 
@@ -195,11 +205,30 @@ def phase_paragraph(facts: ReportFacts, phase: PhaseFacts) -> str:
 
 
 def conclusion(facts: ReportFacts) -> str:
-    v, g = facts.verdict, facts.goal
+    v, g, f = facts.verdict, facts.goal, facts.forecast
     parts = [
-        f"On balance the simulation rates {_goal_quote(facts)} as {v.label}: {fmt.pct(v.probability)} on the "
-        f"goal market and {fmt.pct(g.probability)} by the agents' belief."
+        f"On balance the simulation rates {_goal_quote(facts)} as {v.label}: {_headline(facts)} "
+        f"{replicate_phrase(f.replicates)}."
     ]
+    width = f.interval[1] - f.interval[0]
+    if f.replicates == 1:
+        parts.append(
+            f"With a single run, the interval ({fmt.pts(width, signed=False)} wide) comes from resampling "
+            "its agents, not from repeating the run."
+        )
+    elif width >= 0.2:
+        parts.append(
+            f"The interval is wide ({fmt.pts(width, signed=False)}): the replicate runs disagree, so the "
+            "outcome is sensitive to chance in the debate."
+        )
+    else:
+        parts.append(
+            f"The replicate runs agree closely: the interval is {fmt.pts(width, signed=False)} wide."
+        )
+    if v.low_evidence:
+        parts.append(
+            "The seed gave little evidence (fewer than 3 stakeholders), so treat the number as weak."
+        )
     drift = abs(g.probability - g.initial_probability)
     if drift < 0.03:
         parts.append(

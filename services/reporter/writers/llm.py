@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 
 from services.common.retry import backoff_delay
+from services.reporter import fmt
 from services.reporter.citations import canonicalize, describe, invalid_citations, strip_invalid
 from services.reporter.facts import ReportFacts
-from services.reporter.key_insight import MAX_CHARS, clean_key_insight
+from services.reporter.key_insight import MAX_CHARS, clean_key_insight, states_forecast
 from services.reporter.writers.base import DETERMINISTIC, LLM, ReportProse, WrittenReport
 from services.reporter.writers.deterministic import write_prose
 
@@ -46,8 +47,12 @@ You receive the computed facts as JSON. Rules:
 2. Cite evidence only as [post #ID] or [trade #ID], and only with ids listed in the facts
    (evidence_posts, evidence_trades, findings, moves, quotes). Never invent an id.
 3. Plain prose: no headings, no tables, no lists.
-4. verdict_sentence is exactly one sentence.
-5. key_insight is one plain sentence of at most 200 characters: no markdown, no citations.
+4. The headline is forecast.probability with its interval (forecast.interval, an 80% interval
+   across replicate runs): write it as "63.0% (80% interval 55.0-70.0%)". The verdict label comes
+   from it. Posts, trades and agents are from the first replicate run only.
+5. verdict_sentence is exactly one sentence and states the forecast.
+6. key_insight is one plain sentence of at most 200 characters that starts with the forecast and
+   its interval: no markdown, no citations.
 Answer with one JSON object and nothing else."""
 
 RESPONSE_SCHEMA: dict[str, Any] = {
@@ -238,7 +243,9 @@ def build_messages(facts: ReportFacts) -> list[dict[str, str]]:
     instructions = (
         "Write these sections as a JSON object:\n"
         "- executive_summary: 3-5 sentences for a busy reader.\n"
-        "- verdict_sentence: one sentence with the verdict label and the goal market's probability.\n"
+        "- verdict_sentence: one sentence with the verdict label and the goal's forecast with its interval"
+        + (" (say that the seed gave little evidence)" if facts.verdict.low_evidence else "")
+        + ".\n"
         f"- findings: one entry per finding id ({finding_ids}) with a short title and 1-3 sentences of "
         "text citing that finding's post_ids / trade_ids.\n"
         "- coalitions: a paragraph on the coalitions and who anchors them.\n"
@@ -246,7 +253,8 @@ def build_messages(facts: ReportFacts) -> list[dict[str, str]]:
         f"- belief_dynamics: one paragraph per phase ({phases}); phases are thirds of the "
         f"{facts.scale.forecast_days}-day horizon, so speak of days, not rounds.\n"
         "- conclusion: a paragraph on what the forecast means and what to watch.\n"
-        f"- key_insight: one plain sentence, at most {MAX_CHARS} characters."
+        f"- key_insight: one plain sentence, at most {MAX_CHARS} characters, leading with the goal's "
+        "forecast and its interval."
     )
     payload = json.dumps(llm_facts(facts), separators=(",", ":"), ensure_ascii=False)
     return [
@@ -294,10 +302,15 @@ def allowed_figures(facts: ReportFacts) -> list[float]:
                 walk(v)
 
     walk(facts.to_dict())
-    g = facts.goal
+    g, f = facts.goal, facts.forecast
     pairs = [(g.probability, g.market_probability), (g.probability, g.initial_probability), (g.p90, g.p10)]
+    # The forecast: its interval's width and margins, and how it sits against price and belief.
+    pairs += [(f.interval[1], f.interval[0]), (f.probability, f.interval[0]), (f.interval[1], f.probability)]
+    pairs += [(f.probability, f.market), (f.probability, f.belief), (f.market, f.belief)]
     for m in facts.markets:
         pairs += [(m.belief_probability, m.final_price), (m.final_price, m.initial_price), (m.high, m.low)]
+        pairs += [(m.interval[1], m.interval[0]), (m.forecast_market, m.forecast_belief)]
+        pairs += [(m.probability, m.initial_price), (m.probability, m.final_price)]
     for p in facts.phases:
         pairs += [
             (p.goal_probability_end, p.goal_probability_start),
@@ -307,6 +320,9 @@ def allowed_figures(facts: ReportFacts) -> list[float]:
     for c in facts.coalitions:
         pairs.append((c.mean_probability, c.initial_mean_probability))
     values.update(round(abs(a - b) * 100, 2) for a, b in pairs)
+    # The findings' own texts are facts too (a change of mind, a swing): their figures may be restated.
+    for finding in facts.findings:
+        values.update(float(m.group(1)) for m in _FIGURE.finditer(finding.text))
     return sorted(values)
 
 
@@ -390,6 +406,7 @@ def check_section(key: str, text: str, facts: ReportFacts, allowed: list[float])
     ]
     if len(text) > MAX_SECTION_CHARS:
         problems.append(Problem("form", f"is longer than {MAX_SECTION_CHARS} characters"))
+    f = facts.forecast
     if key == "key_insight" and clean_key_insight(text) is None:
         problems.append(
             Problem(
@@ -397,8 +414,13 @@ def check_section(key: str, text: str, facts: ReportFacts, allowed: list[float])
                 f"must be one plain sentence of at most {MAX_CHARS} characters without markdown or ids",
             )
         )
+    if key == "key_insight" and not states_forecast(text, f.probability, f.interval, leads=True):
+        headline = fmt.estimate(f.probability, f.interval, f.level)
+        problems.append(Problem("form", f"must lead with the forecast and its interval ({headline})"))
     if key == "verdict_sentence" and (len(text) > 400 or text[-1:] not in ".!?"):
         problems.append(Problem("form", "must be exactly one sentence"))
+    if key == "verdict_sentence" and not states_forecast(text, f.probability):
+        problems.append(Problem("form", f"must state the forecast ({fmt.pct(f.probability)})"))
     if key.startswith("finding_title.") and (len(text) > MAX_TITLE_CHARS or "#" in text):
         problems.append(
             Problem("form", f"must be a short title (at most {MAX_TITLE_CHARS} characters, no ids)")

@@ -34,20 +34,26 @@ EMAIL_KIND_PASSWORD_CHANGED: EmailKind
 EMAIL_KIND_ACCOUNT_DELETED: EmailKind
 
 class RouteSnapshot(_message.Message):
-    __slots__ = ("sim_tier", "model_id", "gpu_type", "max_rounds", "target_agents", "vllm_args")
+    __slots__ = ("sim_tier", "model_id", "gpu_type", "max_rounds", "target_agents", "vllm_args", "replicates", "heuristic_replicates", "market_subsidy")
     SIM_TIER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     GPU_TYPE_FIELD_NUMBER: _ClassVar[int]
     MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
     VLLM_ARGS_FIELD_NUMBER: _ClassVar[int]
+    REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    HEURISTIC_REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    MARKET_SUBSIDY_FIELD_NUMBER: _ClassVar[int]
     sim_tier: str
     model_id: str
     gpu_type: str
     max_rounds: int
     target_agents: int
     vllm_args: str
-    def __init__(self, sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., target_agents: _Optional[int] = ..., vllm_args: _Optional[str] = ...) -> None: ...
+    replicates: int
+    heuristic_replicates: int
+    market_subsidy: float
+    def __init__(self, sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., target_agents: _Optional[int] = ..., vllm_args: _Optional[str] = ..., replicates: _Optional[int] = ..., heuristic_replicates: _Optional[int] = ..., market_subsidy: _Optional[float] = ...) -> None: ...
 
 class UploadTargets(_message.Message):
     __slots__ = ("bucket", "prefix", "put_urls", "checkpoint_put_url", "checkpoint_get_url", "expires_at")

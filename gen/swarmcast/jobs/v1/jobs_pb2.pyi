@@ -139,7 +139,7 @@ class SharedJob(_message.Message):
     def __init__(self, id: _Optional[int] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., forecast_days: _Optional[int] = ..., result_report: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., key_insight: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class ModelRoute(_message.Message):
-    __slots__ = ("id", "sim_tier", "model_id", "gpu_type", "max_rounds", "vllm_args", "target_agents")
+    __slots__ = ("id", "sim_tier", "model_id", "gpu_type", "max_rounds", "vllm_args", "target_agents", "replicates", "heuristic_replicates", "market_subsidy")
     ID_FIELD_NUMBER: _ClassVar[int]
     SIM_TIER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +147,9 @@ class ModelRoute(_message.Message):
     MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     VLLM_ARGS_FIELD_NUMBER: _ClassVar[int]
     TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    HEURISTIC_REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    MARKET_SUBSIDY_FIELD_NUMBER: _ClassVar[int]
     id: int
     sim_tier: str
     model_id: str
@@ -154,7 +157,10 @@ class ModelRoute(_message.Message):
     max_rounds: int
     vllm_args: str
     target_agents: int
-    def __init__(self, id: _Optional[int] = ..., sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., vllm_args: _Optional[str] = ..., target_agents: _Optional[int] = ...) -> None: ...
+    replicates: int
+    heuristic_replicates: int
+    market_subsidy: float
+    def __init__(self, id: _Optional[int] = ..., sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., vllm_args: _Optional[str] = ..., target_agents: _Optional[int] = ..., replicates: _Optional[int] = ..., heuristic_replicates: _Optional[int] = ..., market_subsidy: _Optional[float] = ...) -> None: ...
 
 class ErrorEvent(_message.Message):
     __slots__ = ("id", "timestamp", "level", "source", "message", "traceback", "user_id", "job_id", "request_path")
@@ -398,6 +404,32 @@ class GetGraphResponse(_message.Message):
     GRAPH_FIELD_NUMBER: _ClassVar[int]
     graph: str
     def __init__(self, graph: _Optional[str] = ...) -> None: ...
+
+class SuggestQuestionsRequest(_message.Message):
+    __slots__ = ("seed_text", "goal", "forecast_days")
+    SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_DAYS_FIELD_NUMBER: _ClassVar[int]
+    seed_text: str
+    goal: str
+    forecast_days: int
+    def __init__(self, seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., forecast_days: _Optional[int] = ...) -> None: ...
+
+class SuggestQuestionsResponse(_message.Message):
+    __slots__ = ("suggestions", "goal_ok", "reason")
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    GOAL_OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    suggestions: _containers.RepeatedScalarFieldContainer[str]
+    goal_ok: bool
+    reason: str
+    def __init__(self, suggestions: _Optional[_Iterable[str]] = ..., goal_ok: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GoalSuggestions(_message.Message):
+    __slots__ = ("suggestions",)
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    suggestions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, suggestions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListRoutesRequest(_message.Message):
     __slots__ = ()

@@ -111,6 +111,11 @@ class JobsServiceStub:
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphRequest.SerializeToString,
                 response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphResponse.FromString,
                 _registered_method=True)
+        self.SuggestQuestions = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/SuggestQuestions',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.FromString,
+                _registered_method=True)
         self.ListRoutes = channel.unary_unary(
                 '/swarmcast.jobs.v1.JobsService/ListRoutes',
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListRoutesRequest.SerializeToString,
@@ -225,6 +230,13 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestQuestions(self, request, context):
+        """Up to three yes/no questions the seed can answer, and whether the goal already is one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRoutes(self, request, context):
         """Operator role only.
         """
@@ -321,6 +333,11 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.GetGraph,
                     request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphRequest.FromString,
                     response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphResponse.SerializeToString,
+            ),
+            'SuggestQuestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestQuestions,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.SerializeToString,
             ),
             'ListRoutes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRoutes,
@@ -745,6 +762,33 @@ class JobsService:
             '/swarmcast.jobs.v1.JobsService/GetGraph',
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphRequest.SerializeToString,
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestQuestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/SuggestQuestions',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

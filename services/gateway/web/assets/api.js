@@ -35,6 +35,8 @@ export class ApiError extends Error {
     this.code = err.code || 'HTTP_ERROR';
     this.fields = err.fields || {};
     this.errorId = err.error_id || null;
+    // A refused open-ended goal: yes/no questions the seed can answer instead (null otherwise).
+    this.suggestions = Array.isArray(err.suggestions) ? err.suggestions : null;
     this.retryAfter = headers?.get('Retry-After') || null;
   }
 }

@@ -1,5 +1,6 @@
-// One job: live progress while it runs (SSE), then the forecast, report, market curves, entity
-// graph, chat replay and share link.
+// One job: live progress while it runs (SSE), then the forecast (the goal's probability with its
+// 80% interval), report, market curves (with the other replicate runs faint), entity graph, chat
+// replay and share link.
 
 import { api, download, followProgress } from '../api.js';
 import { formatDate, h, percent, replace, s } from '../dom.js';
@@ -59,6 +60,11 @@ function progressPanel() {
         maxRounds ? h('span', { id: 'round-line' }, ` · round ${round} of ${maxRounds}`) : null,
         live.agents ? h('span', { class: 'muted' }, ` · ${live.agents} agents · ${live.posts ?? 0} posts · ${live.trades ?? 0} trades`) : null,
       ),
+      typeof live.goal_belief === 'number'
+        ? h('p', { class: 'live-forecast', id: 'live-forecast' },
+            'Agents’ stated belief in the goal so far: ', h('strong', {}, percent(live.goal_belief)),
+            h('span', { class: 'muted' }, ` (${Number(live.replicates) > 1 ? `mean over ${live.replicates} replicate runs; ` : ''}the final forecast also weighs the market prices)`))
+        : null,
       maxRounds ? h('div', { class: 'round-bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': maxRounds, 'aria-valuenow': round }, meter(round / maxRounds, '#2563eb')) : null,
       priceRows.length ? h('ul', { class: 'prices', id: 'live-prices' }, priceRows) : null,
       series.some((sr) => sr.points.length > 1) ? lineChart(series, { title: 'Market prices so far' }) : null,

@@ -1,0 +1,1 @@
+"""Forecast coherence (DESIGN §10): held-out seeds whose evidence clearly favours one side."""

@@ -1,0 +1,111 @@
+"""Forecast coherence through the running stack (DESIGN §10, docs/forecasting.md §4).
+
+A user submits every held-out case of `tests/forecast/seeds.py` over gRPC (heuristic backend, small
+tier; three of them on the large tier as well) and reads `result_structured.forecast` of each
+COMPLETED job. Seeds whose evidence clearly favours one side must land on that side (≥ 90%), a goal
+and its negation must sum to 1 (within 0.05), the small and large tiers must agree (within 0.05),
+and every forecast must have exactly the DESIGN §7 shape.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import pytest
+
+from tests.fixtures.stack import RunningStack
+from tests.forecast.coherence import (
+    HIT_RATE_TARGET,
+    NEGATION_GAP_TARGET,
+    TIER_GAP_TARGET,
+    Outcome,
+    coherence_runs,
+    register,
+    run_cases,
+    shape_problems,
+    summarise,
+    table,
+)
+from tests.forecast.seeds import CASES, FAMILIES, TIER_GAP_CASE_IDS, Case, negation_pairs, word_count
+
+# ~35 jobs in turn on one runner: a small heuristic job takes about a second, a large one a few.
+WAIT_FOR_JOBS_S = 420.0
+MIN_PAIRS = 12
+MIN_PAIRS_PER_FAMILY = 3
+SEED_WORDS = (120, 400)
+
+# The first test to use `outcomes` waits for every job; the default 300 s is too tight for that.
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+async def outcomes(stack: RunningStack) -> list[Outcome]:
+    md = await register(stack.auth_addr)
+    results = await run_cases(stack.jobs_addr, md, coherence_runs(), within=WAIT_FOR_JOBS_S)
+    print("\n" + table(results))
+    return results
+
+
+def _small(outcomes: Sequence[Outcome]) -> dict[str, Outcome]:
+    return {o.case.id: o for o in outcomes if o.tier == "small"}
+
+
+def test_the_case_set_is_what_the_benchmark_promises() -> None:
+    """Pairs per family, real-length seeds, and pairs whose two sides really are opposite."""
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    pairs: dict[str, list[Case]] = {}
+    for case in CASES:
+        pairs.setdefault(case.pair, []).append(case)
+    assert len(pairs) >= MIN_PAIRS
+    per_family = Counter(cases[0].family for cases in pairs.values())
+    assert all(per_family[family] >= MIN_PAIRS_PER_FAMILY for family in FAMILIES), per_family
+    for pair, (a, b, *rest) in pairs.items():
+        assert not rest and a.family == b.family, pair
+        assert {a.expected, b.expected} == {"yes", "no"}, pair
+        if a.family == "negation":
+            assert a.seed_text == b.seed_text and a.goal != b.goal, pair
+        else:
+            assert a.seed_text != b.seed_text and a.goal == b.goal, pair
+    for case in CASES:
+        assert SEED_WORDS[0] <= word_count(case.seed_text) <= SEED_WORDS[1], case.id
+        assert case.goal.endswith("?"), case.id
+    assert len(negation_pairs()) >= MIN_PAIRS_PER_FAMILY
+    assert set(TIER_GAP_CASE_IDS) <= {case.id for case in CASES} and len(TIER_GAP_CASE_IDS) >= 3
+
+
+def test_every_case_completes_with_the_design_forecast(outcomes: list[Outcome]) -> None:
+    problems = {
+        f"{o.case.id} ({o.tier}, job {o.job_id})": (
+            shape_problems(o.forecast) if o.status == "COMPLETED" else [f"{o.status}: {o.error}"]
+        )
+        for o in outcomes
+    }
+    problems = {key: found for key, found in problems.items() if found}
+    assert not problems, "\n".join(f"{key}: {'; '.join(found)}" for key, found in problems.items())
+
+
+def test_clear_evidence_lands_on_its_side(outcomes: list[Outcome]) -> None:
+    summary = summarise(outcomes)
+    assert summary.n == len(CASES)
+    assert summary.hit_rate >= HIT_RATE_TARGET, (
+        f"{summary.hits}/{summary.n} cases on their expected side\n{table(outcomes)}"
+    )
+
+
+def test_a_goal_and_its_negation_sum_to_one(outcomes: list[Outcome]) -> None:
+    small = _small(outcomes)
+    lines = []
+    for goal_case, negated_case in negation_pairs():
+        p, q = small[goal_case.id].probability, small[negated_case.id].probability
+        assert p is not None and q is not None, f"no forecast for {goal_case.pair}\n{table(outcomes)}"
+        lines.append(f"{goal_case.pair}: P(g)={p:.3f} P(not g)={q:.3f} gap={abs(p + q - 1):.3f}")
+    gaps = summarise(outcomes).negation_gaps
+    assert all(gap is not None and gap <= NEGATION_GAP_TARGET for gap in gaps.values()), "\n".join(lines)
+
+
+def test_small_and_large_tiers_agree(outcomes: list[Outcome]) -> None:
+    gaps = summarise(outcomes).tier_gaps
+    assert set(gaps) == set(TIER_GAP_CASE_IDS)
+    assert all(gap is not None and gap <= TIER_GAP_TARGET for gap in gaps.values()), table(outcomes)
