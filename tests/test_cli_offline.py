@@ -142,3 +142,38 @@ def test_forecast_lines_from_the_structured_result() -> None:
     assert "  m1    64.0%  Will it pass?" in text and "  m2    30.0%  Early?" in text
     assert "agents' own belief in the goal: 61.0%" in text
     assert "Key insight: Close race." in text and "heuristic" in text
+
+
+def test_forecast_lines_lead_with_the_goal_forecast_and_its_interval() -> None:
+    job = jobs_pb2.Job(id=3, goal="Will it pass?", status=jobs_pb2.JobStatus.Value("JOB_STATUS_COMPLETED"))
+    job.key_insight = "63.0% (80% interval 55.0–70.0%): likely, across 5 replicate runs."
+    job.result_structured = json.dumps(
+        {
+            "schema_version": 2,
+            "forecast": {
+                "goal": {
+                    "market_id": "m1",
+                    "probability": 0.63,
+                    "interval": [0.55, 0.7],
+                    "level": 0.8,
+                    "replicates": 5,
+                    "market": 0.61,
+                    "belief": 0.66,
+                },
+                "markets": {
+                    "m1": {"probability": 0.63, "interval": [0.55, 0.7], "market": 0.61, "belief": 0.66},
+                    "m2": {"probability": 0.3, "interval": [0.25, 0.36], "market": 0.3, "belief": 0.31},
+                },
+                "method": "…",
+            },
+            "verdict": {"sentence": "Likely to pass.", "label": "likely", "low_evidence": True},
+            "probabilities": {"goal": 0.63, "goal_belief": 0.58, "markets": {"m1": 0.63, "m2": 0.3}},
+            "markets": [{"id": "m1", "question": "Will it pass?"}, {"id": "m2", "question": "Early?"}],
+            "backend": {"heuristic": True},
+        }
+    )
+    text = "\n".join(forecast_lines(job))
+    assert "Forecast:    63.0% (80% interval 55.0–70.0%) · likely · 5 replicate runs" in text
+    assert "low evidence" in text
+    assert "  m1    63.0%  55.0–70.0%  Will it pass?" in text and "  m2    30.0%  25.0–36.0%  Early?" in text
+    assert "agents' own belief in the goal (first replicate run): 58.0%" in text

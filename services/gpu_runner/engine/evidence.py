@@ -39,6 +39,7 @@ from services.common.questions import (
     plain_text,
     split_sentences,
 )
+from services.gpu_runner.engine.outlook import event_sign, expectations, goal_verb, odds, results, schedules
 
 PRIOR_MIN, PRIOR_MAX = 0.03, 0.97
 LOGIT_CAP = 4.0  # bound on the summed log-odds
@@ -156,7 +157,7 @@ _NUM_WORD = (
     r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 )
-_NUM = rf"(?:\d{{1,4}}|{_NUM_WORD}(?:-{_NUM_WORD})?)"
+_NUM = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d{{1,4}}|{_NUM_WORD}(?:-{_NUM_WORD})?)"
 _FRACTIONS = {
     "two-thirds": 200 / 3,
     "two thirds": 200 / 3,
@@ -173,7 +174,8 @@ _FRACTIONS = {
 _PCT = re.compile(
     r"(?P<num>\d{1,3}(?:\.\d+)?)\s*(?:%|per\s*cent\b|percent\b|pct\b)(?!\s*-?\s*points?\b)"
     rf"|\b(?P<tenths>{_NUM_WORD}|\d)\s+(?:in|out\s+of)\s+(?:ten|10)\b"
-    r"|\b(?P<frac>" + "|".join(sorted(_FRACTIONS, key=len, reverse=True)) + r")\b",
+    r"|\b(?P<frac>" + "|".join(sorted(_FRACTIONS, key=len, reverse=True)) + r")\b"
+    r"(?!\s+(?:of\s+a\s+)?(?:percentage\s+)?(?:point|points|hour|mile|century)\b)",
     re.I,
 )
 _POLL_CONTEXT = re.compile(
@@ -231,13 +233,28 @@ _VOTERS = (
     r"votes|seats|shareholders|aldermen|assemblymembers|board\s+members)"
 )
 _OF_TOTAL = re.compile(
-    rf"\b(?P<n>{_NUM})\s+(?:of|out\s+of)\s+(?:the\s+|its\s+)?(?P<total>{_NUM})\s+(?:[\w-]+\s+)?{_VOTERS}\b",
+    rf"\b(?P<n>{_NUM})\s+(?:of|out\s+of)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+['’]s?\s+)?(?P<total>{_NUM})\s+"
+    rf"(?:[\w-]+\s+)?{_VOTERS}\b",
     re.I,
 )
 _COUNT = re.compile(rf"\b(?P<n>{_NUM})\s+(?:(?:other|more|further|remaining)\s+)?{_VOTERS}\b", re.I)
 _BARE_COUNT = re.compile(
     rf"\b(?P<n>{_NUM})\s+(?=(?:have|has|are|will|would|said|say|plan|pledged|oppose|support|back)\b)", re.I
 )
+# "4,215 nurses voted for …": a count of any voters, told by the verb
+_VOTED_COUNT = re.compile(rf"\b(?P<n>{_NUM})\s+(?:[A-Za-z-]+\s+){{0,2}}?(?=vot(?:ed|ing|es)\b)", re.I)
+_DIRECT_COUNT = re.compile(rf"\b(?P<n>{_NUM})\s+(?=(?:against|in\s+favou?r|for)\b)", re.I)
+_VOTE_CONTEXT = re.compile(r"\b(?:vot\w*|ballot\w*|referend\w*|tally|count)\b", re.I)
+_TOTAL_BEFORE = re.compile(r"\b(?:of|out\s+of)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+['’]s?\s+)?$", re.I)
+# Stakes committed in a vote by share ("holders of 82 per cent of its shares … vote in favour").
+_STAKE = re.compile(
+    r"\b(?:holders?\s+of|holding|holds?|own(?:s|ing)?|control(?:s|ling)?|representing)\s+"
+    r"(?:about\s+|around\s+|some\s+|nearly\s+|almost\s+|over\s+|more\s+than\s+)?"
+    r"(?P<n>\d{1,2}(?:\.\d+)?)\s*(?:%|per\s*cent|percent)",
+    re.I,
+)
+# Turnout and participation rates are not vote shares.
+_TURNOUT = re.compile(r"\b(?:turnout|participation|turned\s+out|quorum)\b", re.I)
 _NEEDED = re.compile(
     rf"\b(?P<a>{_NUM})\s+(?:votes?\s+)?(?:(?:are|is)\s+)?(?:needed|required)\b"
     rf"|\b(?:needs?|requires?|requiring)\s+(?:at\s+least\s+)?(?P<b>{_NUM})\s+(?:votes|{_VOTERS})\b"
@@ -284,7 +301,12 @@ _STANCE_ACTIVE: tuple[tuple[re.Pattern[str], int, float], ...] = tuple(
         (r"\bpulled\s+(?:its|his|her|their)\s+(?:support|endorsement|backing)\b", -1, 0.5),
         (r"\bendors(?:es|ed|ing|e|ement\s+of)\b", 1, 1.0),
         (r"\bsupport(?:s|ed|ing)?\b(?!\s+(?:from|of|among|is|was|for\s+(?:it|them)\s+is))", 1, 1.0),
-        (r"\bback(?:s|ed|ing)?\b(?!\s+(?:down|out|away|off|to|in|from|then|when))", 1, 1.0),
+        (
+            r"(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bbe\s)"
+            r"\bback(?:s|ed|ing)?\b(?!\s+(?:down|out|away|off|to|in|from|then|when|on|home|again))",
+            1,
+            1.0,
+        ),
         (r"\bchampion(?:s|ed|ing)?\b", 1, 1.0),
         (r"\bfavou?r(?:s|ed)?\b", 1, 1.0),
         (r"\b(?:co-?)?sponsor(?:s|ed|ing)?\b", 1, 1.0),
@@ -324,7 +346,8 @@ _HEDGE = re.compile(
     r"\b(?:[Ww]hether|[Ii]f|[Uu]nless|[Mm]ight|may|[Cc]ould|[Ss]hould|[Cc]onsidering|[Ww]eighing|[Mm]ulling)\b"
 )
 _CANCEL = re.compile(
-    r"\b(?:not|never|refused\s+to|declined\s+to|yet\s+to|stopped\s+short\s+of|fail(?:s|ed)?\s+to)\s+(?:\w+\s+){0,2}$",
+    r"\b(?:not|never|without|refused\s+to|declined\s+to|yet\s+to|stopped\s+short\s+of|fail(?:s|ed)?\s+to)"
+    r"\s+(?:[\w-]+\s+){0,3}$",
     re.I,
 )
 _DISMISSED = re.compile(
@@ -337,6 +360,12 @@ _NEGATIVE_OUTCOME = re.compile(
 )
 _SHARE_IN_GAP = re.compile(
     r"\d\s*(?:%|per\s*cent|percent)|\b(?:voters|respondents|residents|those\s+asked)\b", re.I
+)
+_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s+or\s+)\s*(?:the\s+)?", re.I)
+_DECISION_OBJECT = re.compile(
+    r"\s+(?:the\s+|this\s+|that\s+|its\s+|their\s+)?(?:it|plan|proposals?|measures?|bill|scheme|deal|"
+    r"merger|levy|motion|resolution|project|decision|treaty|agreement|referendum|initiative|ordinance)\b",
+    re.I,
 )
 _NO_LONGER = re.compile(r"\bno\s+longer\s+(?:\w+\s+)?$", re.I)
 _WOULD = re.compile(r"\bwould\s+(?:\w+\s+)?$", re.I)
@@ -374,6 +403,12 @@ _PROGRESS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
             1,
         ),
         (r"\bfully\s+funded\b", 1),
+        (
+            r"\b(?:granted|issued|approved|awarded)\s+(?:the|a|an|its|their)\s+(?:[\w-]+\s+){0,2}"
+            r"(?:licen[cs]e|permit|consent|certificate|approval|funding)\b",
+            1,
+        ),
+        (r"\bwithdr(?:ew|awn)\s+(?:its|their|his|her|all)\s+(?:\w+\s+)?objections?\b", 1),
         (r"\b(?:on|ahead\s+of)\s+schedule\b|\bon\s+track\b|\bon\s+budget\b", 1),
         (
             r"\b(?:construction|testing|work|trials?)\s+(?:is|was|has\s+been)\s+(?:complete|completed|finished)\b",
@@ -471,7 +506,10 @@ def _pct_value(m: re.Match[str]) -> float | None:
 
 
 def _read_poll(
-    sentence: str, subject_terms: Sequence[re.Pattern[str]], others: Sequence[tuple[re.Pattern[str], str]]
+    sentence: str,
+    subject_terms: Sequence[re.Pattern[str]],
+    others: Sequence[tuple[re.Pattern[str], str]],
+    verb: str = "",
 ) -> tuple[float, float, float] | None:
     """(yes, no, undecided) percentages of a poll sentence, or None."""
     matches = list(_PCT.finditer(sentence))
@@ -490,6 +528,8 @@ def _read_poll(
         before = sentence[max(prev_end, m.start() - 50) : m.start()]
         if _THRESHOLD_NEXT.search(after) or _THRESHOLD_BEFORE.search(before):
             continue  # "55% needed", "needs two-thirds": a threshold, not a share
+        if _TURNOUT.search(before[-30:]) or _TURNOUT.search(" ".join(after.split()[:2])):
+            continue  # "a turnout of 74 per cent": participation, not a share
         label = None
         if _YES_NEXT.search(after):
             label, explicit = "yes", True
@@ -505,8 +545,13 @@ def _read_poll(
                 for c in [rx.search(window)]
                 if c
             ]
-            if cues:
+            said = event_sign(" ".join(after.split()[:8]), verb) if verb else 0
+            if cues and not said:
                 label = min(cues)[1]
+            elif said:
+                label = "yes" if said > 0 else "no"  # "38% saying they will vote to remove him"
+            elif verb and (named := event_sign(" ".join(before.split()[-3:]), verb)):
+                label = "yes" if named > 0 else "no"  # "had removal at 36 per cent"
             else:
                 tail = " ".join(before.split()[-5:])
                 if _UNDECIDED.search(tail):
@@ -571,8 +616,8 @@ class _Votes:
         return _STD_NORMAL.cdf((expected - needed + 0.5) / sd)
 
 
-def _count_direction(after: str) -> int:
-    window = " ".join(after.split()[:10])
+def _count_direction(after: str, words: int = 10) -> int:
+    window = " ".join(after.split()[:words])
     pro, con = _VOTE_PRO.search(window), _VOTE_CON.search(window)
     if pro and (not con or pro.start() < con.start()):
         return 1
@@ -608,13 +653,24 @@ def _read_votes(sentence: str, votes: _Votes) -> bool:
             votes.no = n
         used.append(m.span())
         found = True
-    for rx in (_COUNT, _BARE_COUNT):
+    tally = bool(_VOTE_CONTEXT.search(sentence))
+    for rx in (_COUNT, _VOTED_COUNT, _BARE_COUNT, _DIRECT_COUNT):
+        if rx is _DIRECT_COUNT and not tally:
+            continue
         for m in rx.finditer(sentence):
             if any(s <= m.start() < e for s, e in used):
                 continue
+            if _TOTAL_BEFORE.search(sentence[max(0, m.start() - 30) : m.start()]):
+                continue  # "19 of the 60 councillors": 60 is the body, not a side
             n = parse_number(m.group("n"))
             direction = _count_direction(sentence[m.end() :])
-            if n is None or not direction or n >= 1000:
+            # a count named by voters ("3,412 members") may be large; "in 2019 …" is a year
+            year = n is not None and 1900 <= n < 2100 and m.group("n").isdigit()
+            if (
+                n is None
+                or not direction
+                or (rx is not _COUNT and (year or (n >= 1000 and rx is _BARE_COUNT)))
+            ):
                 continue
             if direction > 0 and votes.yes is None:
                 votes.yes = n
@@ -629,12 +685,31 @@ def _read_votes(sentence: str, votes: _Votes) -> bool:
     return found
 
 
+def _read_stakes(sentence: str, stakes: _Votes) -> bool:
+    """Fold shares of the vote committed one way ("holders of 31 per cent … will vote against")
+    into ``stakes`` (a body of 100); the first stake of a sentence speaks for the sentence."""
+    m = _STAKE.search(sentence)
+    if m is None:
+        return False
+    direction = _count_direction(sentence[m.end() :], words=40)
+    share = float(m.group("n"))
+    if direction > 0:
+        stakes.yes = max(stakes.yes or 0, round(share))
+    elif direction < 0:
+        stakes.no = max(stakes.no or 0, round(share))
+    else:
+        return False
+    stakes.sentences.append(sentence)
+    return True
+
+
 def _read_stances(
     sentence: str,
     aliases: Sequence[tuple[re.Pattern[str], str]],
     previous_subject: str | None,
     goal_names: Sequence[str],
     contest: bool = False,
+    subject_terms: Sequence[re.Pattern[str]] = (),
 ) -> list[tuple[str, int, float]]:
     """(stakeholder, sign, strength) for each stance cue whose subject is a named stakeholder. A
     cue aimed at another stakeholder is a relation, not a stance on the goal - except in a
@@ -663,6 +738,13 @@ def _read_stances(
             ]
             if before:
                 start, end, name = before[-1]
+                # "ISS and Glass Lewis have recommended …": every stakeholder of the listed subject
+                listed = [name]
+                for prev in reversed(before[:-1]):
+                    if not _LIST_JOIN.fullmatch(sentence[prev[1] : start]):
+                        break
+                    listed.append(prev[2])
+                    start = prev[0]
             elif previous_subject and _PRONOUN_START.match(sentence[clause_start:].lstrip()):
                 start, end, name = clause_start, clause_start, previous_subject
             else:
@@ -683,6 +765,12 @@ def _read_stances(
             tail = sentence[m.end() : m.end() + 80]
             if _DISMISSED.match(tail):
                 continue  # "rejects the claims that …" is about an argument, not the goal
+            if (
+                strength < 1.0
+                and not m.group(0).lower().startswith(("warn", "withdr", "pulled"))
+                and not (_DECISION_OBJECT.match(tail) or any(t.search(tail[:60]) for t in subject_terms))
+            ):
+                continue  # "praised the joyful spirit of the neighbourhood" is not about the goal
             s, k = (-sign if rival else sign), strength
             if m.group(0).lower().startswith("warn") and _NEGATIVE_OUTCOME.search(tail):
                 s = -s  # warning that the measure could fail is an argument for it
@@ -690,9 +778,10 @@ def _read_stances(
                 s, k = -sign, strength * 0.5
             elif _WOULD.search(gap):
                 k = strength * 0.8
-            if (name, m.start()) not in seen:
-                seen.add((name, m.start()))
-                out.append((name, s, k))
+            for who in listed if before else [name]:
+                if (who, m.start()) not in seen:
+                    seen.add((who, m.start()))
+                    out.append((who, s, k))
     return out
 
 
@@ -763,9 +852,11 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
     moe_match = _MOE.search(plain)
     moe = float(moe_match.group("n")) if moe_match else DEFAULT_MOE
 
+    verb = goal_verb(analysis)
     items: list[EvidenceItem] = []
     polls: list[tuple[str, tuple[float, float, float]]] = []
     votes = _Votes()
+    stakes = _Votes(total=100)
     stances: list[tuple[str, int, float, str]] = []
     precedents: list[tuple[str, int, int]] = []
     progress: list[tuple[str, int]] = []
@@ -774,12 +865,18 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
         if counts := _precedent_counts(sentence):
             precedents.append((sentence, *counts))
             continue
-        poll = _read_poll(sentence, subject_terms, [a for a in aliases if a[1] not in goal_names])
+        poll = (
+            None
+            if _read_stakes(sentence, stakes)
+            else _read_poll(sentence, subject_terms, [a for a in aliases if a[1] not in goal_names], verb)
+        )
         if poll:
             polls.append((sentence, poll))
-        else:
+        elif sentence not in stakes.sentences:
             _read_votes(sentence, votes)
-        for name, sign, strength in _read_stances(sentence, aliases, previous_subject, goal_names, contest):
+        for name, sign, strength in _read_stances(
+            sentence, aliases, previous_subject, goal_names, contest, subject_terms
+        ):
             stances.append((name, sign, strength, sentence))
         if any(t.search(sentence) for t in subject_terms) or not _names_something_else(
             sentence, subject_terms
@@ -793,10 +890,18 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
     if polls:
         w = _logit(_poll_probability([p for _, p in polls], threshold, moe))
         items += [EvidenceItem("poll", s[:240], w / len(polls)) for s, _ in polls]
-    p_votes = votes.probability(threshold)
-    if p_votes is not None:
-        w = _logit(p_votes)
-        items += [EvidenceItem("vote", s[:240], w / len(votes.sentences)) for s in votes.sentences]
+    for tally in (votes, stakes):
+        p_votes = tally.probability(threshold)
+        if p_votes is not None:
+            w = _logit(p_votes)
+            items += [EvidenceItem("vote", s[:240], w / len(tally.sentences)) for s in tally.sentences]
+    for kind, found in (
+        ("vote", results(sentences, verb)),
+        ("expectation", expectations(sentences, verb)),
+        ("odds", odds(sentences, verb)),
+        ("schedule", schedules(sentences, goal, verb, subject_terms)),
+    ):
+        items += [EvidenceItem(kind, sentence[:240], w) for sentence, w in found]
 
     per_entity: dict[str, float] = {}
     for name, sign, strength, _ in stances:
