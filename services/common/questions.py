@@ -78,7 +78,7 @@ VERBS = frozenset(
     attend authorise authorize avoid award back ban be beat become begin block borrow break bring
     build buy call campaign cancel carry cause certify change charge choose clear close collapse come
     complete confirm continue contract convict crash cross cut debut decide declare decline default
-    defeat delay deliver deny deploy derail die dip divest do double drop earn ease elect end endorse
+    defeat delay deliver deny deploy derail die dip dismiss divest do double drop earn ease elect end endorse
     enter exceed expand expire extend face fail fall file finalise finalize finish fire fix force form
     fund gain get give go grant greenlight grow halt halve happen have hike hire hit hold host impeach
     implement impose increase introduce invade invest issue join keep kill land launch lay lead leave
@@ -164,6 +164,16 @@ def lemma(word: str) -> str:
     return next((s for s in stems if s in VERBS), w)
 
 
+def negated_participle(word: str) -> str:
+    """The verb an "un-" participle negates ("unlisted" -> "list", "unfunded" -> "fund"), else ""."""
+    w = _norm(word)
+    if w.startswith("un") and w.endswith(("ed", "en")) and len(w) > 5:
+        base = lemma(w[2:])
+        if base in VERBS:
+            return base
+    return ""
+
+
 def third_person(base: str) -> str:
     """ "pass" -> "passes", "be" -> "is" (for a singular subject)."""
     special = {"be": "is", "have": "has", "do": "does", "go": "goes"}
@@ -179,7 +189,8 @@ def third_person(base: str) -> str:
 # Outcome verbs whose YES is the negative outcome for the thing asked about (polarity -1).
 NEGATIVE_VERBS = frozenset(
     """fail lose collapse miss lapse stall reject defeat block veto cancel abandon scrap shelve
-    postpone delay withdraw overturn repeal oppose kill sink derail halt suspend default""".split()
+    postpone delay withdraw overturn repeal oppose kill sink derail halt suspend default deny refuse
+    decline dismiss""".split()
 )
 # verb + particle pairs with a negative outcome ("voted down", "fall through")
 NEGATIVE_PHRASAL = frozenset(
@@ -478,7 +489,7 @@ def _polarity(subject: Sequence[str], predicate: Sequence[str]) -> int:
         if w in _FILLERS or w.endswith("ly"):
             i += 1
             continue
-        if base in NEGATIVE_VERBS or (base, nxt) in NEGATIVE_PHRASAL:
+        if base in NEGATIVE_VERBS or (base, nxt) in NEGATIVE_PHRASAL or negated_participle(w):
             sign = -sign
         break  # the main verb decides; its objects do not
     return sign

@@ -22,9 +22,22 @@ from swarmcast.auth.v1 import auth_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.common.clients import auth_stub, bearer, insecure_channel, jobs_stub
+from tests.forecast.holdout import HOLDOUT_CASES
 from tests.forecast.seeds import CASES, CASES_BY_ID, TIER_GAP_CASE_IDS, Case, negation_pairs
 
 Metadata = tuple[tuple[str, str], ...]
+
+# The case sets, in the order they were written. "team": the cases the engine was developed
+# against (docs/forecasting.md §6); "holdout": written blind, then used to find general reading
+# bugs; "final": written blind after the last engine change and never used to change it.
+SUITES: dict[str, tuple[Case, ...]] = {"team": tuple(CASES), "holdout": tuple(HOLDOUT_CASES)}
+try:
+    from tests.forecast.final import FINAL_CASES
+
+    SUITES["final"] = tuple(FINAL_CASES)
+except ImportError:  # pragma: no cover - the final set is added last
+    pass
+ALL_CASES: tuple[Case, ...] = tuple(case for cases in SUITES.values() for case in cases)
 
 # DESIGN §10 targets.
 HIT_RATE_TARGET = 0.90
@@ -50,8 +63,8 @@ class Run:
 
 
 def coherence_runs() -> list[Run]:
-    """Every case on the small tier, then the tier-gap cases again on the large tier."""
-    return [Run(case, "small") for case in CASES] + [
+    """Every case of every suite on the small tier, then the tier-gap cases again on the large tier."""
+    return [Run(case, "small") for case in ALL_CASES] + [
         Run(CASES_BY_ID[case_id], "large") for case_id in TIER_GAP_CASE_IDS
     ]
 
@@ -282,11 +295,13 @@ def _worst(gaps: dict[str, float | None]) -> float | None:
     return max(v for v in values if v is not None)
 
 
-def summarise(outcomes: Sequence[Outcome]) -> Summary:
-    small = {o.case.id: o for o in outcomes if o.tier == "small"}
-    large = {o.case.id: o for o in outcomes if o.tier == "large"}
+def summarise(outcomes: Sequence[Outcome], cases: Sequence[Case] = CASES) -> Summary:
+    """The figures over ``cases`` (default: the team suite)."""
+    ids = {case.id for case in cases}
+    small = {o.case.id: o for o in outcomes if o.tier == "small" and o.case.id in ids}
+    large = {o.case.id: o for o in outcomes if o.tier == "large" and o.case.id in ids}
     negation_gaps: dict[str, float | None] = {}
-    for goal_case, negated_case in negation_pairs():
+    for goal_case, negated_case in negation_pairs(cases):
         p = small[goal_case.id].probability if goal_case.id in small else None
         q = small[negated_case.id].probability if negated_case.id in small else None
         negation_gaps[goal_case.pair] = None if p is None or q is None else abs(p + q - 1.0)
@@ -319,13 +334,16 @@ def table(outcomes: Sequence[Outcome]) -> str:
             f"{o.case.id:<{width}}  {o.case.family:<11}  {o.tier:<5}  {o.case.expected:<3}  "
             f"{_fmt(o.probability):>5}  {interval:<14}  {o.verdict()}"
         )
-    summary = summarise(outcomes)
-    lines.append(f"on the expected side: {summary.hits}/{summary.n} = {summary.hit_rate:.3f}")
-    for pair, gap in summary.negation_gaps.items():
-        lines.append(f"negation {pair}: |P(g) + P(not g) - 1| = {_fmt(gap)}")
-    for case_id, gap in summary.tier_gaps.items():
-        lines.append(f"tier gap {case_id}: |P(small) - P(large)| = {_fmt(gap)}")
-    lines.append(f"mean 80% interval width (small): {_fmt(summary.mean_interval_width)}")
+    for name, cases in SUITES.items():
+        summary = summarise(outcomes, cases)
+        if not summary.n:
+            continue
+        lines.append(f"[{name}] on the expected side: {summary.hits}/{summary.n} = {summary.hit_rate:.3f}")
+        for pair, gap in summary.negation_gaps.items():
+            lines.append(f"[{name}] negation {pair}: |P(g) + P(not g) - 1| = {_fmt(gap)}")
+        for case_id, gap in summary.tier_gaps.items():
+            lines.append(f"[{name}] tier gap {case_id}: |P(small) - P(large)| = {_fmt(gap)}")
+        lines.append(f"[{name}] mean 80% interval width (small): {_fmt(summary.mean_interval_width)}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ Every id starts with `h-`. Not yet run by the coherence test or the benchmark.
 
 from __future__ import annotations
 
-from tests.forecast.seeds import Case
+from tests.forecast.seeds import Case, negation_pairs
 from tests.forecast.seeds import _doc as doc
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -860,8 +860,4 @@ HOLDOUT_CASES_BY_ID: dict[str, Case] = {case.id: case for case in HOLDOUT_CASES}
 
 def holdout_negation_pairs() -> list[tuple[Case, Case]]:
     """(goal, its negation) for every holdout negation pair, in HOLDOUT_CASES order."""
-    pairs: dict[str, list[Case]] = {}
-    for case in HOLDOUT_CASES:
-        if case.family == "negation":
-            pairs.setdefault(case.pair, []).append(case)
-    return [(a, b) for a, b in pairs.values()]
+    return negation_pairs(HOLDOUT_CASES)

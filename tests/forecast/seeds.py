@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -805,10 +806,10 @@ CASES_BY_ID: dict[str, Case] = {case.id: case for case in CASES}
 TIER_GAP_CASE_IDS: tuple[str, ...] = ("measure-k-leads", "stadium-approve", "quarry-opposed")
 
 
-def negation_pairs() -> list[tuple[Case, Case]]:
-    """(goal, its negation) for every negation pair, in CASES order."""
+def negation_pairs(cases: Sequence[Case] | None = None) -> list[tuple[Case, Case]]:
+    """(goal, its negation) for every negation pair of ``cases`` (default: CASES), in order."""
     pairs: dict[str, list[Case]] = {}
-    for case in CASES:
+    for case in CASES if cases is None else cases:
         if case.family == "negation":
             pairs.setdefault(case.pair, []).append(case)
     return [(a, b) for a, b in pairs.values()]

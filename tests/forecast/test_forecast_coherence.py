@@ -16,8 +16,10 @@ import pytest
 
 from tests.fixtures.stack import RunningStack
 from tests.forecast.coherence import (
+    ALL_CASES,
     HIT_RATE_TARGET,
     NEGATION_GAP_TARGET,
+    SUITES,
     TIER_GAP_TARGET,
     Outcome,
     coherence_runs,
@@ -29,8 +31,11 @@ from tests.forecast.coherence import (
 )
 from tests.forecast.seeds import CASES, FAMILIES, TIER_GAP_CASE_IDS, Case, negation_pairs, word_count
 
-# ~35 jobs in turn on one runner: a small heuristic job takes about a second, a large one a few.
-WAIT_FOR_JOBS_S = 420.0
+# ~100 jobs in turn on one runner: a small heuristic job takes about a second, a large one a few.
+WAIT_FOR_JOBS_S = 480.0
+# Cases the engine was never developed against must still beat a coin by a wide margin (a guard
+# against regressions; the measured rates are in docs/forecasting.md §6).
+UNSEEN_HIT_RATE_FLOOR = 0.65
 MIN_PAIRS = 12
 MIN_PAIRS_PER_FAMILY = 3
 SEED_WORDS = (120, 400)
@@ -75,6 +80,17 @@ def test_the_case_set_is_what_the_benchmark_promises() -> None:
     assert set(TIER_GAP_CASE_IDS) <= {case.id for case in CASES} and len(TIER_GAP_CASE_IDS) >= 3
 
 
+def test_unseen_cases_land_on_their_side_far_more_often_than_chance(outcomes: list[Outcome]) -> None:
+    for name, cases in SUITES.items():
+        if name == "team":
+            continue
+        summary = summarise(outcomes, cases)
+        assert summary.n == len(cases)
+        assert summary.hit_rate >= UNSEEN_HIT_RATE_FLOOR, (
+            f"[{name}] {summary.hits}/{summary.n} on their expected side\n{table(outcomes)}"
+        )
+
+
 def test_every_case_completes_with_the_design_forecast(outcomes: list[Outcome]) -> None:
     problems = {
         f"{o.case.id} ({o.tier}, job {o.job_id})": (
@@ -97,11 +113,11 @@ def test_clear_evidence_lands_on_its_side(outcomes: list[Outcome]) -> None:
 def test_a_goal_and_its_negation_sum_to_one(outcomes: list[Outcome]) -> None:
     small = _small(outcomes)
     lines = []
-    for goal_case, negated_case in negation_pairs():
+    for goal_case, negated_case in negation_pairs(ALL_CASES):
         p, q = small[goal_case.id].probability, small[negated_case.id].probability
         assert p is not None and q is not None, f"no forecast for {goal_case.pair}\n{table(outcomes)}"
         lines.append(f"{goal_case.pair}: P(g)={p:.3f} P(not g)={q:.3f} gap={abs(p + q - 1):.3f}")
-    gaps = summarise(outcomes).negation_gaps
+    gaps = summarise(outcomes, ALL_CASES).negation_gaps
     assert all(gap is not None and gap <= NEGATION_GAP_TARGET for gap in gaps.values()), "\n".join(lines)
 
 

@@ -39,7 +39,16 @@ from services.common.questions import (
     plain_text,
     split_sentences,
 )
-from services.gpu_runner.engine.outlook import event_sign, expectations, goal_verb, odds, results, schedules
+from services.gpu_runner.engine.outlook import (
+    event_sign,
+    expectations,
+    goal_verb,
+    is_timing,
+    odds,
+    results,
+    schedules,
+    timing_verb,
+)
 
 PRIOR_MIN, PRIOR_MAX = 0.03, 0.97
 LOGIT_CAP = 4.0  # bound on the summed log-odds
@@ -853,6 +862,7 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
     moe = float(moe_match.group("n")) if moe_match else DEFAULT_MOE
 
     verb = goal_verb(analysis)
+    timing = is_timing(analysis)  # a goal about when: dated expectations are schedules
     items: list[EvidenceItem] = []
     polls: list[tuple[str, tuple[float, float, float]]] = []
     votes = _Votes()
@@ -897,9 +907,9 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
             items += [EvidenceItem("vote", s[:240], w / len(tally.sentences)) for s in tally.sentences]
     for kind, found in (
         ("vote", results(sentences, verb)),
-        ("expectation", expectations(sentences, verb)),
+        ("expectation", expectations(sentences, verb, timing)),
         ("odds", odds(sentences, verb)),
-        ("schedule", schedules(sentences, goal, verb, subject_terms)),
+        ("schedule", schedules(sentences, goal, timing_verb(analysis), subject_terms)),
     ):
         items += [EvidenceItem(kind, sentence[:240], w) for sentence, w in found]
 

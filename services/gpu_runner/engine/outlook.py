@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from services.common.questions import NEGATIVE_VERBS, GoalAnalysis, lemma
+from services.common.questions import NEGATIVE_VERBS, GoalAnalysis, lemma, negated_participle
 
 EXPECTATION_WEIGHT = 1.0  # one clear expectation, in log-odds
 EXPECTATION_CAP = 1.5
@@ -157,7 +157,8 @@ _PLAN_CUE = re.compile(
 
 
 def goal_verb(analysis: GoalAnalysis) -> str:
-    """The base form of the goal's main verb ("raise" in "the bank will raise its rate")."""
+    """The base form of the goal's main verb ("raise" in "the bank will raise its rate"); for a
+    negated participle, the verb it negates ("still be unlisted" -> "list")."""
     words = _WORD.findall(analysis.proposition)
     lowered = [w.lower() for w in words]
     for k, w in enumerate(lowered):
@@ -165,7 +166,7 @@ def goal_verb(analysis: GoalAnalysis) -> str:
             for nxt in lowered[k + 1 :]:
                 if nxt in ("not", "be", "been", "get", "finally", "actually", "still", "ever"):
                     continue
-                return lemma(nxt)
+                return negated_participle(nxt) or lemma(nxt)
     for w in lowered:
         base = lemma(w)
         if base in CHOICE_WORDS or base in POSITIVE_OUTCOMES or base in NEGATIVE_VERBS:
@@ -216,11 +217,10 @@ def event_sign(clause: str, verb: str) -> int:
 CHOICE_WORDS = frozenset(w for c in _CHOICES for option in c for w in option)
 
 
-def expectations(sentences: Sequence[str], verb: str) -> list[tuple[str, float]]:
+def expectations(sentences: Sequence[str], verb: str, timing: bool) -> list[tuple[str, float]]:
     """Stated expectations about the outcome (see the module docstring). For a goal about *when*
     something happens, a dated expectation is the schedule reader's ("expects it to reopen in
     March" says NO to "by 1 December")."""
-    timing = verb in TIMING_VERBS
     found: list[tuple[str, float]] = []
     for sentence in sentences:
         signs: list[float] = []
@@ -345,19 +345,35 @@ def deadline_of(goal: str) -> tuple[int, int, int | None] | None:
     return _month_day(m) if m else None
 
 
+def timing_verb(analysis: GoalAnalysis) -> str:
+    """The event whose date a goal asks about ("reopen" in "reopen by 1 December", "launch" in
+    "miss its launch window"); "" when the goal is not about *when* something happens."""
+    for w in _WORD.findall(analysis.proposition):
+        base = _NOUN_FORMS.get(w.lower()) or lemma(w)
+        if base in TIMING_VERBS:
+            return base
+    return ""
+
+
+def is_timing(analysis: GoalAnalysis) -> bool:
+    return bool(timing_verb(analysis))
+
+
 def schedules(
-    sentences: Sequence[str], goal: str, verb: str, subject_terms: Sequence[re.Pattern[str]]
+    sentences: Sequence[str], goal: str, event: str, subject_terms: Sequence[re.Pattern[str]]
 ) -> list[tuple[str, float]]:
-    """When the seed now expects the event, against the goal's deadline."""
+    """When the seed now expects ``event`` (the goal's :func:`timing_verb`), against the goal's
+    deadline. A plan dated after the deadline counts only in a sentence naming the goal's subject
+    (another launch booked later is not this one)."""
     deadline = deadline_of(goal)
-    if deadline is None or verb not in TIMING_VERBS:
+    if deadline is None or not event:
         return []
     found: list[tuple[str, float]] = []
     for sentence in sentences:
-        about = any(t.search(sentence) for t in subject_terms) or (
-            verb and any(lemma(w) == verb for w in _WORD.findall(sentence))
-        )
-        if not about:
+        named = any(t.search(sentence) for t in subject_terms)
+        if not named and not any(
+            (_NOUN_FORMS.get(w.lower()) or lemma(w)) == event for w in _WORD.findall(sentence)
+        ):
             continue
         for m in _DATE.finditer(sentence):
             lead = sentence[max(0, m.start() - 120) : m.start()]
@@ -368,7 +384,8 @@ def schedules(
                 break
             if _PLAN_CUE.search(lead) and not late_cue:
                 if _after(date, deadline):
-                    found.append((sentence, -SCHEDULE_LATE * 0.8))
+                    if named:
+                        found.append((sentence, -SCHEDULE_LATE * 0.8))
                 else:
                     found.append((sentence, SCHEDULE_ON_TIME))
                 break
