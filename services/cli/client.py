@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from grpc_status import rpc_status
 from swarmcast.auth.v1 import auth_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.cli import credentials
 from services.common.clients import ServiceClients, bearer
 from services.common.config import Settings
-from services.common.status import field_violations
+from services.common.status import field_violations, status_detail
 
 R = TypeVar("R")
 RPC_TIMEOUT_SECONDS = 30.0
@@ -45,15 +44,8 @@ def not_running(service: str, addr: str) -> CliError:
 
 def goal_suggestions(exc: grpc.aio.AioRpcError) -> list[str] | None:
     """The yes/no questions a refused goal came with (jobs.v1.GoalSuggestions detail), or None."""
-    try:
-        status = rpc_status.from_call(exc)  # type: ignore[arg-type]
-    except ValueError:
-        return None
-    for detail in status.details if status is not None else ():
-        found = jobs_pb2.GoalSuggestions()
-        if detail.Unpack(found):
-            return list(found.suggestions)
-    return None
+    found = status_detail(exc, jobs_pb2.GoalSuggestions)
+    return None if found is None else list(found.suggestions)
 
 
 def numbered(questions: list[str]) -> str:
@@ -66,7 +58,7 @@ def refused_goal(exc: grpc.aio.AioRpcError, suggestions: list[str]) -> CliError:
     if not suggestions:
         return CliError(f"{problem}\nAsk one yes/no question about an event in the seed.")
     return CliError(
-        f"{problem}\nAsk one of these yes/no questions instead (--goal \"...\"):\n{numbered(suggestions)}"
+        f'{problem}\nAsk one of these yes/no questions instead (--goal "..."):\n{numbered(suggestions)}'
     )
 
 

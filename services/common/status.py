@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 RETRY_AFTER_METADATA = "retry-after"
+M = TypeVar("M", bound=Message)
 FieldViolations = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
@@ -115,16 +117,28 @@ async def abort_unavailable(context: grpc.aio.ServicerContext, message: str) -> 
     await abort(context, grpc.StatusCode.UNAVAILABLE, message)
 
 
-def field_violations(error: grpc.aio.AioRpcError | grpc.RpcError) -> dict[str, str]:
-    """Client side: the BadRequest field violations carried by a failed call (empty if none)."""
+def _details(error: grpc.aio.AioRpcError | grpc.RpcError) -> list[any_pb2.Any]:
     metadata = error.trailing_metadata() or ()  # type: ignore[attr-defined]
     for key, value in metadata:
         if key == rpc_status.GRPC_DETAILS_METADATA_KEY:
-            status = status_pb2.Status.FromString(value)
-            out: dict[str, str] = {}
-            for any_msg in status.details:
-                bad = error_details_pb2.BadRequest()
-                if any_msg.Unpack(bad):
-                    out.update({v.field: v.description for v in bad.field_violations})
-            return out
-    return {}
+            return list(status_pb2.Status.FromString(value).details)
+    return []
+
+
+def field_violations(error: grpc.aio.AioRpcError | grpc.RpcError) -> dict[str, str]:
+    """Client side: the BadRequest field violations carried by a failed call (empty if none)."""
+    out: dict[str, str] = {}
+    for any_msg in _details(error):
+        bad = error_details_pb2.BadRequest()
+        if any_msg.Unpack(bad):
+            out.update({v.field: v.description for v in bad.field_violations})
+    return out
+
+
+def status_detail(error: grpc.aio.AioRpcError | grpc.RpcError, message_type: type[M]) -> M | None:
+    """Client side: the first status detail of ``message_type`` a failed call carries, or None."""
+    for any_msg in _details(error):
+        found = message_type()
+        if any_msg.Unpack(found):
+            return found
+    return None

@@ -33,12 +33,11 @@ import grpc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from grpc_status import rpc_status
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swarmcast.jobs.v1 import jobs_pb2
 
-from services.common.status import RETRY_AFTER_METADATA, field_violations
+from services.common.status import RETRY_AFTER_METADATA, field_violations, status_detail
 
 log = logging.getLogger("swarmcast.gateway")
 
@@ -167,16 +166,9 @@ def retry_after_seconds(error: grpc.aio.AioRpcError) -> int | None:
 
 
 def goal_suggestions(error: grpc.aio.AioRpcError) -> list[str] | None:
-    """The questions a refused goal came with (jobs.v1.GoalSuggestions detail), or None."""
-    try:
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    except ValueError:  # details that contradict the status line: ignore them
-        return None
-    for detail in status.details if status is not None else ():
-        found = jobs_pb2.GoalSuggestions()
-        if detail.Unpack(found):
-            return list(found.suggestions)
-    return None
+    """The yes/no questions a refused goal came with (jobs.v1.GoalSuggestions detail), or None."""
+    found = status_detail(error, jobs_pb2.GoalSuggestions)
+    return None if found is None else list(found.suggestions)
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:

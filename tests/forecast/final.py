@@ -969,12 +969,3 @@ FINAL_CASES: tuple[Case, ...] = (
 )
 
 FINAL_CASES_BY_ID: dict[str, Case] = {case.id: case for case in FINAL_CASES}
-
-
-def final_negation_pairs() -> list[tuple[Case, Case]]:
-    """(goal, its negation) for every final negation pair, in FINAL_CASES order."""
-    pairs: dict[str, list[Case]] = {}
-    for case in FINAL_CASES:
-        if case.family == "negation":
-            pairs.setdefault(case.pair, []).append(case)
-    return [(a, b) for a, b in pairs.values()]

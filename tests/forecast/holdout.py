@@ -16,7 +16,7 @@ Every id starts with `h-`. Not yet run by the coherence test or the benchmark.
 
 from __future__ import annotations
 
-from tests.forecast.seeds import Case, negation_pairs
+from tests.forecast.seeds import Case
 from tests.forecast.seeds import _doc as doc
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -856,8 +856,3 @@ HOLDOUT_CASES: tuple[Case, ...] = (
 )
 
 HOLDOUT_CASES_BY_ID: dict[str, Case] = {case.id: case for case in HOLDOUT_CASES}
-
-
-def holdout_negation_pairs() -> list[tuple[Case, Case]]:
-    """(goal, its negation) for every holdout negation pair, in HOLDOUT_CASES order."""
-    return negation_pairs(HOLDOUT_CASES)

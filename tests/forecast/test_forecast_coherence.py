@@ -9,7 +9,6 @@ and every forecast must have exactly the DESIGN §7 shape.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import pytest
@@ -29,16 +28,13 @@ from tests.forecast.coherence import (
     summarise,
     table,
 )
-from tests.forecast.seeds import CASES, FAMILIES, TIER_GAP_CASE_IDS, Case, negation_pairs, word_count
+from tests.forecast.seeds import CASES, TIER_GAP_CASE_IDS, negation_pairs
 
 # ~100 jobs in turn on one runner: a small heuristic job takes about a second, a large one a few.
 WAIT_FOR_JOBS_S = 480.0
 # Cases the engine was never developed against must still beat a coin by a wide margin (a guard
 # against regressions; the measured rates are in docs/forecasting.md §6).
 UNSEEN_HIT_RATE_FLOOR = 0.65
-MIN_PAIRS = 12
-MIN_PAIRS_PER_FAMILY = 3
-SEED_WORDS = (120, 400)
 
 # The first test to use `outcomes` waits for every job; the default 300 s is too tight for that.
 pytestmark = pytest.mark.timeout(600)
@@ -54,30 +50,6 @@ async def outcomes(stack: RunningStack) -> list[Outcome]:
 
 def _small(outcomes: Sequence[Outcome]) -> dict[str, Outcome]:
     return {o.case.id: o for o in outcomes if o.tier == "small"}
-
-
-def test_the_case_set_is_what_the_benchmark_promises() -> None:
-    """Pairs per family, real-length seeds, and pairs whose two sides really are opposite."""
-    ids = [case.id for case in CASES]
-    assert len(ids) == len(set(ids)), "case ids must be unique"
-    pairs: dict[str, list[Case]] = {}
-    for case in CASES:
-        pairs.setdefault(case.pair, []).append(case)
-    assert len(pairs) >= MIN_PAIRS
-    per_family = Counter(cases[0].family for cases in pairs.values())
-    assert all(per_family[family] >= MIN_PAIRS_PER_FAMILY for family in FAMILIES), per_family
-    for pair, (a, b, *rest) in pairs.items():
-        assert not rest and a.family == b.family, pair
-        assert {a.expected, b.expected} == {"yes", "no"}, pair
-        if a.family == "negation":
-            assert a.seed_text == b.seed_text and a.goal != b.goal, pair
-        else:
-            assert a.seed_text != b.seed_text and a.goal == b.goal, pair
-    for case in CASES:
-        assert SEED_WORDS[0] <= word_count(case.seed_text) <= SEED_WORDS[1], case.id
-        assert case.goal.endswith("?"), case.id
-    assert len(negation_pairs()) >= MIN_PAIRS_PER_FAMILY
-    assert set(TIER_GAP_CASE_IDS) <= {case.id for case in CASES} and len(TIER_GAP_CASE_IDS) >= 3
 
 
 def test_unseen_cases_land_on_their_side_far_more_often_than_chance(outcomes: list[Outcome]) -> None:

@@ -478,10 +478,14 @@ def _mentions(sentence: str, aliases: Sequence[tuple[re.Pattern[str], str]]) -> 
 
 
 def _subject_terms(goal: str) -> list[re.Pattern[str]]:
-    """Words by which a sentence is about the goal's subject ("Measure T", "the measure")."""
+    """Words by which a sentence is about the goal's subject ("Measure T", "the measure"). The
+    names the goal mentions anywhere count too, so a goal and its rephrased negation ("Will the
+    board grant the variance?" / "Will the building be blocked by the board?") read the same
+    sentences."""
     analysis = analyze_goal(goal)
     terms: set[str] = set()
-    for phrase in (analysis.subject, decision_object(analysis)):
+    names = [span for m in SPAN.finditer(goal) if (span := clean_span(m.group(0))) and " " in span]
+    for phrase in (analysis.subject, decision_object(analysis), *names):
         words = [
             w for w in re.findall(r"[\w-]+", phrase) if w.lower() not in ("the", "a", "an", "its", "their")
         ]
@@ -906,7 +910,7 @@ def read_evidence(text: str, goal: str, entity_names: Sequence[str]) -> Evidence
             w = _logit(p_votes)
             items += [EvidenceItem("vote", s[:240], w / len(tally.sentences)) for s in tally.sentences]
     for kind, found in (
-        ("vote", results(sentences, verb)),
+        ("vote", results(sentences, verb, subject_terms)),
         ("expectation", expectations(sentences, verb, timing)),
         ("odds", odds(sentences, verb)),
         ("schedule", schedules(sentences, goal, timing_verb(analysis), subject_terms)),

@@ -25,6 +25,7 @@ from services.common.questions import NEGATIVE_VERBS, GoalAnalysis, lemma, negat
 
 EXPECTATION_WEIGHT = 1.0  # one clear expectation, in log-odds
 EXPECTATION_CAP = 1.5
+EXPECT_WINDOW = 10  # words of an expected clause in which its outcome must be named
 ODDS_CAP = 2.5
 SCHEDULE_LATE = 1.5  # the event is now expected after the deadline
 SCHEDULE_ON_TIME = 0.8  # the event is expected on or before the deadline
@@ -192,7 +193,7 @@ def _outcome_sign(base: str, nxt: str, verb: str) -> int:
     return 1 if base == verb or base in POSITIVE_OUTCOMES else 0
 
 
-def event_sign(clause: str, verb: str) -> int:
+def event_sign(clause: str, verb: str, window: int = 16) -> int:
     """+1 if ``clause`` describes the goal's positive outcome, -1 its opposite, 0 if unrelated.
 
     The first outcome word decides: an outcome verb (pass / fail …) or noun (approval, delay …),
@@ -201,7 +202,7 @@ def event_sign(clause: str, verb: str) -> int:
     """
     words = _WORD.findall(clause)
     choice = _choice_of(verb)
-    for k, raw in enumerate(words[:16]):
+    for k, raw in enumerate(words[:window]):
         w = raw.lower()
         base = _NOUN_FORMS.get(w) or lemma(w)
         nxt = words[k + 1].lower() if k + 1 < len(words) else ""
@@ -227,7 +228,10 @@ def expectations(sentences: Sequence[str], verb: str, timing: bool) -> list[tupl
         for m in _EXPECT.finditer(sentence):
             if timing and _DATE.search(m.group("clause")):
                 continue
-            sign = event_sign(m.group("clause"), verb)
+            # "points to approval" names the outcome at once; "points to the streetcar, which
+            # opened late" is about something else
+            pointing = m.group(0).lower().split()[1:2] in (["points"], ["pointing"], ["point"])
+            sign = event_sign(m.group("clause"), verb, window=3 if pointing else EXPECT_WINDOW)
             if sign and m.group("who").lower() in ("none", "nobody", "not", "never", "no"):
                 sign = -sign  # "none expect an increase", "does not see a need for tightening"
             if sign:
@@ -284,11 +288,17 @@ def _count(text: str) -> int | None:
     return int(t) if t.isdigit() else _WORD_NUMBERS.get(t)
 
 
-def results(sentences: Sequence[str], verb: str) -> list[tuple[str, float]]:
+def results(
+    sentences: Sequence[str], verb: str, subject_terms: Sequence[re.Pattern[str]]
+) -> list[tuple[str, float]]:
     """Recorded votes on the matter: "voted 7-0 to extend it", "voted 6 to 1 against", "backed it
-    by 4 votes to 3". The larger side carries the motion; what the motion was decides the sign."""
+    by 4 votes to 3". The larger side carries the motion; what the motion was decides the sign. A
+    sentence that does not name the goal's subject is about another motion (an amendment, a
+    procedural vote)."""
     found: list[tuple[str, float]] = []
     for sentence in sentences:
+        if not any(t.search(sentence) for t in subject_terms):
+            continue
         for m in _RESULT.finditer(sentence):
             a, b = _count(m.group("a") or m.group("a2") or ""), _count(m.group("b") or m.group("b2") or "")
             if a is None or b is None or a == b or a + b > 100_000:

@@ -157,3 +157,14 @@ def test_being_back_is_no_backing_and_a_veto_renounced_is_no_opposition():
     text = "The Night Market is back on Fridays. Governor Lee will sign the cycle plan without a veto."
     evidence = read_evidence(FILLER + text, goal, names)
     assert evidence.lean_of("Night Market") == 0 and evidence.lean_of("Governor Lee") >= 0
+
+
+def test_a_rephrased_negation_reads_the_same_sentences():
+    """'Will the board grant X?' and 'Will X be blocked by the board?' see the same facts."""
+    text = (
+        "The Kestrel Planning Board voted 5-1 on Monday to recommend the Mill Lane housing scheme. "
+        "Officers say the Mill Lane housing scheme meets every policy test."
+    )
+    grant = prior(text, "Will the Kestrel Planning Board approve the Mill Lane housing scheme?")
+    blocked = prior(text, "Will the Mill Lane housing scheme be blocked by the Kestrel Planning Board?")
+    assert grant > 0.6 and grant + blocked == pytest.approx(1.0, abs=1e-9)
