@@ -169,7 +169,10 @@ class World:
         picks = rng.choice(len(ents), size=extra, p=weights / weights.sum()).tolist() if extra else []
         origin = list(range(min(cfg.agents, len(ents)))) + picks
         traits = rng.random((len(origin), 6)).tolist()
-        noise = rng.normal(0.0, SIGMA, (len(origin), len(self.specs))).tolist()
+        # Centred per market: partisans differ from each other, but a small crowd's mean is not
+        # shifted by the draw (the evidence alone sets where the crowd starts).
+        eps = rng.normal(0.0, SIGMA, (len(origin), len(self.specs)))
+        noise = (eps - eps.mean(axis=0) if len(origin) > 1 else eps).tolist()
         base = [beliefs.logit(self.base_probability(s)) for s in self.specs]
         for k, (ei, t, eps) in enumerate(zip(origin, traits, noise, strict=True)):
             ent = ents[ei]
