@@ -24,6 +24,7 @@ from .world import STREAM_POLICY, World, rng_for
 DRAWS = 14  # uniforms per agent per round
 EDGE = 0.02  # minimum |belief - price| worth trading
 KELLY = 0.3  # fraction of the Kelly stake: target net YES = KELLY * bankroll * (q - p) / (p (1 - p))
+DERIVED_TRADE = 0.5  # chance a trading agent also trades its best derived market this round
 MIN_TRADE = 0.01  # smallest order worth placing, in cash (a cent: crowds trade in small pieces)
 W_PRICE = 0.5  # the most a price counts for, in units of one fully trusted post (see beliefs.market_weight)
 MOVED = 0.05  # a statement this far from the prior is explained by the feed, not by the seed
@@ -174,9 +175,7 @@ def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[di
         acts: list[dict[str, Any]] = []
         # trade first: it is the action whose value decays fastest
         if u[9] < agent.trader:
-            trade = _trade(world, agent, view, prices)
-            if trade is not None:
-                acts.append(trade)
+            acts += _trades(world, agent, view, prices, u[11])
         if seen:
             liked_author = disliked_author = -1
             for slot in range(min(2, len(seen))):
@@ -225,22 +224,45 @@ def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[di
     return turns
 
 
-def _expected_traders(world: World) -> float:
-    """How many agents trade one market in a typical round (activity x trading propensity)."""
+def _expected_traders(world: World, market_id: str) -> float:
+    """How many agents trade a market in a typical round (activity x trading propensity): every
+    trader looks at the goal market, and half of them at one derived market as well."""
     cached = world.cache.get("expected_traders")
     if cached is None:
-        cached = sum(a.activity * a.trader for a in world.agents) / len(world.specs)
+        crowd = sum(a.activity * a.trader for a in world.agents)
+        derived = max(1, len(world.specs) - 1)
+        cached = {
+            s.id: crowd if k == 0 else crowd * DERIVED_TRADE / derived for k, s in enumerate(world.specs)
+        }
         world.cache["expected_traders"] = cached
-    return float(cached)
+    return float(cached[market_id])
 
 
-def _trade(
-    world: World, agent: Agent, view: dict[str, float], prices: dict[str, float]
-) -> dict[str, Any] | None:
-    """Move towards a fractional-Kelly target position on the market where the gap is largest.
+def _trades(
+    world: World, agent: Agent, view: dict[str, float], prices: dict[str, float], u: float
+) -> list[dict[str, Any]]:
+    """The goal market's order, and with probability DERIVED_TRADE the best derived market's: the
+    goal market is traded the same way whatever other markets a run has."""
+    wealth = agent.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in agent.holdings.items())
+    bankroll = wealth / len(world.specs)
+    orders = []
+    goal = _order(world, agent, world.specs[0].id, view, prices, bankroll)
+    if goal is not None:
+        orders.append(goal[1])
+    if u < DERIVED_TRADE:
+        derived = [o for s in world.specs[1:] if (o := _order(world, agent, s.id, view, prices, bankroll))]
+        if derived:
+            orders.append(max(derived, key=lambda o: o[0])[1])
+    return orders
 
-    Per market the target is ``KELLY * bankroll * (q - p) / (p (1 - p))`` net YES shares (negative:
-    NO shares), with the bankroll the agent's wealth split evenly over the markets. Holdings on the
+
+def _order(
+    world: World, agent: Agent, mid: str, view: dict[str, float], prices: dict[str, float], bankroll: float
+) -> tuple[float, dict[str, Any]] | None:
+    """Move towards a fractional-Kelly target position on one market: ``(cash value, order)``.
+
+    The target is ``KELLY * bankroll * (q - p) / (p (1 - p))`` net YES shares (negative: NO
+    shares), with the bankroll the agent's wealth split evenly over the markets. Holdings on the
     wrong side are sold before the other side is bought, so cash is committed only in proportion to
     the edge and the agent still has cash at the end of a long run.
 
@@ -248,37 +270,34 @@ def _trade(
     share of the way to the agent's belief: ``b * |logit q - logit p| / (1 + expected traders)``.
     Orders of a round then add up to about the gap, never to a stampede past every belief.
     """
-    wealth = agent.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in agent.holdings.items())
-    bankroll = wealth / len(world.specs)
-    share = 1.0 / (1.0 + _expected_traders(world))
-    best: tuple[float, str, float] | None = None
-    for spec in world.specs:
-        mid = spec.id
-        p, q = beliefs.clip_probability(prices[mid]), view[mid]
-        if abs(q - p) < EDGE:
-            continue
-        yes, no = agent.holdings[mid]
-        delta = KELLY * bankroll * (q - p) / (p * (1.0 - p)) - (yes - no)
-        if delta * (q - p) <= 0:
-            continue  # already past its target on the side it believes in: nothing to add
-        reach = share * world.markets[mid].b * abs(beliefs.logit(q) - beliefs.logit(p))
-        delta = math.copysign(min(abs(delta), reach), delta)
-        value = abs(delta) * (p if delta > 0 else 1.0 - p)
-        if value >= MIN_TRADE and (best is None or value > best[0]):
-            best = (value, mid, delta)
-    if best is None:
+    p, q = beliefs.clip_probability(prices[mid]), view[mid]
+    if abs(q - p) < EDGE:
         return None
-    _, mid, delta = best
+    yes, no = agent.holdings[mid]
+    delta = KELLY * bankroll * (q - p) / (p * (1.0 - p)) - (yes - no)
+    if delta * (q - p) <= 0:
+        return None  # already past its target on the side it believes in: nothing to add
+    share = 1.0 / (1.0 + _expected_traders(world, mid))
+    reach = share * world.markets[mid].b * abs(beliefs.logit(q) - beliefs.logit(p))
+    delta = math.copysign(min(abs(delta), reach), delta)
+    value = abs(delta) * (p if delta > 0 else 1.0 - p)
+    if value < MIN_TRADE:
+        return None
     want, other = (0, 1) if delta > 0 else (1, 0)
     held = agent.holdings[mid][other]
     if held > 0.01:
         shares = math.floor(min(held, abs(delta)) * 10_000.0) / 10_000.0
         if shares <= 0:
             return None
-        return {"type": "sell", "market_id": mid, "outcome": "no" if other else "yes", "shares": shares}
+        return value, {
+            "type": "sell",
+            "market_id": mid,
+            "outcome": "no" if other else "yes",
+            "shares": shares,
+        }
     cost = world.markets[mid].cost_to_buy(want, abs(delta))
     # round down to cents so the order never exceeds the cash the agent sees
     amount = math.floor(min(cost, agent.cash) * 100.0) / 100.0
     if amount < MIN_TRADE:
         return None
-    return {"type": "buy", "market_id": mid, "outcome": "yes" if want == 0 else "no", "amount": amount}
+    return value, {"type": "buy", "market_id": mid, "outcome": "yes" if want == 0 else "no", "amount": amount}

@@ -167,7 +167,11 @@ class World:
         weights = np.array([max(1, e.mentions) for e in ents], dtype=float)
         extra = max(0, cfg.agents - len(ents))
         picks = rng.choice(len(ents), size=extra, p=weights / weights.sum()).tolist() if extra else []
-        origin = list(range(min(cfg.agents, len(ents)))) + picks
+        # Viewpoints first: the YES and NO viewpoints take part as a pair or not at all, so a crowd
+        # smaller than the entity list is not tilted towards whichever way the question is asked.
+        views = [i for i, e in enumerate(ents) if e.kind == "viewpoint"]
+        order = views + [i for i in range(len(ents)) if i not in views]
+        origin = order[: min(cfg.agents, len(ents))] + picks
         traits = rng.random((len(origin), 6)).tolist()
         # Centred per market: partisans differ from each other, but a small crowd's mean is not
         # shifted by the draw (the evidence alone sets where the crowd starts).
