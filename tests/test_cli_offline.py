@@ -138,7 +138,7 @@ def test_forecast_lines_from_the_structured_result() -> None:
         }
     )
     text = "\n".join(forecast_lines(job))
-    assert "Verdict:     Likely to pass. (likely)" in text
+    assert "Verdict:     Likely to pass." in text
     assert "  m1    64.0%  Will it pass?" in text and "  m2    30.0%  Early?" in text
     assert "agents' own belief in the goal: 61.0%" in text
     assert "Key insight: Close race." in text and "heuristic" in text

@@ -244,7 +244,9 @@ def forecast_lines(job: jobs_pb2.Job) -> list[str]:
     if f.low_evidence:
         lines.append("             low evidence: the seed named fewer than 3 stakeholders; read it as weak")
     if f.verdict:
-        lines.append(f"Verdict:     {f.verdict}" + (f" ({f.label})" if f.label else ""))
+        # the label only where the sentence does not already say it ("Very likely: …")
+        said = f.label and f.label.lower() in f.verdict.lower()
+        lines.append(f"Verdict:     {f.verdict}" + (f" ({f.label})" if f.label and not said else ""))
     if f.markets:
         with_intervals = any(m.interval is not None for m in f.markets)
         lines.append(
