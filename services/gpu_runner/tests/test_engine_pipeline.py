@@ -173,3 +173,20 @@ async def test_a_thousand_agents_for_twenty_rounds_completes():
     profiles = json.loads(result.artifacts["profiles.json"])["agents"]
     assert min(a["cash"] for a in profiles) >= 0
     assert min(h for a in profiles for m in a["holdings"].values() for h in m.values()) >= 0
+
+
+async def test_a_seed_naming_fewer_than_three_stakeholders_is_flagged_as_low_evidence():
+    thin = (
+        "people in the valley keep talking about the new bridge. some say it will be finished soon and "
+        "others doubt it. nobody has published a date and the weather has been mixed all month, so "
+        "opinions swing from week to week without much to go on."
+    )
+    config = SimulationConfig(agents=8, rounds=3, seed=2, replicates=2)
+    result = await run_simulation(
+        SimulationRequest(thin, "Will the new bridge open this year?", config), make_backend("heuristic")
+    )
+    evidence = json.loads(result.artifacts["market_curves.json"])["evidence"]
+    assert evidence["stakeholders"] < 3 and evidence["low_evidence"] is True
+    assert result.summary["evidence"]["low_evidence"] is True
+    rich, _ = await run(agents=8, rounds=3)
+    assert json.loads(rich.artifacts["market_curves.json"])["evidence"]["low_evidence"] is False
