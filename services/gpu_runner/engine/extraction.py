@@ -40,9 +40,7 @@ __all__ = [
     "parse_entities",
     "parse_markets",
     "plain_text",
-    "seed_digest",
     "seed_relations",
-    "short_goal",
     "split_sentences",
 ]
 
@@ -78,11 +76,6 @@ def goal_question(goal: str) -> str:
         return analysis.question
     phrase = goal_phrase(goal)
     return phrase[:1].upper() + phrase[1:] + "?"
-
-
-def short_goal(goal: str, limit: int = 80) -> str:
-    phrase = goal_phrase(goal)
-    return phrase if len(phrase) <= limit else phrase[: limit - 1].rstrip() + "…"
 
 
 def extract_entities_heuristic(
@@ -143,24 +136,6 @@ def seed_relations(entities: Sequence[Entity], sentences: Sequence[str]) -> list
             Relation(a, b, kind, float(len(where)), "seed", tuple(f"seed:sentence:{n}" for n in where[:5]))
         )
     return relations
-
-
-def seed_digest(text: str, goal: str, limit: int = 700) -> str:
-    """A short digest of the seed: the sentences sharing most words with the goal, in text order."""
-    sentences = split_sentences(text)
-    goal_words = set(_WORD.findall(goal.lower())) - {"the", "and", "will", "whether", "predict"}
-    scored = sorted(
-        range(len(sentences)), key=lambda n: (-len(goal_words & set(_WORD.findall(sentences[n].lower()))), n)
-    )
-    chosen: list[int] = []
-    size = 0
-    for n in scored:
-        if size + len(sentences[n]) > limit and chosen:
-            break
-        chosen.append(n)
-        size += len(sentences[n]) + 1
-    digest = " ".join(sentences[n] for n in sorted(chosen))
-    return digest[:limit] if digest else text[:limit]
 
 
 # Derived-market priors (before the simulation): a stakeholder on record acts on it far more often
