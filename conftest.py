@@ -5,6 +5,7 @@ S3-compatible server. A missing server is started by the harness or fails the ru
 """
 
 pytest_plugins = [
+    "tests.fixtures.browser",
     "tests.fixtures.db",
     "tests.fixtures.nats",
     "tests.fixtures.s3",

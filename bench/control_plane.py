@@ -19,10 +19,7 @@ The client runs in the same 2-core machine as the services, so every figure incl
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
-from bench.harness import Infra, Metadata, PrivateStack, create_request, evidence_seed
+from bench.harness import Infra, Metadata, PrivateStack, create_request, evidence_seed, print_figures
 from services.common import subjects
 from services.common.bus import EventBus
 from services.common.clients import insecure_channel, jobs_stub
@@ -200,11 +197,7 @@ async def run_all(infra: Infra, work: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="swarmcast-bench-") as tmp:
-        work = Path(tmp)
-        with Infra(work) as infra:
-            figures = asyncio.run(run_all(infra, work))
-    sys.stdout.write(json.dumps(figures) + "\n")
+    print_figures(run_all, "swarmcast-bench-")
 
 
 if __name__ == "__main__":

@@ -21,13 +21,11 @@ A gap is null ("not measured") unless every pair or case it covers produced a fo
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Infra, PrivateStack
+from bench.harness import Infra, PrivateStack, print_figures
 from tests.forecast.coherence import (
     ALL_CASES,
     SUITES,
@@ -77,11 +75,7 @@ async def run_all(infra: Infra, work: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="swarmcast-bench-forecast-") as tmp:
-        work = Path(tmp)
-        with Infra(work) as infra:
-            figures = asyncio.run(run_all(infra, work))
-    sys.stdout.write(json.dumps(figures) + "\n")
+    print_figures(run_all, "swarmcast-bench-forecast-")
 
 
 if __name__ == "__main__":

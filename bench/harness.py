@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -411,3 +413,13 @@ class Infra:
         self.moto.stop()
         if self.database_url:
             drop_test_database(self.database_url)
+
+
+def print_figures(run_all: Callable[[Infra, Path], Coroutine[Any, Any, dict[str, Any]]], prefix: str) -> None:
+    """Run a benchmark's ``run_all(infra, work_dir)`` on fresh private infrastructure and print its
+    figures as the last stdout line (what `bench.run` merges into latest.json)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        with Infra(work) as infra:
+            figures = asyncio.run(run_all(infra, work))
+    sys.stdout.write(json.dumps(figures) + "\n")

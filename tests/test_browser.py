@@ -6,7 +6,6 @@ filters → share link opened logged out. Screenshots land in the test's tmp_pat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,9 @@ import pytest
 
 from services.common.config import REPO_ROOT
 from services.gateway.tests.support import PASSWORD, client_address, unique_email
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.fixtures.stack import RunningStack
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 GOAL = "Will Measure T (the Eastline light-rail levy) pass on 14 March?"
 # "63% (80% interval 55–70%)"; one decimal when the interval is narrow ("90.5% (80% interval 89.8–91.3%)").
 HEADLINE = re.compile(r"\d{1,3}(\.\d)?%\s*\(80% interval \d{1,3}(\.\d)?–\d{1,3}(\.\d)?%\)")
@@ -45,18 +34,6 @@ new MutationObserver(() => {
   if (document.querySelector('#live-prices li')) p.prices += 1;
 }).observe(document, {childList: true, subtree: true, characterData: true});
 """
-
-
-@pytest.fixture
-def playwright_api() -> Iterator[Any]:
-    try:
-        from playwright import sync_api
-    except ImportError:
-        pytest.fail("playwright is not installed in the venv (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
-    with sync_api.sync_playwright() as p:
-        yield p
 
 
 @pytest.mark.timeout(300)

@@ -9,7 +9,6 @@ are good. Screenshots land in the test's tmp_path/screenshots.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ import pytest
 
 from services.common.config import REPO_ROOT
 from services.gateway.tests.support import PASSWORD, client_address, unique_email
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.fixtures.stack import RunningStack
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 DEMO = REPO_ROOT / "demos" / "harbor_transit.md"
 SHORT_SEED = "The council votes on the Eastline levy in March. The mayor supports it."
@@ -33,18 +32,6 @@ CANCEL_JOB = """async (id) => {
   const token = JSON.parse(localStorage.getItem('swarmcast.session')).access_token;
   await fetch(`/api/jobs/${id}/cancel`, {method: 'POST', headers: {Authorization: `Bearer ${token}`}});
 }"""
-
-
-@pytest.fixture
-def playwright_api() -> Iterator[Any]:
-    try:
-        from playwright import sync_api
-    except ImportError:
-        pytest.fail("playwright is not installed in the venv (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
-    with sync_api.sync_playwright() as p:
-        yield p
 
 
 @pytest.mark.timeout(240)

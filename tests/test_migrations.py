@@ -252,7 +252,10 @@ async def test_0004_adds_tier_settings_beside_the_untouched_seed_tables(empty_da
         ]
         # The database refuses what the service refuses.
         refused = (
-            "replicates = 0", "heuristic_replicates = 33", "market_subsidy = 0", "market_subsidy = 2e4",
+            "replicates = 0",
+            "heuristic_replicates = 33",
+            "market_subsidy = 0",
+            "market_subsidy = 2e4",
         )
         for bad in refused:
             with pytest.raises(asyncpg.CheckViolationError):

@@ -461,8 +461,10 @@ async def routes_with_settings(session: AsyncSession) -> list[tuple[ModelRouting
 
 
 async def tier_settings_for(session: AsyncSession, tier: str) -> TierSettingsRow | None:
-    stmt = select(TierSettingsRow).where(TierSettingsRow.sim_tier == tier).execution_options(
-        populate_existing=True
+    stmt = (
+        select(TierSettingsRow)
+        .where(TierSettingsRow.sim_tier == tier)
+        .execution_options(populate_existing=True)
     )
     return (await session.scalars(stmt)).one_or_none()
 

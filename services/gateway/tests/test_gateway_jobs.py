@@ -381,7 +381,10 @@ def test_admin_tier_settings(operator: Api, api: Api) -> None:
         listed = {r["sim_tier"]: r for r in operator.get("/api/admin/routes").json()["routes"]}
         assert listed["medium"]["replicates"] == 4 and listed["medium"]["market_subsidy"] == 25.5
         refused = (
-            {"replicates": 0}, {"heuristic_replicates": 33}, {"market_subsidy": 0}, {"market_subsidy": 1e5},
+            {"replicates": 0},
+            {"heuristic_replicates": 33},
+            {"market_subsidy": 0},
+            {"market_subsidy": 1e5},
         )
         for bad in refused:
             answer = operator.request("PUT", "/api/admin/routes", json={**rest, **bad})

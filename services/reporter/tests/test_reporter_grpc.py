@@ -68,9 +68,9 @@ async def report_job(reporter: Reporter, bus: EventBus, store: ObjectStore, coll
     await wait_for(lambda: bool(collector.for_job(job_id)[0]), what="first report")
 
 
-
 def operator_metadata(reporter: Reporter) -> tuple[tuple[str, str], ...]:
     return reporter.keys.metadata(99, roles=("operator",))
+
 
 async def test_health_and_status_of_an_unknown_job(reporter: Reporter) -> None:
     health = health_pb2_grpc.HealthStub(reporter.channel)
