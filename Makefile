@@ -24,10 +24,16 @@ help:
 
 setup: $(VENV_STAMP) $(TOOLS_STAMP)
 
+# llama-cpp-python is built from source: a portable x86-64 build (AVX2, no -march=native), since a
+# native build may use instructions a VM advertises but traps (AMX: SIGILL at the first prompt).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
 $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-input -e '.[dev]'
+	@echo "pip install -e '.[dev,local-llm]' (the first time, llama-cpp-python compiles for several minutes)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-input -e '.[dev,local-llm]'
+	$(PY) scripts/check_local_llm.py
 	touch $@
 
 $(TOOLS_STAMP): .tools/package.json .tools/package-lock.json
@@ -70,9 +76,10 @@ test: $(VENV_STAMP)
 	$(PY) -m pytest -q
 
 # Sets up the venv if needed, starts the stack (left running: `make down` stops it), signs in the demo
-# user, runs demos/harbor_transit.md on the small tier and prints the forecast and where the report is.
+# user, runs demos/harbor_transit.md on the small tier (TIER=local: a real model on the CPU) and prints
+# the forecast and where the report is.
 demo: $(VENV_STAMP)
-	$(VENV)/bin/swarmcast demo
+	$(VENV)/bin/swarmcast demo $(if $(TIER),--tier $(TIER))
 
 bench: $(VENV_STAMP)
 	$(PY) -m bench.run

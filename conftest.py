@@ -7,6 +7,7 @@ S3-compatible server. A missing server is started by the harness or fails the ru
 pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.db",
+    "tests.fixtures.llm_server",
     "tests.fixtures.nats",
     "tests.fixtures.s3",
     "tests.fixtures.stack",

@@ -6,7 +6,8 @@
 
 The engine figures come from `bench.engine` (its own subprocesses, merged into latest.json); the
 control-plane and whole-job figures from `bench.control_plane`, the forecast-coherence figures from
-`bench.forecast` (each a private stack on free ports). The table is printed from latest.json, so it
+`bench.forecast`, the `local` tier's from `bench.local_llm` (each a private stack on free
+ports). The table is printed from latest.json, so it
 always shows what the file holds.
 """
 
@@ -114,6 +115,16 @@ FIGURES: tuple[Figure, ...] = (
         lambda v: v <= 0.05,
     ),
     Figure("forecast_mean_interval_width", "  mean 80% interval width", "", "", None),
+    Figure(
+        "whole_job_local_submit_to_completed_s",
+        "local job submit -> COMPLETED (SmolLM2, CPU)",
+        "s",
+        "stated",
+        None,
+    ),
+    Figure("local_llm_tokens_per_s_serial", "  tokens/s, one context", "/s", "", None),
+    Figure("local_llm_tokens_per_s_overlapped", "  tokens/s, one context per core", "/s", "", None),
+    Figure("local_llm_model_busy_share", "  model busy share of a 4x3 run", "", "", None),
 )
 
 # Each benchmark: a module run as `python -m <module>`; `stdout_figures` when its last stdout line is
@@ -122,6 +133,7 @@ BENCHES: dict[str, tuple[str, bool]] = {
     "engine": ("bench.engine", False),
     "control_plane": ("bench.control_plane", True),
     "forecast": ("bench.forecast", True),
+    "local_llm": ("bench.local_llm", True),
 }
 
 

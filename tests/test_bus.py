@@ -14,6 +14,7 @@ import nats.js.errors
 import pytest
 from swarmcast.events.v1 import events_pb2
 
+from services.cli.stack import stop_child
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from tests.fixtures.nats import NATS_SERVER, EventBusFactory, nats_server_info
@@ -378,16 +379,6 @@ def _start_private_nats(port: int, store_dir: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 @pytest.mark.skipif(not os.path.exists(NATS_SERVER), reason="needs the nats-server binary")
 async def test_bus_survives_a_nats_restart(tmp_path, nats_prefix: str) -> None:
     port = _free_port()
@@ -407,7 +398,7 @@ async def test_bus_survives_a_nats_restart(tmp_path, nats_prefix: str) -> None:
         await bus.publish(subjects.runner_progress(1), progress(1, 1), msg_id="r-1")
         await wait_for(lambda: seen == [1], what="delivery before the restart")
 
-        await asyncio.to_thread(_stop, server)
+        await asyncio.to_thread(stop_child, server)
 
         async def restart_later() -> subprocess.Popen[bytes]:
             await asyncio.sleep(1.0)
@@ -421,4 +412,4 @@ async def test_bus_survives_a_nats_restart(tmp_path, nats_prefix: str) -> None:
     finally:
         if bus is not None:
             await bus.close(grace=2)
-        await asyncio.to_thread(_stop, server)
+        await asyncio.to_thread(stop_child, server)

@@ -1,6 +1,7 @@
 """`make demo` as a newcomer runs it: the stack comes up, the demo seed is simulated, and the output
 holds the verdict, probabilities and the paths of the report and the web page; a second run
-reuses what is there. Then `make down` stops it all.
+reuses what is there and runs the job on the `local` tier (a real model on the CPU). Then `make down`
+stops it all.
 
 The demo's stack uses ports of its own (not the DESIGN ports of the session `stack` fixture), a
 fresh database that the demo migrates itself, a NATS prefix, the session's S3 server and a temp
@@ -19,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.cli.stack import PROCESSES, PidRecord, settings_from_env
+from services.cli.stack import LOCAL_LLM_PROCESSES, PROCESSES, PidRecord, settings_from_env
 from services.common.config import REPO_ROOT
 from tests.fixtures.db import create_test_database, drop_test_database
 from tests.fixtures.stack import delete_nats_streams, stack_env
@@ -38,9 +39,9 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _make(target: str, env: dict[str, str], *variables: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", target],
+        ["make", "--no-print-directory", target, *variables],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -51,7 +52,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_make_demo(s3_endpoint: str, tmp_path: Path) -> None:
     database_url = create_test_database()  # empty: the demo runs the migrations itself
     run_dir = tmp_path / "run"
@@ -62,8 +63,10 @@ def test_make_demo(s3_endpoint: str, tmp_path: Path) -> None:
         nats_prefix=f"demo{secrets.token_hex(4)}",
         bucket=f"demo-{secrets.token_hex(4)}",
     )
-    auth, jobs, runner, reporter, gateway = _free_ports(5)
+    auth, jobs, runner, reporter, gateway, local_runner, local_llm = _free_ports(7)
     env.update(
+        SWARMCAST_LOCAL_RUNNER_ADDR=f"127.0.0.1:{local_runner}",
+        SWARMCAST_LOCAL_LLM_ADDR=f"127.0.0.1:{local_llm}",
         SWARMCAST_AUTH_ADDR=f"127.0.0.1:{auth}",
         SWARMCAST_JOBS_ADDR=f"127.0.0.1:{jobs}",
         SWARMCAST_RUNNER_ADDR=f"127.0.0.1:{runner}",
@@ -96,14 +99,17 @@ def test_make_demo(s3_endpoint: str, tmp_path: Path) -> None:
         assert shared.status_code == 200 and shared.json()["job"]["status"] == "COMPLETED"
         assert "make down" in output
 
-        # A second run reuses the running stack and the demo account.
-        second = _make("demo", env)
+        # A second run reuses the running stack and the demo account; TIER=local runs the same job
+        # on the real model (SmolLM2 on the CPU, through the llama.cpp runner the stack started).
+        second = _make("demo", env, "TIER=local")
         again = second.stdout + second.stderr
         (tmp_path / "demo-2.log").write_text(again)
         assert second.returncode == 0, again[-6000:]
-        assert again.count("already running") == len(PROCESSES)
+        assert again.count("already running") == len(PROCESSES + LOCAL_LLM_PROCESSES)
         assert "logged in as demo@swarmcast.example" in again and "registered" not in again
-        assert re.search(r"^\s+m1\s+\d{1,3}\.\d%", again, re.M)
+        assert re.search(r"submitted job \d+ on the local tier", again), again
+        assert re.search(r"^\s+m1\s+\d{1,3}\.\d%", again, re.M), again
+        assert report.read_text().lstrip().startswith("#")
     finally:
         records = [PidRecord(**json.loads(p.read_text())) for p in (run_dir / "pids").glob("*.json")]
         down = _make("down", env)

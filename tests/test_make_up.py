@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.cli.stack import PROCESSES, PidRecord, port_in_use, settings_from_env
+from services.cli.stack import LOCAL_LLM_PROCESSES, PROCESSES, PidRecord, port_in_use, settings_from_env
 from services.common.config import REPO_ROOT
 from tests.fixtures.stack import DESIGN_ADDRS, delete_nats_streams, stack_env
 
@@ -64,7 +64,7 @@ def test_make_up_and_down(database_url: str, s3_endpoint: str, tmp_path: Path) -
     try:
         up = _make("up", env)
         assert up.returncode == 0, f"make up failed:\n{up.stdout}\n{up.stderr}"
-        for proc in PROCESSES:
+        for proc in PROCESSES + LOCAL_LLM_PROCESSES:
             data = json.loads((run_dir / "pids" / f"{proc.name}.json").read_text())
             records.append(PidRecord(**data))
             assert (run_dir / "logs" / f"{proc.name}.log").exists()
@@ -73,19 +73,28 @@ def test_make_up_and_down(database_url: str, s3_endpoint: str, tmp_path: Path) -
             ("jobs", "SWARMCAST_JOBS_ADDR"),
             ("gpu_runner", "SWARMCAST_RUNNER_ADDR"),
             ("reporter", "SWARMCAST_REPORTER_ADDR"),
+            ("runner_local", "SWARMCAST_LOCAL_RUNNER_ADDR"),  # SERVING only once the model is loaded
         ]:
             assert _grpc_status(env[key]) == health_pb2.HealthCheckResponse.SERVING, name
         gateway = f"http://{env['SWARMCAST_GATEWAY_ADDR']}/api/health"
         with urllib.request.urlopen(gateway, timeout=10) as response:
             assert response.status == 200
+        models = f"http://{env['SWARMCAST_LOCAL_LLM_ADDR']}/v1/models"
+        with urllib.request.urlopen(models, timeout=10) as response:
+            ids = [m["id"] for m in json.loads(response.read())["data"]]
+        assert ids == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
 
         # Idempotent: a second `up` finds everything running and changes nothing.
         again = _make("up", env)
         assert again.returncode == 0, f"second make up failed:\n{again.stdout}\n{again.stderr}"
-        assert again.stdout.count("already running") == len(PROCESSES)
+        assert again.stdout.count("already running") == len(PROCESSES + LOCAL_LLM_PROCESSES)
 
         status = _make("status", env)
         assert status.returncode == 0, status.stdout + status.stderr
+        for proc in LOCAL_LLM_PROCESSES:
+            assert any(
+                line.startswith(proc.name) and "running" in line for line in status.stdout.splitlines()
+            )
     finally:
         down = _make("down", env)
         delete_nats_streams(settings_from_env(env))

@@ -136,7 +136,7 @@ async def test_upgrade_downgrade_upgrade_on_an_empty_database(
     await alembic_cli("-x", f"url={url}", "upgrade", "head")
     first = await snapshot(url)
     assert {s[0] for s in first["schemas"]} == {"auth", "jobs"}
-    assert [r[0] for r in sorted(first["routing"], key=lambda r: r[3])] == ["small", "medium", "large"]
+    assert sorted(r[0] for r in first["routing"]) == ["large", "local", "medium", "small"]
     assert {g[0] for g in first["grants"]} == set(ROLES)
 
     await alembic_cli("-x", f"url={url}", "downgrade", "base")
@@ -154,7 +154,7 @@ async def test_upgrade_downgrade_upgrade_on_an_empty_database(
     again = await snapshot(url)
     assert again == first
     # The routing tiers are seeded once, not once per upgrade.
-    assert len(again["routing"]) == 3
+    assert len(again["routing"]) == 4
 
 
 async def test_every_revision_downgrades_to_exactly_what_was_before(empty_database_url: str) -> None:
@@ -281,3 +281,48 @@ async def test_0004_adds_tier_settings_beside_the_untouched_seed_tables(empty_da
     assert {g[2] for g in after["grants"] if g[0] == "swarmcast_jobs"} >= {"tier_settings"}
     await asyncio.to_thread(migrate, url, "0003_jobs_runtime", down=True)
     assert await snapshot(url) == before
+
+
+async def test_0005_seeds_the_local_tier_and_keeps_an_operators_row(empty_database_url: str) -> None:
+    """0005 adds the `local` route (SmolLM2 on the CPU) and its settings; an operator's existing
+    `local` row is kept as it is; the downgrade removes the route and, by cascade, its settings."""
+    url = empty_database_url
+    await asyncio.to_thread(migrate, url, "0004_tier_settings")
+    before = await snapshot(url)
+    await asyncio.to_thread(migrate, url, "0005_local_tier")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        route = await conn.fetchrow(
+            "SELECT model_id, gpu_type, max_rounds, target_agents, vllm_args "
+            "FROM jobs.model_routing WHERE sim_tier = 'local'"
+        )
+        assert tuple(route) == ("HuggingFaceTB/SmolLM2-135M-Instruct", "CPU", 3, 4, None)
+        settings = await conn.fetchrow(
+            "SELECT replicates, market_subsidy FROM jobs.tier_settings WHERE sim_tier = 'local'"
+        )
+        assert tuple(settings) == (1, 15.0)
+    finally:
+        await conn.close()
+    after = await snapshot(url)
+    assert after["columns"] == before["columns"] and after["types"] == before["types"]
+    await asyncio.to_thread(migrate, url, "0004_tier_settings", down=True)
+    assert await snapshot(url) == before
+
+    # An operator's own `local` tier survives the upgrade untouched.
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(
+            "INSERT INTO jobs.model_routing (sim_tier, model_id, gpu_type, max_rounds, target_agents) "
+            "VALUES ('local', 'mine.gguf', 'CPU', 9, 2)"
+        )
+    finally:
+        await conn.close()
+    await asyncio.to_thread(migrate, url, "0005_local_tier")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        row = await conn.fetchrow(
+            "SELECT model_id, max_rounds FROM jobs.model_routing WHERE sim_tier = 'local'"
+        )
+        assert tuple(row) == ("mine.gguf", 9)
+    finally:
+        await conn.close()

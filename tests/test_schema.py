@@ -431,8 +431,8 @@ async def test_public_has_no_access_to_service_schemas(db_engine: AsyncEngine) -
 # ---- the seeded_routing fixture
 
 
-async def test_seeded_routing_returns_the_three_tiers(seeded_routing: list[dict[str, Any]]) -> None:
-    assert [r["sim_tier"] for r in seeded_routing] == ["small", "medium", "large"]
+async def test_seeded_routing_returns_the_design_tiers(seeded_routing: list[dict[str, Any]]) -> None:
+    assert [r["sim_tier"] for r in seeded_routing] == ["small", "medium", "large", "local"]
     for row, want in zip(seeded_routing, DEFAULT_ROUTES, strict=True):
         assert {k: row[k] for k in want} == want
         assert isinstance(row["id"], int)
@@ -456,7 +456,7 @@ async def test_seeded_routing_reasserts_tiers_a_test_changed(db_engine: AsyncEng
         DEFAULT_ROUTES
     )
     tiers = await _rows(db_engine, "SELECT sim_tier FROM jobs.model_routing")
-    assert sorted(r["sim_tier"] for r in tiers) == ["large", "medium", "small"]
+    assert sorted(r["sim_tier"] for r in tiers) == ["large", "local", "medium", "small"]
 
 
 def test_default_route_table_is_design_section_2() -> None:
@@ -464,4 +464,5 @@ def test_default_route_table_is_design_section_2() -> None:
         ("small", "Qwen/Qwen3-14B", "NVIDIA L40S", 15, 10, "--max-model-len 16384"),
         ("medium", "Qwen/Qwen3-14B", "NVIDIA L40S", 100, 20, "--max-model-len 16384"),
         ("large", "Qwen/Qwen3-14B", "NVIDIA H100 80GB HBM3", 200, 35, "--max-model-len 16384"),
+        ("local", "HuggingFaceTB/SmolLM2-135M-Instruct", "CPU", 3, 4, None),
     ]

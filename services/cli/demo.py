@@ -3,7 +3,9 @@
 1. brings the local stack up (`Stack.up`: PostgreSQL, NATS, S3, migrations, the five services);
 2. logs in as the demo user, registering it on the first run;
 3. submits `demos/harbor_transit.md` on the small tier (the stack's runner uses the heuristic
-   backend unless SWARMCAST_LLM_BACKEND says otherwise) — or follows the demo job already running;
+   backend unless SWARMCAST_LLM_BACKEND says otherwise) — or follows the demo job already running.
+   `--tier local` runs it with a real language model on the CPU instead (the stack starts its
+   llama.cpp runner and model server: SWARMCAST_LOCAL_LLM=1 is implied);
 4. shows progress, then prints the forecast (the goal's probability with its 80% interval), the
    verdict, each market's forecast, the key insight, where report.md was saved, the job's web page
    and a public share link.
@@ -27,7 +29,7 @@ from services.cli import credentials
 from services.cli.client import CliError, Session
 from services.cli.commands import fetch_report, follow, web_url
 from services.cli.render import TERMINAL, status_name
-from services.cli.stack import Stack, StackError
+from services.cli.stack import LOCAL_TIER, Stack, StackError
 from services.common.config import REPO_ROOT, Settings
 
 DEMO_EMAIL = "demo@swarmcast.example"
@@ -70,11 +72,11 @@ async def _sign_in(session: Session, password: str, out: TextIO) -> None:
         credentials.save(session.creds)
 
 
-async def _live_demo_job(session: Session) -> jobs_pb2.Job | None:
+async def _live_demo_job(session: Session, tier: str) -> jobs_pb2.Job | None:
     """A demo job that is still running (an interrupted earlier run): follow it, don't resubmit."""
     reply = await session.jobs_call("ListJobs", jobs_pb2.ListJobsRequest(page=1, per_page=20))
     for job in reply.jobs:
-        if job.goal == DEMO_GOAL and status_name(job) not in TERMINAL | {"DRAFT"}:
+        if job.goal == DEMO_GOAL and job.tier == tier and status_name(job) not in TERMINAL | {"DRAFT"}:
             return job
     return None
 
@@ -87,23 +89,28 @@ class DemoResult:
     share_token: str = ""
 
 
-async def run_demo(settings: Settings, seed: str, password: str, out: TextIO) -> DemoResult:
+async def run_demo(
+    settings: Settings, seed: str, password: str, out: TextIO, tier: str = DEMO_TIER
+) -> DemoResult:
     """Signs in, submits (or follows) the demo job, and collects its report and a share link."""
     async with Session(settings) as session:
         await _sign_in(session, password, out)
-        job = await _live_demo_job(session)
+        job = await _live_demo_job(session, tier)
         if job is not None:
             print(f"demo        following job {job.id}, still running from an earlier demo", file=out)
         else:
             request = jobs_pb2.CreateJobRequest(
                 seed_text=seed,
                 goal=DEMO_GOAL,
-                tier=DEMO_TIER,
+                tier=tier,
                 enrich_web=False,
                 forecast_days=DEMO_FORECAST_DAYS,
             )
             job = (await session.jobs_call("CreateJob", request)).job
-            print(f"demo        submitted job {job.id}: {DEMO_SEED.relative_to(REPO_ROOT)}", file=out)
+            print(
+                f"demo        submitted job {job.id} on the {tier} tier: {DEMO_SEED.relative_to(REPO_ROOT)}",
+                file=out,
+            )
         print(f"\nForecasting: {DEMO_GOAL}", file=out)
         status = await follow(session, job.id, out)
         if status != 0:
@@ -113,8 +120,11 @@ async def run_demo(settings: Settings, seed: str, password: str, out: TextIO) ->
     return DemoResult(0, job.id, text, share.share_token)
 
 
-def main(env: Mapping[str, str] | None, out: TextIO) -> int:
+def main(env: Mapping[str, str] | None, out: TextIO, tier: str = DEMO_TIER) -> int:
     """Stack up, demo job, then where to find everything."""
+    env = dict(os.environ if env is None else env)
+    if tier == LOCAL_TIER:
+        env["SWARMCAST_LOCAL_LLM"] = "1"
     stack = Stack(env, out=lambda line: print(line, file=out, flush=True))
     try:
         stack.up()
@@ -122,7 +132,7 @@ def main(env: Mapping[str, str] | None, out: TextIO) -> int:
         raise CliError(f"the stack did not come up: {exc}") from None
     settings = stack.settings
     password = demo_password()
-    result = asyncio.run(run_demo(settings, DEMO_SEED.read_text(encoding="utf-8"), password, out))
+    result = asyncio.run(run_demo(settings, DEMO_SEED.read_text(encoding="utf-8"), password, out, tier))
     if result.status != 0:
         return result.status
     report_path = Path(settings.run_dir).resolve() / "demo" / "report.md"

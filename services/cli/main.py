@@ -1,7 +1,7 @@
 """`swarmcast`: the command-line interface (console script of the project).
 
     swarmcast up | down | status           the local stack (like make up / down / status)
-    swarmcast demo                         the whole main job on this machine (make demo)
+    swarmcast demo [--tier local]          the whole main job on this machine (make demo [TIER=local])
     swarmcast login [--email E] [--register] [--password-stdin]
     swarmcast logout
     swarmcast submit SEED_FILE --goal "..." [--tier small] [--forecast-days N] [--no-enrich-web] [--watch]
@@ -59,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start the local stack in the background")
     sub.add_parser("down", help="stop the local stack")
     sub.add_parser("status", help="show the local stack's processes")
-    sub.add_parser("demo", help="start the stack and run the demo forecast")
+    demo_cmd = sub.add_parser("demo", help="start the stack and run the demo forecast")
+    demo_cmd.add_argument(
+        "--tier",
+        default=demo.DEMO_TIER,
+        help="the tier to run on (local: a real language model on the CPU)",
+    )
 
     login = sub.add_parser("login", help="log in (tokens are kept in the config folder, mode 0600)")
     login.add_argument("--email")
@@ -127,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "logout":
         return commands.logout(out)
     if args.command == "demo":
-        return demo.main(None, out)
+        return demo.main(None, out, args.tier)
     settings = Settings()
     if args.command == "login":
         email, password = commands.ask_credentials(

@@ -8,6 +8,11 @@
   3. starts auth, jobs, gpu_runner, reporter and gateway in the background, logs in
      `<run_dir>/logs/<name>.log`, PIDs in `<run_dir>/pids/<name>.json`;
   4. waits until each answers grpc.health.v1 SERVING (gateway: GET /api/health 200).
+  With `SWARMCAST_LOCAL_LLM=1` it also starts a real language model on the CPU: a second runner
+  (`runner_local`, the `llamacpp` backend, tier `local` only, on SWARMCAST_LOCAL_RUNNER_ADDR) beside
+  the heuristic one, and `llama_cpp.server` with the same model (`llm_server`, on
+  SWARMCAST_LOCAL_LLM_ADDR), whose OpenAI-compatible endpoint the reporter's LLM writer uses for the
+  reports of `llamacpp` runs.
   On failure it prints the tail of the failing log, stops what it started, and exits 1.
   Already running processes are left alone, so a second `up` just reports and exits 0.
 `down`
@@ -65,9 +70,13 @@ class StackError(RuntimeError):
 class ProcessDef:
     name: str
     module: str
-    # Settings attribute holding the address the process serves.
+    # Settings attribute holding the address the process serves (or, for the local-LLM processes,
+    # the environment variable naming it, with its default).
     addr_setting: str
     kind: str  # "grpc" or "http"
+    addr_default: str = ""
+    # What answers 200 when an http process is ready.
+    health_path: str = "/api/health"
 
 
 PROCESSES: tuple[ProcessDef, ...] = (
@@ -77,7 +86,18 @@ PROCESSES: tuple[ProcessDef, ...] = (
     ProcessDef("reporter", "services.reporter", "reporter_addr", "grpc"),
     ProcessDef("gateway", "services.gateway", "gateway_addr", "http"),
 )
+# Started only with SWARMCAST_LOCAL_LLM=1 (a real model on the CPU; needs the `local-llm` extra).
+LOCAL_LLM_PROCESSES: tuple[ProcessDef, ...] = (
+    ProcessDef(
+        "llm_server", "llama_cpp.server", "SWARMCAST_LOCAL_LLM_ADDR", "http", "127.0.0.1:50056", "/v1/models"
+    ),
+    ProcessDef(
+        "runner_local", "services.gpu_runner", "SWARMCAST_LOCAL_RUNNER_ADDR", "grpc", "127.0.0.1:50055"
+    ),
+)
+LOCAL_TIER = "local"
 S3_PROCESS = "s3"
+TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass
@@ -193,6 +213,8 @@ class Stack:
         env.setdefault("PYTHONUNBUFFERED", "1")
         self.env = env
         self.settings = settings_from_env(env)
+        self.local_llm = env.get("SWARMCAST_LOCAL_LLM", "").strip().lower() in TRUTHY
+        self.processes = PROCESSES + (LOCAL_LLM_PROCESSES if self.local_llm else ())
         self.logs_dir = self.run_dir / "logs"
         self.pids_dir = self.run_dir / "pids"
         self._out = out or (lambda line: print(line, flush=True))
@@ -226,13 +248,62 @@ class Stack:
         self._record_path(name).unlink(missing_ok=True)
 
     def address(self, proc: ProcessDef) -> str:
+        if proc.addr_default:
+            return self.env.get(proc.addr_setting) or proc.addr_default
         return str(getattr(self.settings, proc.addr_setting))
+
+    # --- the local model (SWARMCAST_LOCAL_LLM=1)
+    def local_model(self) -> tuple[str, Path]:
+        """The model the local runner and the model server load: (model id, GGUF file)."""
+        from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL, ModelUnavailable, packaged_gguf
+
+        model_id = self.env.get("SWARMCAST_LOCAL_LLM_MODEL") or DEFAULT_GGUF_MODEL
+        try:
+            path = packaged_gguf(model_id) or Path(model_id)
+        except ModelUnavailable as exc:
+            raise StackError(str(exc)) from None
+        if not path.is_file():
+            raise StackError(f"the local model file {path} does not exist (SWARMCAST_LOCAL_LLM_MODEL)")
+        return model_id, path
+
+    def command(self, proc: ProcessDef) -> list[str]:
+        if proc.name != "llm_server":
+            return [sys.executable, "-m", proc.module]
+        model_id, path = self.local_model()
+        host, port = _host_port(self.address(proc), 0)
+        return llama_server_command(model_id, path, host, port)
+
+    def process_env(self, proc: ProcessDef) -> dict[str, str]:
+        """The environment of ``proc``: the stack's, plus the local-LLM wiring where it applies."""
+        env = dict(self.env)
+        if proc.name == "runner_local":
+            model_id, _ = self.local_model()
+            env.update(
+                SWARMCAST_RUNNER_ADDR=self.address(proc),
+                SWARMCAST_LLM_BACKEND="llamacpp",
+                SWARMCAST_LLM_MODEL=model_id,
+                SWARMCAST_RUNNER_TIERS=LOCAL_TIER,
+            )
+            env.pop("SWARMCAST_LLM_URL", None)
+        elif proc.name == "gpu_runner" and self.local_llm:
+            # The local tier belongs to the llamacpp runner: the heuristic one leaves it alone.
+            tiers = [t for t in self.settings.runner_tier_list if t != LOCAL_TIER]
+            env["SWARMCAST_RUNNER_TIERS"] = ",".join(tiers)
+        elif proc.name == "reporter" and self.local_llm and not env.get("SWARMCAST_REPORT_LLM_URL"):
+            llm = next(p for p in LOCAL_LLM_PROCESSES if p.name == "llm_server")
+            env["SWARMCAST_REPORT_LLM_URL"] = f"http://{self.address(llm)}/v1"
+            env.setdefault("SWARMCAST_REPORT_LLM_BACKENDS", "llamacpp")
+            # A small model on the CPU writes ~15 tokens/s: a report's prose within a minute or so.
+            env.setdefault("SWARMCAST_REPORT_LLM_MAX_TOKENS", "600")
+        return env
 
     def log_path(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
 
     # --- starting processes
-    def _spawn(self, name: str, command: Sequence[str], address: str) -> PidRecord:
+    def _spawn(
+        self, name: str, command: Sequence[str], address: str, env: Mapping[str, str] | None = None
+    ) -> PidRecord:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path(name)
         with open(log_path, "ab") as log_file:
@@ -243,7 +314,7 @@ class Stack:
             child = subprocess.Popen(
                 list(command),
                 cwd=REPO_ROOT,
-                env=self.env,
+                env=dict(self.env if env is None else env),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -275,9 +346,9 @@ class Stack:
                 return "UNREACHABLE" if exc.code() is grpc.StatusCode.UNAVAILABLE else exc.code().name
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
-    def _http_health(self, address: str, timeout: float = 3.0) -> str:
+    def _http_health(self, address: str, timeout: float = 3.0, path: str = "/api/health") -> str:
         try:
-            with urllib.request.urlopen(f"http://{address}/api/health", timeout=timeout) as response:
+            with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as response:
                 body = json.loads(response.read() or b"{}")
                 return f"HTTP {response.status} ({body.get('status', '?')})"
         except urllib.error.HTTPError as exc:
@@ -287,7 +358,9 @@ class Stack:
 
     def health(self, proc: ProcessDef) -> str:
         address = self.address(proc)
-        return self._grpc_health(address) if proc.kind == "grpc" else self._http_health(address)
+        if proc.kind == "grpc":
+            return self._grpc_health(address)
+        return self._http_health(address, path=proc.health_path)
 
     @staticmethod
     def _healthy(proc: ProcessDef, health: str) -> bool:
@@ -442,7 +515,7 @@ class Stack:
         started: list[PidRecord] = []
         waiting: list[tuple[ProcessDef, PidRecord]] = []
         to_start: list[ProcessDef] = []
-        for proc in PROCESSES:
+        for proc in self.processes:
             rec = self.record(proc.name)
             if rec is not None and rec.alive():
                 self.say(f"{proc.name:<11} already running (pid {rec.pid}, {rec.address})")
@@ -462,7 +535,7 @@ class Stack:
                 )
         try:
             for proc in to_start:
-                rec = self._spawn(proc.name, [sys.executable, "-m", proc.module], self.address(proc))
+                rec = self._spawn(proc.name, self.command(proc), self.address(proc), self.process_env(proc))
                 self.say(f"{proc.name:<11} started (pid {rec.pid}), log {self.log_path(proc.name)}")
                 started.append(rec)
                 waiting.append((proc, rec))
@@ -529,7 +602,7 @@ class Stack:
 
     def down(self, *, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Stops every process `up` recorded in this run folder, newest first; moto_server last."""
-        names = [p.name for p in reversed(PROCESSES)] + [S3_PROCESS]
+        names = [p.name for p in reversed(PROCESSES + LOCAL_LLM_PROCESSES)] + [S3_PROCESS]
         any_found = False
         for name in names:
             rec = self.record(name)
@@ -545,8 +618,10 @@ class Stack:
 
     def status(self) -> list[ProcessStatus]:
         rows: list[ProcessStatus] = []
-        for proc in PROCESSES:
+        for proc in PROCESSES + LOCAL_LLM_PROCESSES:
             rec = self.record(proc.name)
+            if proc in LOCAL_LLM_PROCESSES and rec is None and not self.local_llm:
+                continue
             running = rec is not None and rec.alive()
             health = self.health(proc) if running else "-"
             rows.append(
@@ -567,6 +642,26 @@ class Stack:
                 )
             )
         return rows
+
+
+def stop_child(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM a child this process started, SIGKILL it after ``grace`` seconds; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+
+
+def llama_server_command(model_id: str, path: Path, host: str, port: int, n_ctx: int = 8192) -> list[str]:
+    """`llama_cpp.server` serving the GGUF at ``path`` as ``model_id`` (OpenAI-compatible, /v1)."""
+    threads = str(max(1, os.cpu_count() or 1))
+    return [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", model_id,
+        "--host", host, "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", threads,
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

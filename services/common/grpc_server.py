@@ -355,6 +355,11 @@ async def serve(spec: ServiceSpec, *, stop: asyncio.Event | None = None) -> None
             loop.remove_signal_handler(sig)
 
 
+class StartupError(Exception):
+    """A service cannot start for a reason its operator must fix (a missing or corrupt model file,
+    say): logged as one line, no traceback, exit status 1."""
+
+
 def run_service(
     name: str,
     build: Callable[[Settings], Awaitable[ServiceSpec]],
@@ -371,6 +376,9 @@ def run_service(
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except StartupError as exc:
+        log.error("%s cannot start: %s", name, exc, extra={"service": name})
+        sys.exit(1)
     except Exception:
         log.exception("%s failed", name, extra={"service": name})
         sys.exit(1)

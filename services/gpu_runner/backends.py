@@ -8,6 +8,9 @@
   `SWARMCAST_RUNNER_VLLM_ARGS`); a job routed to another model or other `vllm_args` reloads once
   no job uses the current one. Weights come from `model_store` (local disk or the pre-staged
   object-storage prefix), never from a hub.
+- `llamacpp`: like `vllm` (in-process, one model at a time, swapped between jobs), on the CPU with
+  a GGUF file (`model_store.resolve_gguf`). `SWARMCAST_LLM_MODEL`, else the packaged SmolLM2, is
+  loaded at start, and a missing or corrupt file stops the runner's start (`StartupError`).
 
 Backend objects live on the engine loop (`EngineThread`): every method named `*_on_engine` must run
 there. Probing is plain HTTP and runs on the service loop.
@@ -20,20 +23,24 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from services.common.config import Settings
+from services.common.grpc_server import StartupError
 from services.common.storage import ObjectStore
 from services.gpu_runner.llm import make_backend
+from services.gpu_runner.llm.llamacpp_backend import ModelFileError
 from services.gpu_runner.llm.openai_backend import chat_url
-from services.gpu_runner.model_store import resolve_model
+from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL, ModelUnavailable, resolve_gguf, resolve_model
+from services.gpu_runner.settings import RunnerSettings
 
 log = logging.getLogger("swarmcast.gpu_runner.backend")
 
 HEURISTIC_MODEL = "heuristic-rules-v1"
+# Backends that hold a model in this process: one model at a time, never swapped under a job.
+IN_PROCESS = frozenset({"vllm", "llamacpp"})
 
 
 class BackendUnavailable(Exception):
@@ -54,19 +61,20 @@ class BackendHost:
     def __init__(
         self,
         settings: Settings,
+        runner: RunnerSettings | None = None,
         *,
-        vllm_args: str = "",
-        cache_dir: Path,
         store: ObjectStore | None = None,
     ) -> None:
         self.settings = settings
+        self.runner = runner or RunnerSettings()
         self.name = settings.llm_backend.strip().lower()
-        if self.name not in ("heuristic", "openai", "vllm"):
+        if self.name not in ("heuristic", "openai", "vllm", "llamacpp"):
             raise ValueError(f"unknown LLM backend {settings.llm_backend!r}")
         if self.name == "openai" and not settings.llm_url:
             raise ValueError("the openai backend needs SWARMCAST_LLM_URL")
-        self.default_vllm_args = vllm_args
-        self.cache_dir = cache_dir
+        self.in_process = self.name in IN_PROCESS
+        self.default_vllm_args = self.runner.vllm_args if self.name == "vllm" else ""
+        self.cache_dir = self.runner.weights_cache(settings)
         self.store = store
         self.ready = self.name == "heuristic"
         self.last_error = ""
@@ -78,6 +86,8 @@ class BackendHost:
     def model_for(self, routed_model: str) -> str:
         if self.name == "heuristic":
             return HEURISTIC_MODEL
+        if self.name == "llamacpp":
+            return self.settings.llm_model or routed_model or DEFAULT_GGUF_MODEL
         return self.settings.llm_model or routed_model
 
     @property
@@ -87,12 +97,27 @@ class BackendHost:
         keys = list(self._backends)
         return keys[0].model if keys else self.settings.llm_model
 
+    @property
+    def prompt_tokens(self) -> int | None:
+        """An agent's prompt budget on this backend; None: the engine's default.
+
+        On the CPU, evaluating the prompt is most of a turn's cost, so llama.cpp gets a smaller one."""
+        return self.runner.llamacpp_prompt_tokens if self.name == "llamacpp" else None
+
+    def backend_status(self) -> dict[str, Any]:
+        """What the loaded in-process model reports (context size, tokens/s); {} for the others."""
+        for backend in list(self._backends.values()):
+            status = getattr(backend, "status", None)
+            if status is not None:
+                return dict(status())
+        return {}
+
     # --- readiness (service loop) -------------------------------------------------------------------
     async def probe(self) -> tuple[bool, str]:
         """(ready, why not) without side effects on running jobs."""
         if self.name == "heuristic":
             return True, ""
-        if self.name == "vllm":
+        if self.in_process:
             return bool(self._backends), "" if self._backends else "no model loaded yet"
         url = models_url(self.settings.llm_url)
         headers = {}
@@ -124,15 +149,22 @@ class BackendHost:
 
     # --- backends (engine loop) ---------------------------------------------------------------------
     async def preload_on_engine(self) -> None:
-        """Load `SWARMCAST_LLM_MODEL` for vLLM at start, so health turns SERVING before any job."""
+        """Load the start model (vLLM: `SWARMCAST_LLM_MODEL`; llama.cpp: that or the packaged one),
+        so health turns SERVING before any job. llama.cpp: StartupError when it cannot be loaded."""
         if self.name == "vllm" and self.settings.llm_model:
             async with self.lease_on_engine(ModelKey(self.settings.llm_model, self.default_vllm_args)):
                 pass
+        elif self.name == "llamacpp":
+            try:
+                async with self.lease_on_engine(self.key_for("", "")):
+                    pass
+            except BackendUnavailable as exc:
+                raise StartupError(str(exc)) from None
 
     @contextlib.asynccontextmanager
     async def lease_on_engine(self, key: ModelKey) -> AsyncIterator[Any]:
-        """The backend for ``key``, held for one job (a vLLM model is not swapped under a job)."""
-        if self.name != "vllm":
+        """The backend for ``key``, held for one job (an in-process model is not swapped under a job)."""
+        if not self.in_process:
             # HTTP clients (or none): any number can coexist, one per model name.
             if key not in self._backends:
                 self._backends[key] = await self._build_on_engine(key)
@@ -159,7 +191,7 @@ class BackendHost:
             with contextlib.suppress(Exception):
                 await old.aclose()
         self._backends.clear()
-        self.ready = self.name != "vllm"
+        self.ready = not self.in_process
         try:
             self._backends[key] = await self._build_on_engine(key)
         except BackendUnavailable as exc:
@@ -181,6 +213,8 @@ class BackendHost:
             return make_backend(
                 "openai", base_url=s.llm_url, model=key.model, api_key=api_key, concurrency=s.llm_concurrency
             )
+        if self.name == "llamacpp":
+            return await self._build_llamacpp(key)
         try:
             path = await resolve_model(
                 key.model, model_dir=s.model_dir, cache_dir=self.cache_dir, store=self.store
@@ -196,6 +230,38 @@ class BackendHost:
         )
         log.info("loading %s from %s with %r", key.model, path, key.vllm_args)
         await backend.start()
+        return backend
+
+    async def _build_llamacpp(self, key: ModelKey) -> Any:
+        s, rs = self.settings, self.runner
+        try:
+            path = await resolve_gguf(
+                key.model, model_dir=s.model_dir, cache_dir=self.cache_dir, store=self.store
+            )
+            backend = make_backend(
+                "llamacpp",
+                model_id=key.model,
+                model_path=str(path),
+                contexts=rs.llamacpp_contexts,
+                threads=rs.llamacpp_threads,
+                n_ctx=rs.llamacpp_n_ctx,
+                repeat_penalty=rs.llamacpp_repeat_penalty,
+            )
+            log.info(
+                "loading %s from %s (%d context(s) of %d tokens on %d core(s))",
+                key.model,
+                path,
+                backend.contexts,
+                backend.n_ctx,
+                backend.cpus,
+            )
+            await backend.start()
+        except (ModelUnavailable, ModelFileError) as exc:
+            raise BackendUnavailable(str(exc)) from None
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"the llamacpp backend needs llama-cpp-python (pip install -e '.[local-llm]'): {exc}"
+            ) from None
         return backend
 
     def key_for(self, routed_model: str, routed_vllm_args: str) -> ModelKey:

@@ -81,9 +81,12 @@ DEFAULT_LLM_REPLICATES = 1
 DEFAULT_MARKET_SUBSIDY = SimulationConfig().market_subsidy
 
 
-def simulation_config(dispatch: events_pb2.JobDispatch, heuristic: bool) -> SimulationConfig:
+def simulation_config(
+    dispatch: events_pb2.JobDispatch, heuristic: bool, prompt_tokens: int | None = None
+) -> SimulationConfig:
     """Agents, rounds, replicates and market subsidy from the route snapshot (replicates per the
-    backend that runs the job), randomness from the job's seed; ValueError if invalid."""
+    backend that runs the job), randomness from the job's seed, an agent's prompt budget from the
+    backend (None: the engine's default); ValueError if invalid."""
     route = dispatch.route
     if not dispatch.goal.strip():
         raise ValueError("the job has no goal")
@@ -103,6 +106,7 @@ def simulation_config(dispatch: events_pb2.JobDispatch, heuristic: bool) -> Simu
         forecast_days=dispatch.forecast_days or 30,
         replicates=replicates,
         market_subsidy=route.market_subsidy or DEFAULT_MARKET_SUBSIDY,
+        **({"prompt_tokens": prompt_tokens} if prompt_tokens else {}),
     )
 
 
@@ -270,7 +274,9 @@ class JobRun:
     async def _pipeline(self) -> events_pb2.RunnerCompleted:
         d = self.dispatch
         storage = self._storage = JobStorage(d.upload, self.ctx.http)
-        config = simulation_config(d, heuristic=self.ctx.host.name == "heuristic")
+        config = simulation_config(
+            d, heuristic=self.ctx.host.name == "heuristic", prompt_tokens=self.ctx.host.prompt_tokens
+        )
         markets = pinned_markets(d)
         if self.ctx.host.name != "heuristic" and not self.model_key.model:
             raise ValueError("no model to run: the route has no model_id and SWARMCAST_LLM_MODEL is empty")

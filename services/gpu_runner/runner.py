@@ -78,9 +78,7 @@ class Runner:
             raise ValueError("SWARMCAST_RUNNER_TIERS names no tier")
         self.concurrency = settings.runner_concurrency
         self.engine = EngineThread()
-        self.host = BackendHost(
-            settings, vllm_args=self.rs.vllm_args, cache_dir=self.rs.weights_cache(settings), store=store
-        )
+        self.host = BackendHost(settings, self.rs, store=store)
         self.slots = SharedSlots(self.concurrency)
         self.jobs: dict[str, JobRun] = {}
         self.jobs_completed = 0
@@ -98,6 +96,9 @@ class Runner:
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self.engine.start()
+        if self.host.name == "llamacpp":
+            # Loading a small GGUF takes seconds; a model that cannot load stops the start here.
+            await self.engine.run(self.host.preload_on_engine())
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0, connect=5.0), limits=httpx.Limits(max_connections=32)
         )
@@ -290,6 +291,7 @@ class Runner:
     # --- status ------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         job = next(iter(self.jobs.values()), None)
+        model = self.host.backend_status()
         return {
             "instance_id": self.instance_id,
             "backend": self.host.name,
@@ -303,4 +305,7 @@ class Runner:
             "jobs_completed": self.jobs_completed,
             "concurrency": self.concurrency,
             "started_at": self.started_at,
+            "context_size": int(model.get("context_size", 0)),
+            "tokens_per_second": float(model.get("tokens_per_second", 0.0)),
+            "llm_slots": int(model.get("contexts", 0)),
         }

@@ -3,9 +3,10 @@
 `on_start` connects the bus and starts the `Runner` (dispatch and cancel consumers, the engine
 thread, backend readiness). Health stays NOT_SERVING until the LLM backend is ready (at once for
 the heuristic backend; when the endpoint answers for `openai`; once the model is loaded for
-`vllm`) and follows it afterwards. On SIGTERM the bootstrap calls `on_stop`: the runner stops
-taking work and finishes or releases its job before the bus closes. Errors are captured with
-source "gpu".
+`vllm` and `llamacpp`) and follows it afterwards. `llamacpp` loads its model before the runner
+takes work: a model that cannot load ends the process with one line saying why. On SIGTERM the
+bootstrap calls `on_stop`: the runner stops taking work and finishes or releases its job before
+the bus closes. Errors are captured with source "gpu".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 from services.common.config import Settings
 from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
 from services.common.storage import ObjectStore
+from services.gpu_runner.backends import IN_PROCESS
 from services.gpu_runner.runner import Runner
 from services.gpu_runner.settings import RunnerSettings, SearchSettings
 from services.gpu_runner.status import RunnerStatusService, gpu_name
@@ -50,9 +52,9 @@ async def build(
             runner_settings=runner_settings,
             search_settings=search_settings,
             errors=runtime.errors,
-            # Only vLLM reads object storage with credentials (pre-staged weights); job data
-            # moves through the dispatch's presigned URLs.
-            store=ObjectStore.from_settings(settings) if settings.llm_backend.lower() == "vllm" else None,
+            # Only the in-process backends read object storage with credentials (pre-staged
+            # weights); job data moves through the dispatch's presigned URLs.
+            store=ObjectStore.from_settings(settings) if settings.llm_backend.lower() in IN_PROCESS else None,
             on_ready=on_ready,
             gpu_name=await gpu_name(),
         )

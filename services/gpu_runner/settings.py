@@ -18,6 +18,12 @@ Prefix `SWARMCAST_RUNNER_` (the shared class already owns `SWARMCAST_RUNNER_TIER
 - `CACHE_DIR` (`<run_dir>/hf-cache`): where pre-staged weights are downloaded for vLLM.
 - `VLLM_ARGS` (empty): `vllm_args` for the model preloaded from `SWARMCAST_LLM_MODEL` (a job's
   route brings its own).
+- `LLAMACPP_CONTEXTS` (0: one per CPU core): llama.cpp contexts of the `llamacpp` backend, i.e. the
+  calls it serves at once; `LLAMACPP_THREADS` (0: the cores shared among the calls in flight)
+  threads per context;
+  `LLAMACPP_N_CTX` (4096) tokens per context (an agent's prompt plus its answer must fit);
+  `LLAMACPP_REPEAT_PENALTY` (1.1) llama.cpp's penalty on repeated tokens (1.0: none);
+  `LLAMACPP_PROMPT_TOKENS` (1024) an agent's prompt budget (evaluating it is most of a CPU turn).
 - `CHAT_LOG_CAP_BYTES` (200000): size cap of `result_chat_log` in `runner.completed`.
 - `LOG_LINES` (20): last engine log lines kept in `live_status`.
 
@@ -56,6 +62,11 @@ class RunnerSettings(BaseSettings):
     llm_probe_interval_seconds: float = 5.0
     cache_dir: Path | None = None
     vllm_args: str = ""
+    llamacpp_contexts: int = Field(default=0, ge=0)
+    llamacpp_threads: int = Field(default=0, ge=0)
+    llamacpp_n_ctx: int = Field(default=4096, ge=512)
+    llamacpp_repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    llamacpp_prompt_tokens: int = Field(default=1024, ge=1024)
     chat_log_cap_bytes: int = 200_000
     log_lines: int = 20
 

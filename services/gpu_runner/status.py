@@ -63,6 +63,9 @@ class RunnerStatusService(runner_pb2_grpc.RunnerServiceServicer):
             tiers=s["tiers"],
             jobs_completed=s["jobs_completed"],
             concurrency=s["concurrency"],
+            context_size=s["context_size"],
+            tokens_per_second=s["tokens_per_second"],
+            llm_slots=s["llm_slots"],
         )
         response.started_at.FromDatetime(s["started_at"])
         return response

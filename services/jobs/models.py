@@ -39,21 +39,32 @@ JOB_STATUS_ENUM: Final = Enum(
     validate_strings=True,
 )
 
-# The tiers DESIGN §2 seeds (migration 0001 holds its own frozen copy of these rows).
-DEFAULT_ROUTES: Final[tuple[dict[str, Any], ...]] = tuple(
+# The tiers DESIGN §2 seeds (migrations 0001 and 0005 hold their own frozen copies of these rows).
+DEFAULT_ROUTES: Final[tuple[dict[str, Any], ...]] = (
+    *(
+        {
+            "sim_tier": tier,
+            "model_id": "Qwen/Qwen3-14B",
+            "gpu_type": gpu,
+            "max_rounds": rounds,
+            "target_agents": agents,
+            "vllm_args": "--max-model-len 16384",
+        }
+        for tier, gpu, rounds, agents in (
+            ("small", "NVIDIA L40S", 15, 10),
+            ("medium", "NVIDIA L40S", 100, 20),
+            ("large", "NVIDIA H100 80GB HBM3", 200, 35),
+        )
+    ),
+    # A real model on any CPU (the llamacpp backend): few agents and rounds, a minute or two.
     {
-        "sim_tier": tier,
-        "model_id": "Qwen/Qwen3-14B",
-        "gpu_type": gpu,
-        "max_rounds": rounds,
-        "target_agents": agents,
-        "vllm_args": "--max-model-len 16384",
-    }
-    for tier, gpu, rounds, agents in (
-        ("small", "NVIDIA L40S", 15, 10),
-        ("medium", "NVIDIA L40S", 100, 20),
-        ("large", "NVIDIA H100 80GB HBM3", 200, 35),
-    )
+        "sim_tier": "local",
+        "model_id": "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "gpu_type": "CPU",
+        "max_rounds": 3,
+        "target_agents": 4,
+        "vllm_args": None,
+    },
 )
 
 

@@ -141,9 +141,10 @@ class ReportService:
 
     # --- writers
     def writer(self, source: RunSource, *, deterministic: bool = False) -> tuple[Writer, ChatClient | None]:
-        """The LLM writer when an endpoint is configured (and not refused), else the deterministic one."""
+        """The LLM writer when an endpoint is configured for runs of this backend (and not refused),
+        else the deterministic one."""
         s = self.settings
-        if deterministic or not s.report_llm_url:
+        if deterministic or not s.report_llm_url or not s.llm_writes_for(source.backend):
             return DeterministicWriter(), None
         client = ChatClient(
             s.report_llm_url,

@@ -20,8 +20,16 @@ class ReporterSettings(Settings):
     report_llm_attempts: int = 3
     report_llm_max_tokens: int = 3000
     report_llm_temperature: float = 0.3
+    # Comma-separated runner backends (e.g. "llamacpp") whose runs the LLM writer writes up; the
+    # others get the deterministic writer. Empty: every run (when SWARMCAST_REPORT_LLM_URL is set).
+    report_llm_backends: str = ""
     # Redeliveries of one runner.completed before a transient failure becomes reporter.failed.
     report_max_deliver: int = 6
+
+    def llm_writes_for(self, backend: str) -> bool:
+        """True when the LLM writer (if configured) writes the report of a run made by ``backend``."""
+        wanted = {b.strip().lower() for b in self.report_llm_backends.split(",") if b.strip()}
+        return not wanted or backend.strip().lower() in wanted
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReporterSettings:

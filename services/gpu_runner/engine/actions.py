@@ -92,7 +92,11 @@ def action_schema(max_actions: int, market_ids: Sequence[str]) -> dict[str, Any]
 @functools.lru_cache(maxsize=64)
 def _schema(max_actions: int, market_ids: tuple[str, ...]) -> dict[str, Any]:
     variants = []
+    # Under constrained decoding a market is named from this run's markets only; the check below
+    # stays lenient (an unknown market rejects that one action, not the whole turn).
+    market = {"type": "string", "enum": list(market_ids)}
     for kind, fields in _FIELDS.items():
+        fields = {name: market if spec is _MARKET else spec for name, spec in fields.items()}
         variants.append(
             {
                 "type": "object",

@@ -318,8 +318,8 @@ def entity_schema(max_entities: int) -> dict[str, Any]:
     relation = {
         "type": "object",
         "properties": {
-            "source": {"type": "string"},
-            "target": {"type": "string"},
+            "source": {"type": "string", "minLength": 1, "maxLength": 80},
+            "target": {"type": "string", "minLength": 1, "maxLength": 80},
             "type": {"type": "string", "enum": list(RELATION_TYPES)},
         },
         "required": ["source", "target", "type"],

@@ -76,16 +76,19 @@ async def call_validated(
     agent: int = -1,
     max_tokens: int = 512,
     temperature: float = 0.7,
+    seed: int | None = None,
 ) -> Outcome:
     """Call ``backend``, check the reply with ``validate`` (which raises ValueError with a reason),
-    and on an invalid reply retry exactly once, telling the model what was wrong."""
+    and on an invalid reply retry exactly once, telling the model what was wrong. ``seed`` (the
+    retry uses the next one) is passed only when given."""
     convo = list(messages)
     reason = ""
     for attempt in (1, 2):
         try:
-            result = await backend.complete_json(
-                convo, schema, schema_name=schema_name, max_tokens=max_tokens, temperature=temperature
-            )
+            sampling: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+            if seed is not None:
+                sampling["seed"] = seed + attempt - 1
+            result = await backend.complete_json(convo, schema, schema_name=schema_name, **sampling)
         except LLMError as exc:
             stats.errors += 1
             stats.calls.append([round_no, agent, attempt, 0, 0, "error"])

@@ -64,6 +64,9 @@ async def play_round(
         return validate_turn(data, cfg.max_actions, market_ids)
 
     async def turn(i: int, messages: list[dict[str, Any]]) -> Outcome:
+        # A seed per turn (run, replicate, round, agent): backends that sample by seed answer the
+        # same turn the same way on a rerun or a resume.
+        seed = (world.seed * 1_000_003 + round_no * 10_007 + i) % 2**31
         return await call_validated(
             backend,
             messages,
@@ -75,6 +78,7 @@ async def play_round(
             agent=i,
             max_tokens=cfg.max_tokens,
             temperature=cfg.temperature,
+            seed=seed,
         )
 
     # Every prompt is built before the first turn is applied, so all show the start-of-round state.

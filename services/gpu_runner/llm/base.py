@@ -81,8 +81,10 @@ class LLMBackend(Protocol):
         schema_name: str = "response",
         max_tokens: int = 512,
         temperature: float = 0.7,
+        seed: int | None = None,
     ) -> LLMResult:
-        """Run one chat completion constrained to ``schema``; raise :class:`LLMError` on failure."""
+        """Run one chat completion constrained to ``schema`` (sampled with ``seed`` where the
+        backend can); raise :class:`LLMError` on failure."""
         ...
 
     async def aclose(self) -> None:

@@ -1,10 +1,10 @@
-"""Build the configured backend by name: ``heuristic``, ``openai`` or ``vllm``."""
+"""Build the configured backend by name: ``heuristic``, ``openai``, ``vllm`` or ``llamacpp``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-BACKENDS = ("heuristic", "openai", "vllm")
+BACKENDS = ("heuristic", "openai", "vllm", "llamacpp")
 
 
 def make_backend(name: str, **config: Any) -> Any:
@@ -16,6 +16,8 @@ def make_backend(name: str, **config: Any) -> Any:
       ``backoff_s``, ``extra_body``.
     - ``vllm``: ``model_id``, optional ``vllm_args`` (e.g. ``"--max-model-len 16384"``), ``capacity``.
       vLLM itself is imported only here, when this backend is chosen.
+    - ``llamacpp``: ``model_id``, ``model_path`` (a GGUF file), optional ``contexts``, ``threads``,
+      ``n_ctx``, ``seed``. ``llama_cpp`` is imported only when the model is loaded.
     """
     key = name.strip().lower()
     if key == "heuristic":
@@ -30,4 +32,8 @@ def make_backend(name: str, **config: Any) -> Any:
         from .vllm_backend import VLLMBackend
 
         return VLLMBackend(**config)
+    if key == "llamacpp":
+        from .llamacpp_backend import LlamaCppBackend
+
+        return LlamaCppBackend(**config)
     raise ValueError(f"unknown LLM backend {name!r}; choose one of {', '.join(BACKENDS)}")

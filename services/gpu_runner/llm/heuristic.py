@@ -31,6 +31,7 @@ class HeuristicBackend:
         schema_name: str = "response",
         max_tokens: int = 512,
         temperature: float = 0.7,
+        seed: int | None = None,
     ) -> LLMResult:
         raise LLMError("the heuristic backend has no text completions; the engine plays its turns by rule")
 

@@ -1,8 +1,9 @@
 """OpenAI-compatible ``/v1/chat/completions`` over HTTP (a remote ``vllm serve``, another provider).
 
-Structured output through ``response_format: {"type": "json_schema", ...}``. Retries 429, 5xx,
-timeouts and connection errors with exponential backoff plus jitter (honouring ``Retry-After``);
-other 4xx fail at once.
+Structured output through ``response_format``: the ``json_schema`` form first, and llama.cpp's
+``json_object`` + ``schema`` form (then none) once a server refuses it
+(``services.common.structured_output``). Retries 429, 5xx, timeouts and connection errors with
+exponential backoff plus jitter (honouring ``Retry-After``); other 4xx fail at once.
 
 Concurrency: ``concurrency`` is what the server serves at once (e.g. vLLM's ``max_num_seqs``).
 ``capacity`` - the number of requests the engine keeps open - adds ``queue_depth`` more (default:
@@ -20,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
+
+from services.common.structured_output import FormatNegotiation, refuses_response_format
 
 from .base import LLMError, LLMResult, Message, estimate_tokens, parse_json_text
 
@@ -52,6 +55,7 @@ class OpenAIBackend:
         backoff_s: float = 0.5,
         max_backoff_s: float = 20.0,
         extra_body: Mapping[str, Any] | None = None,
+        response_format: str = "json_schema",
     ) -> None:
         if concurrency < 1 or (queue_depth is not None and queue_depth < 0):
             raise ValueError("concurrency must be >= 1 and queue_depth >= 0")
@@ -71,7 +75,7 @@ class OpenAIBackend:
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._jitter = random.Random()
-        self._schema_cache: dict[int, tuple[Mapping[str, Any], str]] = {}
+        self.formats = FormatNegotiation(response_format)
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -85,13 +89,6 @@ class OpenAIBackend:
             )
             self._slots = asyncio.Semaphore(self.capacity)
         return self._session
-
-    def _schema_json(self, schema: Mapping[str, Any]) -> str:
-        hit = self._schema_cache.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            hit = (schema, json.dumps(schema))
-            self._schema_cache[id(schema)] = hit
-        return hit[1]
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:
@@ -110,6 +107,7 @@ class OpenAIBackend:
         schema_name: str = "response",
         max_tokens: int = 512,
         temperature: float = 0.7,
+        seed: int | None = None,
     ) -> LLMResult:
         session = self._ensure_session()
         assert self._slots is not None
@@ -118,26 +116,24 @@ class OpenAIBackend:
             "messages": [dict(m) for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
+            **({"seed": seed} if seed is not None else {}),
             **self.extra_body,
         }
-        # the schema is the same object call after call: encode it once
-        payload = (
-            json.dumps(body)[:-1]
-            + ',"response_format":{"type":"json_schema","json_schema":{"name":'
-            + json.dumps(schema_name)
-            + ',"strict":false,"schema":'
-            + self._schema_json(schema)
-            + "}}}"
-        )
+        head = json.dumps(body)[:-1]
         last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
+        attempt = 0
+        while attempt <= self.max_retries:
             retry_after = None
+            # the schema is the same object call after call: its JSON is encoded once
+            payload = head + self.formats.encoded(schema, schema_name) + "}"
             try:
                 async with self._slots, session.post(self.url, data=payload, headers=self._headers) as resp:
                     if resp.status == 200:
                         return self._result(json.loads(await resp.read()), attempt + 1, body["messages"])
-                    text = (await resp.text())[:200]
-                    last = f"HTTP {resp.status}: {text}"
+                    text = (await resp.text())[:300]
+                    last = f"HTTP {resp.status}: {text[:200]}"
+                    if refuses_response_format(resp.status, text) and self.formats.refused():
+                        continue  # asked again in the next form; not a spent attempt
                     if resp.status not in RETRY_STATUS:
                         raise LLMError(last)
                     retry_after = resp.headers.get("Retry-After")
@@ -145,6 +141,7 @@ class OpenAIBackend:
                 last = f"{type(exc).__name__}: {exc}"[:200]
             if attempt < self.max_retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
+            attempt += 1
         raise LLMError(f"gave up after {self.max_retries + 1} attempts: {last}")
 
     def _result(self, payload: Any, attempts: int, messages: list[dict[str, Any]]) -> LLMResult:
@@ -154,6 +151,8 @@ class OpenAIBackend:
             raise LLMError(f"malformed completion payload: {exc!r}") from exc
         usage = payload.get("usage") or {}
         data, error = parse_json_text(text)
+        if error is not None and payload["choices"][0].get("finish_reason") == "length":
+            error = f"the answer was cut off at max_tokens ({error})"
         return LLMResult(
             text=text,
             data=data,

@@ -1,12 +1,15 @@
-"""The openai backend and the engine against a fake OpenAI-compatible server over real sockets."""
+"""The openai backend and the engine against a fake OpenAI-compatible server over real sockets, and
+the same contract against a real one (llama.cpp's server with SmolLM2)."""
 
 import json
 
 import pytest
 
 from services.gpu_runner.engine import SimulationConfig, SimulationRequest, run_simulation
+from services.gpu_runner.engine.actions import action_schema
 from services.gpu_runner.llm import LLMError, make_backend
 from services.gpu_runner.llm.openai_backend import chat_url
+from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL
 from tests.fakes.openai_server import FakeOpenAIServer
 
 SEED = "Alpha Corp wants to build the Delta Bridge. Beta Union opposes it. Dana Reyes has not decided."
@@ -134,3 +137,75 @@ async def test_a_round_where_every_call_fails_raises_instead_of_recording_silenc
         with pytest.raises(LLMError, match="every LLM call of round 1 failed"):
             await run_simulation(SimulationRequest(SEED, GOAL, config), be)
         await be.aclose()
+
+
+# --- the same contract against a real server: llama_cpp.server with SmolLM2 (tests/fixtures/llm_server.py)
+
+REAL_MESSAGES = [
+    {"role": "system", "content": f"Facts: {SEED} Answer with one JSON object."},
+    {"role": "user", "content": "You are Dana Reyes. State your probability that the bridge is approved."},
+]
+
+
+def real_backend(url: str, **kw):
+    return make_backend(
+        "openai", base_url=url, model=DEFAULT_GGUF_MODEL, concurrency=1, queue_depth=1, backoff_s=0.01, **kw
+    )
+
+
+async def test_real_server_gets_schema_constrained_output_in_the_form_it_takes(llama_server_url):
+    be = real_backend(llama_server_url)
+    schema = action_schema(2, ["goal"])
+    try:
+        first = await be.complete_json(REAL_MESSAGES, schema, schema_name="agent_turn", max_tokens=300)
+        second = await be.complete_json(REAL_MESSAGES, schema, schema_name="agent_turn", max_tokens=300)
+    finally:
+        await be.aclose()
+    # llama.cpp's server refuses the json_schema form (HTTP 500) and takes json_object + schema.
+    assert be.formats.style == "json_object"
+    for result in (first, second):
+        assert result.ok, result.text
+        assert {"beliefs", "actions"} <= set(result.data)
+        assert result.attempts == 1  # the refused form was not a spent attempt
+        assert result.prompt_tokens > 40 and result.completion_tokens > 5  # the server's own usage
+
+
+async def test_real_server_cut_off_answer_is_a_parse_error_not_an_exception(llama_server_url):
+    be = real_backend(llama_server_url)
+    try:
+        result = await be.complete_json(REAL_MESSAGES, action_schema(2, ["goal"]), max_tokens=4)
+    finally:
+        await be.aclose()
+    assert not result.ok and "cut off at max_tokens" in result.parse_error
+    assert result.completion_tokens == 4
+
+
+async def test_real_server_context_overflow_fails_at_once_with_the_servers_reason(llama_server_url):
+    be = real_backend(llama_server_url, max_retries=3)
+    try:
+        with pytest.raises(LLMError, match="HTTP 400") as failure:
+            await be.complete_json([{"role": "user", "content": "bridge " * 3000}], {"type": "object"})
+    finally:
+        await be.aclose()
+    assert "context" in str(failure.value).lower()
+
+
+async def test_engine_plays_rounds_against_the_real_server(llama_server_url):
+    # llama.cpp's server leaves numeric ranges unconstrained (a confidence of 1.5 gets through):
+    # such turns are retried and counted, which is what this checks, beside the valid ones.
+    be = real_backend(llama_server_url, timeout_s=300, extra_body={"repeat_penalty": 1.1})
+    config = SimulationConfig(agents=3, rounds=1, seed=4, max_markets=1, max_entities=6)
+    try:
+        result = await run_simulation(SimulationRequest(SEED, GOAL, config), be)
+    finally:
+        await be.aclose()
+    llm = result.summary["llm"]
+    assert llm["errors"] == 0 and llm["prompt_tokens"] > 0 and llm["completion_tokens"] > 0
+    summary = json.loads(result.artifacts["engagement_summary.json"])
+    first_tries = [c for c in summary["llm_calls"] if c[1] >= 0 and c[2] == 1]
+    assert len(first_tries) == 3
+    turns = [c for c in summary["llm_calls"] if c[1] >= 0]
+    assert any(c[5] == "ok" for c in turns), summary["failed_turns"]
+    retried = {c[1] for c in turns if c[2] == 2}
+    assert retried == {c[1] for c in first_tries if c[5] == "invalid"}  # every invalid first try, once
+    assert {agent for _, agent, _ in summary["failed_turns"]} <= retried

@@ -30,12 +30,13 @@ class TierSettings:
 
 # What a tier without a row runs with.
 DEFAULT_TIER_SETTINGS = TierSettings()
-# The seeded tiers' rows (migration 0004 holds its own frozen copy): LLM replicates are costly,
-# so only the small tier runs two.
+# The seeded tiers' rows (migrations 0004 and 0005 hold their own frozen copies): LLM replicates
+# are costly, so only the small tier runs two.
 SEEDED_TIER_SETTINGS: Mapping[str, TierSettings] = {
     "small": TierSettings(replicates=2),
     "medium": TierSettings(replicates=1),
     "large": TierSettings(replicates=1),
+    "local": TierSettings(replicates=1),
 }
 
 

@@ -221,11 +221,12 @@ async def routes_by_tier(jobs_server: Any) -> dict[str, jobs_pb2.ModelRoute]:
 async def test_operators_read_and_change_the_tier_settings(jobs_server: Any) -> None:
     stub, op = jobs_server.stub, jobs_server.operator()
     routes = await routes_by_tier(jobs_server)
-    # Migration 0004's rows: LLM replicates are costly, so only small runs two.
+    # Migrations 0004 and 0005's rows: LLM replicates are costly, so only small runs two.
     assert {tier: settings(r) for tier, r in routes.items()} == {
         "small": (2, 5, 15.0),
         "medium": (1, 5, 15.0),
         "large": (1, 5, 15.0),
+        "local": (1, 5, 15.0),
     }
     small = routes["small"]
     request = route_request(small, replicates=3, market_subsidy=40.0)

@@ -119,7 +119,7 @@ BAD_CREATES = [
     (create_request(goal=""), "goal is required"),
     (create_request(goal="   "), "goal is required"),
     (create_request(goal="g" * 2001), "too long"),
-    (create_request(tier="mega"), "valid tiers: large, medium, small"),
+    (create_request(tier="mega"), "valid tiers: large, local, medium, small"),
     (create_request(tier=""), "tier is required"),
     (create_request(tier="small.>"), "unknown tier"),
     (create_request(forecast_days=0), "between 1 and 365"),
@@ -423,7 +423,7 @@ async def test_operator_rpcs_need_the_operator_role(jobs_server: Any, jobs_app: 
 
     op = jobs_server.operator()
     routes = (await stub.ListRoutes(J.ListRoutesRequest(), metadata=op)).routes
-    assert [r.sim_tier for r in routes] == ["small", "medium", "large"]
+    assert [r.sim_tier for r in routes] == ["small", "medium", "large", "local"]
     assert routes[2].gpu_type == "NVIDIA H100 80GB HBM3" and routes[0].vllm_args == "--max-model-len 16384"
     created = (await stub.UpsertRoute(J.UpsertRouteRequest(route=route), metadata=op)).route
     assert created.sim_tier == "xl" and created.id and not created.HasField("vllm_args")

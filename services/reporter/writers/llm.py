@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from services.common.retry import backoff_delay
+from services.common.structured_output import FormatNegotiation, refuses_response_format
 from services.reporter import fmt
 from services.reporter.citations import canonicalize, describe, invalid_citations, strip_invalid
 from services.reporter.facts import ReportFacts
@@ -39,6 +40,10 @@ log = logging.getLogger("swarmcast.reporter.llm")
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_SECTION_CHARS = 2500
 MAX_TITLE_CHARS = 120
+# Sections are left unbounded in the schema: llama.cpp compiles a maxLength into nested rules, and
+# its grammar parser fails (and llama_cpp.server dies) on one of 2,500. Lengths are checked after.
+SECTION: dict[str, Any] = {"type": "string"}
+TITLE: dict[str, Any] = {"type": "string", "maxLength": MAX_TITLE_CHARS}
 
 SYSTEM_PROMPT = """You write the prose of a forecast report about a multi-agent social simulation.
 You receive the computed facts as JSON. Rules:
@@ -58,24 +63,25 @@ Answer with one JSON object and nothing else."""
 RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "executive_summary": {"type": "string"},
-        "verdict_sentence": {"type": "string"},
+        "executive_summary": SECTION,
+        "verdict_sentence": SECTION,
         "findings": {
             "type": "array",
+            "maxItems": 8,
             "items": {
                 "type": "object",
-                "properties": {k: {"type": "string"} for k in ("id", "title", "text")},
+                "properties": {"id": {"type": "string", "maxLength": 40}, "title": TITLE, "text": SECTION},
                 "required": ["id", "title", "text"],
             },
         },
-        "coalitions": {"type": "string"},
-        "market_commentary": {"type": "string"},
+        "coalitions": SECTION,
+        "market_commentary": SECTION,
         "belief_dynamics": {
             "type": "object",
-            "properties": {k: {"type": "string"} for k in ("Early", "Mid", "Late")},
+            "properties": {k: SECTION for k in ("Early", "Mid", "Late")},
         },
-        "conclusion": {"type": "string"},
-        "key_insight": {"type": "string"},
+        "conclusion": SECTION,
+        "key_insight": {"type": "string", "maxLength": MAX_CHARS},
     },
     "required": [
         "executive_summary", "verdict_sentence", "findings", "coalitions", "market_commentary",
@@ -98,8 +104,9 @@ def chat_url(base_url: str) -> str:
 class ChatClient:
     """Minimal OpenAI-compatible chat-completions client with retries and structured output.
 
-    Sends `response_format: json_schema` (vLLM's guided decoding, OpenAI's structured outputs);
-    an endpoint that rejects it with 400 is asked again without it, and not asked with it again.
+    Asks for schema-constrained output in the forms of `services.common.structured_output` (OpenAI's
+    and vLLM's `json_schema`, then llama.cpp's `json_object`, then none): an endpoint that refuses a
+    form is asked again in the next one at once, and never in the refused one again.
     """
 
     def __init__(
@@ -126,7 +133,7 @@ class ChatClient:
         self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._structured = True
+        self.formats = FormatNegotiation()
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
@@ -148,11 +155,9 @@ class ChatClient:
                 "max_tokens": self.max_tokens,
                 "temperature": self.temperature,
             }
-            if schema is not None and self._structured:
-                body["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "report", "strict": False, "schema": schema},
-                }
+            member = self.formats.member(schema, "report") if schema is not None else None
+            if member is not None:
+                body["response_format"] = member
             retry_after: str | None = None
             try:
                 response = await self._client().post(self.url, json=body, headers=self._headers)
@@ -162,10 +167,17 @@ class ChatClient:
                 if response.status_code == 200:
                     return _content(response)
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
-                if response.status_code == 400 and "response_format" in body:
-                    # Structured output unsupported here: ask again without it (not a spent attempt).
-                    log.info("report LLM rejected response_format (%s); retrying without it", last)
-                    self._structured = False
+                if (
+                    "response_format" in body
+                    and refuses_response_format(response.status_code, response.text[:300])
+                    and self.formats.refused()
+                ):
+                    # This form is unsupported here: ask again in the next one (not a spent attempt).
+                    log.info(
+                        "report LLM refused response_format (%s); now asking with %s",
+                        last,
+                        self.formats.style,
+                    )
                     attempt -= 1
                     continue
                 if response.status_code not in RETRY_STATUS:

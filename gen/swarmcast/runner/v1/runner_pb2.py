@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n swarmcast/runner/v1/runner.proto\x12\x13swarmcast.runner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x16GetRunnerStatusRequest\"\xa7\x02\n\x17GetRunnerStatusResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03gpu\x18\x04 \x01(\t\x12\x11\n\tllm_ready\x18\x05 \x01(\x08\x12\x16\n\x0e\x63urrent_job_id\x18\x06 \x01(\x03\x12\x15\n\rcurrent_round\x18\x07 \x01(\x05\x12\x19\n\x11rounds_per_second\x18\x08 \x01(\x01\x12\r\n\x05tiers\x18\t \x03(\t\x12\x16\n\x0ejobs_completed\x18\n \x01(\x05\x12\x13\n\x0b\x63oncurrency\x18\x0b \x01(\x05\x12.\n\nstarted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp2}\n\rRunnerService\x12l\n\x0fGetRunnerStatus\x12+.swarmcast.runner.v1.GetRunnerStatusRequest\x1a,.swarmcast.runner.v1.GetRunnerStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n swarmcast/runner/v1/runner.proto\x12\x13swarmcast.runner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x16GetRunnerStatusRequest\"\xeb\x02\n\x17GetRunnerStatusResponse\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03gpu\x18\x04 \x01(\t\x12\x11\n\tllm_ready\x18\x05 \x01(\x08\x12\x16\n\x0e\x63urrent_job_id\x18\x06 \x01(\x03\x12\x15\n\rcurrent_round\x18\x07 \x01(\x05\x12\x19\n\x11rounds_per_second\x18\x08 \x01(\x01\x12\r\n\x05tiers\x18\t \x03(\t\x12\x16\n\x0ejobs_completed\x18\n \x01(\x05\x12\x13\n\x0b\x63oncurrency\x18\x0b \x01(\x05\x12.\n\nstarted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63ontext_size\x18\r \x01(\x05\x12\x19\n\x11tokens_per_second\x18\x0e \x01(\x01\x12\x11\n\tllm_slots\x18\x0f \x01(\x05\x32}\n\rRunnerService\x12l\n\x0fGetRunnerStatus\x12+.swarmcast.runner.v1.GetRunnerStatusRequest\x1a,.swarmcast.runner.v1.GetRunnerStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRUNNERSTATUSREQUEST']._serialized_start=90
   _globals['_GETRUNNERSTATUSREQUEST']._serialized_end=114
   _globals['_GETRUNNERSTATUSRESPONSE']._serialized_start=117
-  _globals['_GETRUNNERSTATUSRESPONSE']._serialized_end=412
-  _globals['_RUNNERSERVICE']._serialized_start=414
-  _globals['_RUNNERSERVICE']._serialized_end=539
+  _globals['_GETRUNNERSTATUSRESPONSE']._serialized_end=480
+  _globals['_RUNNERSERVICE']._serialized_start=482
+  _globals['_RUNNERSERVICE']._serialized_end=607
 # @@protoc_insertion_point(module_scope)
