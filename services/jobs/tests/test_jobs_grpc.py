@@ -423,8 +423,14 @@ async def test_operator_rpcs_need_the_operator_role(jobs_server: Any, jobs_app: 
 
     op = jobs_server.operator()
     routes = (await stub.ListRoutes(J.ListRoutesRequest(), metadata=op)).routes
-    assert [r.sim_tier for r in routes] == ["small", "medium", "large", "local"]
-    assert routes[2].gpu_type == "NVIDIA H100 80GB HBM3" and routes[0].vllm_args == "--max-model-len 16384"
+    # Listed in id order: the seeded tiers, unless a test re-inserted one after another.
+    by_tier = {r.sim_tier: r for r in routes}
+    assert len(routes) == len(by_tier) and set(by_tier) == {"small", "medium", "large", "local"}
+    assert [r.id for r in routes] == sorted(r.id for r in routes)
+    assert by_tier["large"].gpu_type == "NVIDIA H100 80GB HBM3"
+    assert by_tier["small"].vllm_args == "--max-model-len 16384" and not by_tier["local"].HasField(
+        "vllm_args"
+    )
     created = (await stub.UpsertRoute(J.UpsertRouteRequest(route=route), metadata=op)).route
     assert created.sim_tier == "xl" and created.id and not created.HasField("vllm_args")
     changed = (
