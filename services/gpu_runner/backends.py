@@ -152,14 +152,17 @@ class BackendHost:
         """Load the start model (vLLM: `SWARMCAST_LLM_MODEL`; llama.cpp: that or the packaged one),
         so health turns SERVING before any job. llama.cpp: StartupError when it cannot be loaded."""
         if self.name == "vllm" and self.settings.llm_model:
-            async with self.lease_on_engine(ModelKey(self.settings.llm_model, self.default_vllm_args)):
-                pass
+            await self._load_once(ModelKey(self.settings.llm_model, self.default_vllm_args))
         elif self.name == "llamacpp":
             try:
-                async with self.lease_on_engine(self.key_for("", "")):
-                    pass
+                await self._load_once(self.key_for("", ""))
             except BackendUnavailable as exc:
                 raise StartupError(str(exc)) from None
+
+    async def _load_once(self, key: ModelKey) -> None:
+        """Load ``key``'s model and let go of it at once: it stays loaded for the first job."""
+        async with self.lease_on_engine(key) as backend:
+            log.info("%s backend holds %s", self.name, backend.model)
 
     @contextlib.asynccontextmanager
     async def lease_on_engine(self, key: ModelKey) -> AsyncIterator[Any]:

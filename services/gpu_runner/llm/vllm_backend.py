@@ -279,10 +279,9 @@ def _make_sampling(schema: Mapping[str, Any], max_tokens: int, temperature: floa
         from vllm.sampling_params import GuidedDecodingParams
 
         kwargs["guided_decoding"] = GuidedDecodingParams(json=dict(schema))
-    try:  # only the finished output, not one per generated token (vLLM >= 0.6.2)
+    # only the finished output, not one per generated token (vLLM >= 0.6.2; older: every step)
+    with contextlib.suppress(ImportError):
         from vllm.sampling_params import RequestOutputKind
 
         kwargs["output_kind"] = RequestOutputKind.FINAL_ONLY
-    except ImportError:
-        pass
     return SamplingParams(**kwargs)

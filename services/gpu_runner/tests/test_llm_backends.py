@@ -145,7 +145,7 @@ class FakeVLLM:
                 self.json = json
 
         class GuidedDecodingParams(StructuredOutputsParams):
-            pass
+            """The pre-0.11 name of the same parameters."""
 
         class RequestOutputKind(enum.Enum):
             CUMULATIVE = 0
