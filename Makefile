@@ -21,6 +21,7 @@ help:
 	@echo "make up|down|status   the local stack (logs in .run/logs/)"
 	@echo "make test         the whole test suite"
 	@echo "make demo|bench   the demo run / the benchmarks"
+	@echo "make eval         score the stack on eval/questions (TIER=small QUESTIONS=... LIMIT=N)"
 
 setup: $(VENV_STAMP) $(TOOLS_STAMP)
 
@@ -31,8 +32,8 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "pip install -e '.[dev,local-llm]' (the first time, llama-cpp-python compiles for several minutes)"
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-input -e '.[dev,local-llm]'
+	@echo "pip install -e '.[dev,eval,local-llm]' (the first time, llama-cpp-python compiles for several minutes)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-input -e '.[dev,eval,local-llm]'
 	$(PY) scripts/check_local_llm.py
 	touch $@
 
@@ -83,3 +84,11 @@ demo: $(VENV_STAMP)
 
 bench: $(VENV_STAMP)
 	$(PY) -m bench.run
+
+# Starts the stack if it is not up, signs in the local eval account, runs the resolved questions of
+# QUESTIONS (default the committed public-record set) on TIER (default small) as real jobs, and writes
+# eval/results/<date>-<tier>.{json,md,png}. Interrupted? Run it again: it resumes. LIMIT=N: the first N.
+.PHONY: eval
+eval: $(VENV_STAMP)
+	$(VENV)/bin/swarmcast eval $(or $(QUESTIONS),eval/questions/public_record.jsonl) --tier $(or $(TIER),small) \
+	  --start-stack --eval-user $(if $(LIMIT),--limit $(LIMIT))

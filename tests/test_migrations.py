@@ -326,3 +326,51 @@ async def test_0005_seeds_the_local_tier_and_keeps_an_operators_row(empty_databa
         assert tuple(row) == ("mine.gguf", 9)
     finally:
         await conn.close()
+
+
+async def test_0006_adds_outcome_tables_beside_the_untouched_seed_tables(empty_database_url: str) -> None:
+    """0006 adds jobs.job_outcomes and jobs.market_outcomes (the seed's tables keep exactly their
+    columns): the database refuses an outcome that is not YES/NO/ANNULLED, deleting a job deletes
+    its outcome and scores, the jobs role may write them, and the downgrade removes only them."""
+    url = empty_database_url
+    await asyncio.to_thread(migrate, url, "0005_local_tier")
+    before = await snapshot(url)
+    await asyncio.to_thread(migrate, url, "0006_outcomes")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        job_id = await conn.fetchval(
+            "INSERT INTO jobs.simulation_jobs (user_id, seed_text, status) VALUES ('7', 's', 'COMPLETED') "
+            "RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO jobs.job_outcomes "
+            "(job_id, user_id, outcome, resolved_on, settlement, editable_until) "
+            "VALUES ($1, '7', 'YES', '2026-12-01', '{}', now())",
+            job_id,
+        )
+        await conn.execute(
+            "INSERT INTO jobs.market_outcomes (job_id, market_id, question, is_goal, outcome, probability, "
+            "opening_price, brier) VALUES ($1, 'm1', 'q', true, 'YES', 0.7, 0.5, 0.09)",
+            job_id,
+        )
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("UPDATE jobs.market_outcomes SET outcome = 'MAYBE'")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("UPDATE jobs.job_outcomes SET outcome = 'yes'")
+        await conn.execute("DELETE FROM jobs.simulation_jobs WHERE id = $1", job_id)
+        assert await conn.fetchval("SELECT count(*) FROM jobs.market_outcomes") == 0
+        assert await conn.fetchval("SELECT count(*) FROM jobs.job_outcomes") == 0
+    finally:
+        await conn.close()
+    after = await snapshot(url)
+    seed_tables = ("users", "simulation_jobs", "model_routing", "error_events")
+    assert [c for c in after["columns"] if c[1] in seed_tables] == [
+        c for c in before["columns"] if c[1] in seed_tables
+    ]
+    assert {c[1] for c in after["columns"]} - {c[1] for c in before["columns"]} == {
+        "job_outcomes",
+        "market_outcomes",
+    }
+    assert {g[2] for g in after["grants"] if g[0] == "swarmcast_jobs"} >= {"job_outcomes", "market_outcomes"}
+    await asyncio.to_thread(migrate, url, "0005_local_tier", down=True)
+    assert await snapshot(url) == before

@@ -10,6 +10,13 @@
     swarmcast jobs [--page N] [--per-page N]
     swarmcast report ID [-o FILE]          report.md
     swarmcast share ID [--revoke]          a public read-only link
+    swarmcast resolve ID yes|no|annulled [--market m2=no] [--date YYYY-MM-DD] [--source URL]
+                                           record what happened; the forecast is scored
+    swarmcast outcome ID                   the recorded outcome, scores and settlement
+    swarmcast track-record [--all]         how good your resolved forecasts were
+    swarmcast eval QUESTIONS.jsonl [--tier T] [--limit N] [--parallel N] [--out DIR] [--name NAME]
+                   [--no-resume] [--partial]  resolved questions through the stack, scored (make eval)
+    swarmcast eval --forecastbench QUESTION_SET.json RESOLUTION_SET.json [--tier T] ...
 
 Everything but up/down/status talks gRPC to the services named by SWARMCAST_*_ADDR. Failures are
 one line on stderr, never a traceback; exit status 2 means "log in first", 3 "the stack is not
@@ -26,6 +33,8 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 
 from services.cli import commands, demo
+from services.cli import eval as eval_command
+from services.cli import outcomes as outcome_commands
 from services.cli.client import CliError
 from services.cli.stack import DEFAULT_STOP_GRACE, Stack, StackError
 from services.common.config import Settings
@@ -106,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     share = sub.add_parser("share", help="create (or revoke) a public link to a completed job")
     share.add_argument("job_id", type=JOB_ID, metavar="ID")
     share.add_argument("--revoke", action="store_true")
+
+    # `swarmcast resolve`, `outcome`, `track-record` (services/cli/outcomes.py).
+    outcome_commands.add_parsers(sub, JOB_ID)
+    # `swarmcast eval`: resolved questions through the stack, scored (services/cli/eval.py).
+    eval_command.add_parser(sub)
     return parser
 
 
@@ -133,6 +147,10 @@ def _run(args: argparse.Namespace) -> int:
         return commands.logout(out)
     if args.command == "demo":
         return demo.main(None, out, args.tier)
+    if args.command in outcome_commands.COMMANDS:
+        return outcome_commands.run(args, out)
+    if args.command == "eval":  # `swarmcast eval` (services/cli/eval.py)
+        return eval_command.run(args, out)
     settings = Settings()
     if args.command == "login":
         email, password = commands.ask_credentials(

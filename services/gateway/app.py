@@ -3,8 +3,9 @@
 This module holds the app factory and what every route shares (the gRPC clients, request
 logging, error handling, OpenAPI at /api/openapi.json) plus `GET /api/health`. The routes live in
 `routes_auth` (/api/auth, /api/profile), `routes_jobs` (/api/jobs), `sse` (progress),
-`routes_results` (sim-data, graph, report.md), `routes_share` (/api/share) and `routes_admin`
-(/api/admin); `web` serves the UI. gRPC status codes map to HTTP statuses in `errors`.
+`routes_results` (sim-data, graph, report.md), `routes_outcomes` (outcomes, track record),
+`routes_share` (/api/share) and `routes_admin` (/api/admin); `web` serves the UI. gRPC status
+codes map to HTTP statuses in `errors`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from services.gateway import (
     routes_admin,
     routes_auth,
     routes_jobs,
+    routes_outcomes,
     routes_results,
     routes_share,
     sse,
@@ -259,7 +261,15 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
         overall: Literal["ok", "degraded"] = "ok" if all(d.ok for d in deps.values()) else "degraded"
         return HealthResponse(status=overall, dependencies=deps)
 
-    for module in (routes_auth, routes_jobs, sse, routes_results, routes_share, routes_admin):
+    for module in (
+        routes_auth,
+        routes_jobs,
+        sse,
+        routes_results,
+        routes_outcomes,
+        routes_share,
+        routes_admin,
+    ):
         app.include_router(module.router)
     web.mount(app)
     return app

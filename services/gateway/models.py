@@ -24,7 +24,7 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
-def _text(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
+def text_field(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
     """A bounded string type that holds valid UTF-8."""
     return Annotated[
         str,
@@ -33,13 +33,13 @@ def _text(max_length: int, *, min_length: int = 0, description: str | None = Non
     ]
 
 
-Email = _text(512, description="the account's email address")
+Email = text_field(512, description="the account's email address")
 # Generous cap: auth enforces the real rule (8–128 characters).
-Password = _text(1024, description="8–128 characters")
-Token = _text(4096)
-Seed = _text(50_000, description="the seed document (at most 50,000 characters)")
-Goal = _text(2_000, description="the prediction question")
-Tier = _text(64, description="simulation tier: small, medium or large")
+Password = text_field(1024, description="8–128 characters")
+Token = text_field(4096)
+Seed = text_field(50_000, description="the seed document (at most 50,000 characters)")
+Goal = text_field(2_000, description="the prediction question")
+Tier = text_field(64, description="simulation tier: small, medium or large")
 ForecastDays = Annotated[int, Field(ge=1, le=365, description="forecast horizon in days (1–365)")]
 
 JobId = Annotated[int, Field(ge=1, le=INT64_MAX, description="the job's id")]
@@ -120,10 +120,10 @@ class SuggestQuestionsBody(Body):
 # --- admin ----------------------------------------------------------------------------------------
 
 
-SimTier = _text(20, min_length=1)
-ModelId = _text(255, min_length=1)
-GpuType = _text(50, min_length=1)
-VllmArgs = _text(4000)
+SimTier = text_field(20, min_length=1)
+ModelId = text_field(255, min_length=1)
+GpuType = text_field(50, min_length=1)
+VllmArgs = text_field(4000)
 Replicates = Annotated[int, Field(ge=1, le=32)]
 MarketSubsidy = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
 

@@ -25,6 +25,7 @@ UI_PATHS = (
     "/verify-email",
     "/account",
     "/admin",
+    "/track-record",
     "/jobs",
     "/jobs/new",
     "/jobs/{job_id:int}",

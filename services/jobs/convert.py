@@ -11,9 +11,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row
 from swarmcast.jobs.v1 import jobs_pb2
 
+from services.common import scoring
+from services.jobs.domain.outcomes import Resolution, TrackRecord
 from services.jobs.domain.state_machine import JobStatus
 from services.jobs.domain.tier_settings import SETTING_NAMES, TierSettings
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
+from services.jobs.outcomes import OutcomeView
 
 _STATUS_TO_PROTO: dict[JobStatus, int] = {
     s: jobs_pb2.JobStatus.Value(f"JOB_STATUS_{s.value}") for s in JobStatus
@@ -139,3 +142,113 @@ def error_event_to_proto(event: ErrorEvent) -> jobs_pb2.ErrorEvent:
         if value is not None:
             setattr(message, name, value)
     return message
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+_RESOLUTION_TO_PROTO: dict[Resolution, int] = {
+    r: jobs_pb2.Resolution.Value(f"RESOLUTION_{r.value}") for r in Resolution
+}
+_PROTO_TO_RESOLUTION: dict[int, Resolution] = {v: k for k, v in _RESOLUTION_TO_PROTO.items()}
+
+
+def resolution_from_proto(value: int) -> Resolution | None:
+    """None for RESOLUTION_UNSPECIFIED and unknown numbers."""
+    return _PROTO_TO_RESOLUTION.get(value)
+
+
+def resolution_to_proto(value: str) -> int:
+    return _RESOLUTION_TO_PROTO[Resolution(value)]
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def outcome_to_proto(view: OutcomeView) -> jobs_pb2.JobOutcome:
+    o = view.outcome
+    return jobs_pb2.JobOutcome(
+        job_id=o.job_id,
+        outcome=resolution_to_proto(o.outcome),
+        resolved_on=o.resolved_on.isoformat(),
+        source_url=o.source_url or "",
+        recorded_at=_timestamp(o.recorded_at),
+        updated_at=_timestamp(o.updated_at),
+        editable_until=_timestamp(o.editable_until),
+        editable=view.editable,
+        markets=[
+            jobs_pb2.MarketScore(
+                market_id=m.market_id,
+                question=m.question,
+                outcome=resolution_to_proto(m.outcome),
+                is_goal=m.is_goal,
+                probability=m.probability,
+                opening_price=m.opening_price,
+                brier=m.brier,
+                log_score=m.log_score,
+                opening_brier=m.opening_brier,
+                opening_log_score=m.opening_log_score,
+            )
+            for m in view.markets
+        ],
+        agents=[
+            jobs_pb2.AgentSettlement(
+                agent_id=a["agent_id"],
+                name=a["name"],
+                cash=a["cash"],
+                settled_cash=a["settled_cash"],
+                pnl=a["pnl"],
+            )
+            for a in o.settlement.get("agents", [])
+        ],
+    )
+
+
+def score_summary_to_proto(summary: scoring.ScoreSummary) -> jobs_pb2.ScoreSummary:
+    return jobs_pb2.ScoreSummary(
+        count=summary.count,
+        brier=summary.brier,
+        log_score=summary.log_score,
+        sharpness=summary.sharpness,
+        ece=summary.ece,
+        calibration=[
+            jobs_pb2.CalibrationBin(
+                lower=b.lower,
+                upper=b.upper,
+                count=b.count,
+                mean_forecast=b.mean_forecast,
+                observed=b.observed,
+            )
+            for b in summary.calibration
+        ],
+    )
+
+
+def track_record_to_proto(record: TrackRecord, *, all_users: bool) -> jobs_pb2.GetTrackRecordResponse:
+    return jobs_pb2.GetTrackRecordResponse(
+        resolved=record.resolved,
+        annulled=record.annulled,
+        forecast=score_summary_to_proto(record.forecast),
+        opening_price=score_summary_to_proto(record.opening_price),
+        entries=[
+            jobs_pb2.TrackRecordEntry(
+                job_id=g.job_id,
+                goal=g.goal,
+                outcome=resolution_to_proto(g.outcome),
+                resolved_on=g.resolved_on.isoformat(),
+                probability=g.probability,
+                opening_price=g.opening_price,
+                brier=scoring.brier(g.probability, g.outcome.happened) if g.outcome.scored else None,
+                log_score=scoring.log_score(g.probability, g.outcome.happened) if g.outcome.scored else None,
+                opening_brier=scoring.brier(g.opening_price, g.outcome.happened)
+                if g.outcome.scored
+                else None,
+            )
+            for g in record.entries
+        ],
+        markets_resolved=record.markets_resolved,
+        markets_brier=record.markets_brier,
+        all_users=all_users,
+    )

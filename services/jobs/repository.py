@@ -36,6 +36,7 @@ from services.jobs.domain.pagination import Page
 from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
 from services.jobs.domain.validation import JobSpec, is_valid_job_id
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
+from services.jobs.outcome_models import JobOutcomeRow, MarketOutcomeRow
 from services.jobs.runtime_models import ConsumedMessage, JobRun, OutboxMessage
 from services.jobs.tier_models import TierSettingsRow
 
@@ -547,6 +548,60 @@ async def prune_error_events(session: AsyncSession, older_than: timedelta) -> in
         delete(ConsumedMessage).where(ConsumedMessage.consumed_at < func.now() - older_than)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- outcomes -----------------------------------------------------------------------------------
+
+
+async def get_outcome(
+    session: AsyncSession, job_id: int, *, for_update: bool = False
+) -> tuple[JobOutcomeRow, list[MarketOutcomeRow]] | None:
+    stmt = (
+        select(JobOutcomeRow).where(JobOutcomeRow.job_id == job_id).execution_options(populate_existing=True)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    outcome = (await session.scalars(stmt)).one_or_none()
+    if outcome is None:
+        return None
+    markets = await session.scalars(
+        select(MarketOutcomeRow)
+        .where(MarketOutcomeRow.job_id == job_id)
+        .order_by(MarketOutcomeRow.is_goal.desc(), MarketOutcomeRow.market_id)
+    )
+    return outcome, list(markets)
+
+
+async def save_outcome(
+    session: AsyncSession, values: dict[str, Any], markets: Sequence[dict[str, Any]]
+) -> None:
+    """Insert or replace the job's outcome and its market rows (an edit rewrites them all)."""
+    job_id = values["job_id"]
+    stmt = pg_insert(JobOutcomeRow).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[JobOutcomeRow.job_id],
+            set_={k: stmt.excluded[k] for k in values if k not in ("job_id", "editable_until")}
+            | {"updated_at": func.now()},
+        )
+    )
+    await session.execute(delete(MarketOutcomeRow).where(MarketOutcomeRow.job_id == job_id))
+    if markets:
+        await session.execute(insert(MarketOutcomeRow), [{"job_id": job_id, **m} for m in markets])
+
+
+async def resolved_markets(session: AsyncSession, user_id: str | None) -> list[tuple[Any, ...]]:
+    """Every resolved market of ``user_id`` (None: everyone's) with its job's goal and resolution
+    date, goals first within a job."""
+    stmt = (
+        select(MarketOutcomeRow, JobOutcomeRow.resolved_on, J.goal)
+        .join(JobOutcomeRow, JobOutcomeRow.job_id == MarketOutcomeRow.job_id)
+        .join(J, J.id == JobOutcomeRow.job_id)
+        .order_by(JobOutcomeRow.job_id, MarketOutcomeRow.is_goal.desc(), MarketOutcomeRow.market_id)
+    )
+    if user_id is not None:
+        stmt = stmt.where(JobOutcomeRow.user_id == user_id)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
 
 
 async def database_now(session: AsyncSession) -> datetime:

@@ -46,6 +46,7 @@ from services.jobs.domain.validation import (
 )
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outbox import Kicker
+from services.jobs.outcomes import Outcomes
 from services.jobs.repository import JobRow
 from services.jobs.watch import ChangeNotifier
 
@@ -145,6 +146,8 @@ class JobsCore:
         self.relay = relay
         self.notifier = notifier
         self.require_verified_email = require_verified_email
+        # ResolveJob, GetOutcome, GetTrackRecord
+        self.outcomes = Outcomes(sessions, self.readers, store)
 
     # --- helpers ----------------------------------------------------------------------------------
 

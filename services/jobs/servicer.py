@@ -28,12 +28,16 @@ from services.common.status import (
 from services.jobs.convert import (
     error_event_to_proto,
     job_to_proto,
+    outcome_to_proto,
+    resolution_from_proto,
     route_from_proto,
     route_to_proto,
     shared_job_to_proto,
     status_from_proto,
+    track_record_to_proto,
 )
 from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
+from services.jobs.domain.outcomes import ResolutionInput
 from services.jobs.domain.state_machine import TERMINAL
 from services.jobs.domain.validation import JobFields, ValidationError
 from services.jobs.service import SIM_DATA_URL_TTL, JobsCore
@@ -270,6 +274,42 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         async with domain_errors(context):
             graph = await self.core.graph(identity, request.job_id)
         return jobs_pb2.GetGraphResponse(graph=graph)
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    async def ResolveJob(
+        self, request: jobs_pb2.ResolveJobRequest, context: Ctx
+    ) -> jobs_pb2.ResolveJobResponse:
+        identity = await require_identity(context)
+        given = ResolutionInput(
+            outcome=resolution_from_proto(request.outcome),
+            markets={k: resolution_from_proto(v) for k, v in request.markets.items()},
+            resolved_on=request.resolved_on,
+            source_url=request.source_url,
+        )
+        async with domain_errors(context):
+            view = await self.core.outcomes.resolve(identity, request.job_id, given)
+        return jobs_pb2.ResolveJobResponse(outcome=outcome_to_proto(view))
+
+    async def GetOutcome(
+        self, request: jobs_pb2.GetOutcomeRequest, context: Ctx
+    ) -> jobs_pb2.GetOutcomeResponse:
+        identity = await require_identity(context)
+        async with domain_errors(context):
+            view = await self.core.outcomes.get(identity, request.job_id)
+        if view is None:
+            return jobs_pb2.GetOutcomeResponse()
+        return jobs_pb2.GetOutcomeResponse(outcome=outcome_to_proto(view))
+
+    async def GetTrackRecord(
+        self, request: jobs_pb2.GetTrackRecordRequest, context: Ctx
+    ) -> jobs_pb2.GetTrackRecordResponse:
+        if request.all_users:
+            identity = await require_operator(context)
+        else:
+            identity = await require_identity(context)
+        record = await self.core.outcomes.track_record(identity, all_users=request.all_users)
+        return track_record_to_proto(record, all_users=request.all_users)
 
     # --- operator ---------------------------------------------------------------------------------
 

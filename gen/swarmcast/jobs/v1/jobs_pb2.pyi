@@ -22,6 +22,13 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATUS_COMPLETED: _ClassVar[JobStatus]
     JOB_STATUS_FAILED: _ClassVar[JobStatus]
     JOB_STATUS_REFUNDED: _ClassVar[JobStatus]
+
+class Resolution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESOLUTION_UNSPECIFIED: _ClassVar[Resolution]
+    RESOLUTION_YES: _ClassVar[Resolution]
+    RESOLUTION_NO: _ClassVar[Resolution]
+    RESOLUTION_ANNULLED: _ClassVar[Resolution]
 JOB_STATUS_UNSPECIFIED: JobStatus
 JOB_STATUS_DRAFT: JobStatus
 JOB_STATUS_PENDING: JobStatus
@@ -31,6 +38,10 @@ JOB_STATUS_REPORTING: JobStatus
 JOB_STATUS_COMPLETED: JobStatus
 JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_REFUNDED: JobStatus
+RESOLUTION_UNSPECIFIED: Resolution
+RESOLUTION_YES: Resolution
+RESOLUTION_NO: Resolution
+RESOLUTION_ANNULLED: Resolution
 
 class Job(_message.Message):
     __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config")
@@ -476,3 +487,182 @@ class ListErrorEventsResponse(_message.Message):
     page: int
     per_page: int
     def __init__(self, events: _Optional[_Iterable[_Union[ErrorEvent, _Mapping]]] = ..., total: _Optional[int] = ..., page: _Optional[int] = ..., per_page: _Optional[int] = ...) -> None: ...
+
+class ResolveJobRequest(_message.Message):
+    __slots__ = ("job_id", "outcome", "markets", "resolved_on", "source_url")
+    class MarketsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Resolution
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Resolution, str]] = ...) -> None: ...
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_ON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_URL_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    outcome: Resolution
+    markets: _containers.ScalarMap[str, Resolution]
+    resolved_on: str
+    source_url: str
+    def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Resolution, str]] = ..., markets: _Optional[_Mapping[str, Resolution]] = ..., resolved_on: _Optional[str] = ..., source_url: _Optional[str] = ...) -> None: ...
+
+class MarketScore(_message.Message):
+    __slots__ = ("market_id", "question", "outcome", "is_goal", "probability", "opening_price", "brier", "log_score", "opening_brier", "opening_log_score")
+    MARKET_ID_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    IS_GOAL_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    OPENING_PRICE_FIELD_NUMBER: _ClassVar[int]
+    BRIER_FIELD_NUMBER: _ClassVar[int]
+    LOG_SCORE_FIELD_NUMBER: _ClassVar[int]
+    OPENING_BRIER_FIELD_NUMBER: _ClassVar[int]
+    OPENING_LOG_SCORE_FIELD_NUMBER: _ClassVar[int]
+    market_id: str
+    question: str
+    outcome: Resolution
+    is_goal: bool
+    probability: float
+    opening_price: float
+    brier: float
+    log_score: float
+    opening_brier: float
+    opening_log_score: float
+    def __init__(self, market_id: _Optional[str] = ..., question: _Optional[str] = ..., outcome: _Optional[_Union[Resolution, str]] = ..., is_goal: _Optional[bool] = ..., probability: _Optional[float] = ..., opening_price: _Optional[float] = ..., brier: _Optional[float] = ..., log_score: _Optional[float] = ..., opening_brier: _Optional[float] = ..., opening_log_score: _Optional[float] = ...) -> None: ...
+
+class AgentSettlement(_message.Message):
+    __slots__ = ("agent_id", "name", "cash", "settled_cash", "pnl")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CASH_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_CASH_FIELD_NUMBER: _ClassVar[int]
+    PNL_FIELD_NUMBER: _ClassVar[int]
+    agent_id: int
+    name: str
+    cash: float
+    settled_cash: float
+    pnl: float
+    def __init__(self, agent_id: _Optional[int] = ..., name: _Optional[str] = ..., cash: _Optional[float] = ..., settled_cash: _Optional[float] = ..., pnl: _Optional[float] = ...) -> None: ...
+
+class JobOutcome(_message.Message):
+    __slots__ = ("job_id", "outcome", "resolved_on", "source_url", "recorded_at", "updated_at", "editable_until", "editable", "markets", "agents")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_ON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_URL_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EDITABLE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    EDITABLE_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    outcome: Resolution
+    resolved_on: str
+    source_url: str
+    recorded_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    editable_until: _timestamp_pb2.Timestamp
+    editable: bool
+    markets: _containers.RepeatedCompositeFieldContainer[MarketScore]
+    agents: _containers.RepeatedCompositeFieldContainer[AgentSettlement]
+    def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Resolution, str]] = ..., resolved_on: _Optional[str] = ..., source_url: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., editable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., editable: _Optional[bool] = ..., markets: _Optional[_Iterable[_Union[MarketScore, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentSettlement, _Mapping]]] = ...) -> None: ...
+
+class ResolveJobResponse(_message.Message):
+    __slots__ = ("outcome",)
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    outcome: JobOutcome
+    def __init__(self, outcome: _Optional[_Union[JobOutcome, _Mapping]] = ...) -> None: ...
+
+class GetOutcomeRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class GetOutcomeResponse(_message.Message):
+    __slots__ = ("outcome",)
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    outcome: JobOutcome
+    def __init__(self, outcome: _Optional[_Union[JobOutcome, _Mapping]] = ...) -> None: ...
+
+class GetTrackRecordRequest(_message.Message):
+    __slots__ = ("all_users",)
+    ALL_USERS_FIELD_NUMBER: _ClassVar[int]
+    all_users: bool
+    def __init__(self, all_users: _Optional[bool] = ...) -> None: ...
+
+class CalibrationBin(_message.Message):
+    __slots__ = ("lower", "upper", "count", "mean_forecast", "observed")
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FORECAST_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    lower: float
+    upper: float
+    count: int
+    mean_forecast: float
+    observed: float
+    def __init__(self, lower: _Optional[float] = ..., upper: _Optional[float] = ..., count: _Optional[int] = ..., mean_forecast: _Optional[float] = ..., observed: _Optional[float] = ...) -> None: ...
+
+class ScoreSummary(_message.Message):
+    __slots__ = ("count", "brier", "log_score", "sharpness", "ece", "calibration")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    BRIER_FIELD_NUMBER: _ClassVar[int]
+    LOG_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SHARPNESS_FIELD_NUMBER: _ClassVar[int]
+    ECE_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    brier: float
+    log_score: float
+    sharpness: float
+    ece: float
+    calibration: _containers.RepeatedCompositeFieldContainer[CalibrationBin]
+    def __init__(self, count: _Optional[int] = ..., brier: _Optional[float] = ..., log_score: _Optional[float] = ..., sharpness: _Optional[float] = ..., ece: _Optional[float] = ..., calibration: _Optional[_Iterable[_Union[CalibrationBin, _Mapping]]] = ...) -> None: ...
+
+class TrackRecordEntry(_message.Message):
+    __slots__ = ("job_id", "goal", "outcome", "resolved_on", "probability", "opening_price", "brier", "log_score", "opening_brier")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_ON_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    OPENING_PRICE_FIELD_NUMBER: _ClassVar[int]
+    BRIER_FIELD_NUMBER: _ClassVar[int]
+    LOG_SCORE_FIELD_NUMBER: _ClassVar[int]
+    OPENING_BRIER_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    goal: str
+    outcome: Resolution
+    resolved_on: str
+    probability: float
+    opening_price: float
+    brier: float
+    log_score: float
+    opening_brier: float
+    def __init__(self, job_id: _Optional[int] = ..., goal: _Optional[str] = ..., outcome: _Optional[_Union[Resolution, str]] = ..., resolved_on: _Optional[str] = ..., probability: _Optional[float] = ..., opening_price: _Optional[float] = ..., brier: _Optional[float] = ..., log_score: _Optional[float] = ..., opening_brier: _Optional[float] = ...) -> None: ...
+
+class GetTrackRecordResponse(_message.Message):
+    __slots__ = ("resolved", "annulled", "forecast", "opening_price", "entries", "markets_resolved", "markets_brier", "all_users")
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    ANNULLED_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_FIELD_NUMBER: _ClassVar[int]
+    OPENING_PRICE_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    MARKETS_BRIER_FIELD_NUMBER: _ClassVar[int]
+    ALL_USERS_FIELD_NUMBER: _ClassVar[int]
+    resolved: int
+    annulled: int
+    forecast: ScoreSummary
+    opening_price: ScoreSummary
+    entries: _containers.RepeatedCompositeFieldContainer[TrackRecordEntry]
+    markets_resolved: int
+    markets_brier: float
+    all_users: bool
+    def __init__(self, resolved: _Optional[int] = ..., annulled: _Optional[int] = ..., forecast: _Optional[_Union[ScoreSummary, _Mapping]] = ..., opening_price: _Optional[_Union[ScoreSummary, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[TrackRecordEntry, _Mapping]]] = ..., markets_resolved: _Optional[int] = ..., markets_brier: _Optional[float] = ..., all_users: _Optional[bool] = ...) -> None: ...

@@ -116,6 +116,21 @@ class JobsServiceStub:
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.SerializeToString,
                 response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.FromString,
                 _registered_method=True)
+        self.ResolveJob = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/ResolveJob',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobResponse.FromString,
+                _registered_method=True)
+        self.GetOutcome = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/GetOutcome',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeResponse.FromString,
+                _registered_method=True)
+        self.GetTrackRecord = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/GetTrackRecord',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.FromString,
+                _registered_method=True)
         self.ListRoutes = channel.unary_unary(
                 '/swarmcast.jobs.v1.JobsService/ListRoutes',
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListRoutesRequest.SerializeToString,
@@ -237,6 +252,28 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveJob(self, request, context):
+        """The owner of a COMPLETED job records what happened to its goal and markets; the markets
+        settle and every forecast is scored. Editable for 7 days after it is first recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOutcome(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTrackRecord(self, request, context):
+        """The caller's resolved forecasts scored against the opening-price baseline; with all_users,
+        everyone's (operator role only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRoutes(self, request, context):
         """Operator role only.
         """
@@ -338,6 +375,21 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.SuggestQuestions,
                     request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.FromString,
                     response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.SerializeToString,
+            ),
+            'ResolveJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveJob,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobResponse.SerializeToString,
+            ),
+            'GetOutcome': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOutcome,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeResponse.SerializeToString,
+            ),
+            'GetTrackRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrackRecord,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.SerializeToString,
             ),
             'ListRoutes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRoutes,
@@ -789,6 +841,87 @@ class JobsService:
             '/swarmcast.jobs.v1.JobsService/SuggestQuestions',
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsRequest.SerializeToString,
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.SuggestQuestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/ResolveJob',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ResolveJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOutcome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/GetOutcome',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetOutcomeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrackRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/GetTrackRecord',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,7 @@ import { jobView } from './views/job.js';
 import { jobsView } from './views/jobs.js';
 import { newJobView } from './views/new.js';
 import { shareView } from './views/share.js';
+import { trackRecordView } from './views/track.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -25,6 +26,7 @@ const ROUTES = [
   [/^\/jobs$/, jobsView, true],
   [/^\/jobs\/new$/, newJobView, true],
   [/^\/jobs\/(\d+)$/, jobView, true],
+  [/^\/track-record$/, trackRecordView, true],
   [/^\/account$/, accountView, true],
   [/^\/admin$/, adminView, true],
 ];
@@ -48,6 +50,7 @@ function renderNav() {
     nav,
     link('/jobs', 'Simulations'),
     link('/jobs/new', 'New simulation'),
+    link('/track-record', 'Track record'),
     user?.roles?.includes('operator') ? link('/admin', 'Admin') : null,
     link('/account', user?.email || 'Account'),
     h('button', { type: 'button', class: 'link', id: 'logout', onclick: logout }, 'Log out'),

@@ -74,6 +74,20 @@ export function formatDate(iso) {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** A calendar day ("2025-03-14", or the day of a timestamp) as "March 14, 2025" in the reader's locale. */
+export function formatDay(value) {
+  if (!value) return '—';
+  const text = String(value);
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00`) : new Date(text);
+  return Number.isNaN(d.getTime()) ? text : d.toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
+}
+
+/** YYYY-MM-DD of a timestamp (default now) in UTC: the calendar the server dates outcomes by. */
+export function utcDay(value = new Date()) {
+  const d = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 10);
+}
+
 export function percent(p, digits = 1) {
   return typeof p === 'number' && Number.isFinite(p) ? `${(p * 100).toFixed(digits)}%` : '—';
 }

@@ -1,6 +1,6 @@
 // One job: live progress while it runs (SSE), then the forecast (the goal's probability with its
-// 80% interval), report, market curves (with the other replicate runs faint), entity graph, chat
-// replay and share link.
+// 80% interval), its outcome (recorded once the question is decided), report, market curves (with
+// the other replicate runs faint), entity graph, chat replay and share link.
 
 import { api, download, followProgress } from '../api.js';
 import { formatDate, h, percent, replace, s } from '../dom.js';
@@ -9,6 +9,7 @@ import { chatEntries, chatReplay } from '../chat.js';
 import { forecastSummary, parseJson } from '../forecast.js';
 import { entityGraphFigure } from '../graph.js';
 import { renderMarkdown } from '../markdown.js';
+import { outcomeSection } from './outcome.js';
 import { forecastCard } from './results.js';
 import { LIVE, STAGES, TERMINAL, badge, confirmAndRun, runAction } from './ui.js';
 
@@ -134,7 +135,8 @@ async function resultsView(job, signal) {
   reportBtn.addEventListener('click', () => runAction(reportBtn, () => download(`/api/jobs/${job.id}/report.md`, `job-${job.id}-report.md`)));
   return [
     forecastCard(job, summary),
-    h('nav', { class: 'section-nav' }, [['#report', 'Report'], ['#markets', 'Market curves'], ['#graph', 'Entity graph'], ['#chat', 'Chat replay'], ['#share', 'Share']].map(([href, t]) => h('a', { href }, t))),
+    h('nav', { class: 'section-nav', 'aria-label': 'sections' }, [['#outcome', 'Outcome'], ['#report', 'Report'], ['#markets', 'Market curves'], ['#graph', 'Entity graph'], ['#chat', 'Chat replay'], ['#share', 'Share']].map(([href, t]) => h('a', { href }, t))),
+    outcomeSection(job, { signal }),
     h('section', { class: 'card', id: 'report' },
       h('div', { class: 'section-head' }, h('h2', {}, 'Report'), reportBtn),
       job.result_report ? h('article', { class: 'markdown' }, renderMarkdown(job.result_report)) : h('p', { class: 'muted' }, 'The report is not available.'),
