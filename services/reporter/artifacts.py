@@ -73,6 +73,13 @@ class RunArtifacts:
         return dict(evidence) if isinstance(evidence, Mapping) else None
 
     @property
+    def baselines(self) -> dict[str, Any] | None:
+        """What the forecast is compared with (opening price, a single forecast without simulation);
+        None for artifacts written before the engine recorded them."""
+        baselines = self.market_curves.get("baselines")
+        return dict(baselines) if isinstance(baselines, Mapping) else None
+
+    @property
     def replicates(self) -> int:
         return int(self.market_curves["forecast"]["goal"]["replicates"])
 
@@ -166,6 +173,24 @@ def _check_evidence(evidence: Any, name: str) -> None:
         _need(item, name, "an evidence item", ("kind", "text", "weight"))
 
 
+def _check_baselines(baselines: Any, name: str) -> None:
+    _need(baselines, name, "baselines", ("opening_price", "direct"))
+    _probability(baselines["opening_price"], name, "baselines opening_price")
+    direct = baselines["direct"]
+    if direct is None:  # a run checkpointed before the engine recorded it, then resumed
+        return
+    _need(direct, name, "baselines.direct", ("probability", "source"))
+    if not isinstance(direct["source"], str):
+        raise ArtifactError(f"{name}: baselines.direct source is not a string")
+    if direct["probability"] is None:
+        if not isinstance(direct.get("error"), str):
+            raise ArtifactError(f"{name}: baselines.direct has no probability and no error")
+        return
+    _probability(direct["probability"], name, "baselines.direct probability")
+    if not isinstance(direct.get("reason", ""), str):
+        raise ArtifactError(f"{name}: baselines.direct reason is not a string")
+
+
 def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
     """Parses and checks the artifacts; raises `ArtifactError` naming the file and the problem."""
     missing = [n for n in REQUIRED_ARTIFACTS if n not in raw]
@@ -206,6 +231,8 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
     _check_forecast(curves, name, [str(m["id"]) for m in markets])
     if curves.get("evidence") is not None:  # absent only in artifacts older than the evidence reader
         _check_evidence(curves["evidence"], name)
+    if curves.get("baselines") is not None:  # absent in artifacts older than the baselines
+        _check_baselines(curves["baselines"], name)
 
     name = "agent_trajectories.json"
     agents = _list(data[name], name, "agents")

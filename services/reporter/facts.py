@@ -199,6 +199,28 @@ class EvidenceFacts:
 
 
 @dataclass(frozen=True)
+class DirectForecast:
+    """A single forecast without simulation (market_curves.json → baselines.direct): one call to
+    the run's model with the seed and the goal, or the heuristic backend's seed-evidence prior."""
+
+    # None when the call failed (``error`` says why).
+    probability: float | None
+    source: str  # llm or heuristic_prior
+    reason: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BaselineFacts:
+    """What the forecast is compared with (market_curves.json → baselines)."""
+
+    # The goal market's opening price.
+    opening_price: float
+    # None for a run checkpointed before the engine recorded it.
+    direct: DirectForecast | None
+
+
+@dataclass(frozen=True)
 class MarketFacts:
     id: str
     question: str
@@ -408,6 +430,8 @@ class ReportFacts:
     forecast: ForecastFacts
     # None when the artifacts predate the evidence reader.
     evidence: EvidenceFacts | None
+    # None when the artifacts predate the baselines.
+    baselines: BaselineFacts | None
     goal: GoalFacts
     markets: list[MarketFacts]
     verdict: Verdict
@@ -528,6 +552,7 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
     backend = _backend(art)
     forecast = _forecast(art)
     evidence = _evidence(art)
+    baselines = _baselines(art)
     markets = _markets(run)
     goal = _goal(run)
     verdict = _verdict(forecast, evidence, goal)
@@ -566,6 +591,7 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
         scale=scale,
         forecast=forecast,
         evidence=evidence,
+        baselines=baselines,
         goal=goal,
         markets=markets,
         verdict=verdict,
@@ -723,6 +749,24 @@ def _evidence(art: RunArtifacts) -> EvidenceFacts | None:
         low_evidence=bool(raw["low_evidence"]),
         item_count=len(items),
         items=[items[i] for i in strongest],
+    )
+
+
+def _baselines(art: RunArtifacts) -> BaselineFacts | None:
+    raw = art.baselines
+    if raw is None:
+        return None
+    direct = raw["direct"]
+    return BaselineFacts(
+        opening_price=float(raw["opening_price"]),
+        direct=None
+        if direct is None
+        else DirectForecast(
+            probability=None if direct["probability"] is None else float(direct["probability"]),
+            source=str(direct["source"]),
+            reason=" ".join(str(direct.get("reason") or "").split()),
+            error=None if direct.get("error") is None else str(direct["error"]),
+        ),
     )
 
 

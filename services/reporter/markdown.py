@@ -92,6 +92,9 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
     ]
     if facts.evidence is not None:
         out.append(_evidence_line(facts))
+    baseline = _baseline_line(facts)
+    if baseline:
+        out.append(baseline)
     out += [
         f"- **Agents' belief at the end of the {'run' if f.replicates == 1 else 'quoted run'}:** "
         f"{fmt.pct(g.probability)}, spread ±{fmt.pts(g.spread, signed=False)} across "
@@ -259,6 +262,25 @@ def _evidence_line(facts: ReportFacts) -> str:
     if strongest:
         line += "; the strongest: " + "; ".join(f"{fmt.quote(i.text, 140)} ({i.kind})" for i in strongest)
     return fmt.end(line)
+
+
+def _baseline_line(facts: ReportFacts) -> str:
+    """One sentence comparing the forecast with a single forecast without simulation ("" when the
+    artifacts carry none)."""
+    b = facts.baselines
+    d = b.direct if b is not None else None
+    if d is None or d.probability is None:
+        return ""
+    if d.source == "heuristic_prior":
+        how = "the seed's evidence alone (the prior the agents started from)"
+    else:
+        how = "a single reading of the seed by the same model"
+    gap = facts.forecast.probability - d.probability
+    if round(abs(gap) * 100, 1) == 0.0:
+        compared = "the same as the forecast"
+    else:
+        compared = f"{fmt.pts(gap, signed=False)} {'below' if gap > 0 else 'above'} the forecast"
+    return f"- **Without the simulation:** {how} put the goal at {fmt.pct(d.probability)}, {compared}."
 
 
 def _stakeholder_row(st: Stakeholder) -> list[str]:

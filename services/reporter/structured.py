@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from services.reporter.facts import ReportFacts
+from services.reporter.facts import BaselineFacts, ReportFacts
 from services.reporter.writers.base import WrittenReport
 
 # 2: the verdict comes from the forecast over replicates (verdict.probability is forecast.goal's,
@@ -18,10 +18,24 @@ from services.reporter.writers.base import WrittenReport
 SCHEMA_VERSION = 2
 
 
+def baselines_object(baselines: BaselineFacts) -> dict[str, Any]:
+    """result_structured.forecast.baselines: the shape of market_curves.json → baselines."""
+    d = baselines.direct
+    direct: dict[str, Any] | None = None
+    if d is not None:
+        direct = {"probability": d.probability, "source": d.source}
+        if d.probability is None:
+            direct["error"] = d.error or ""
+        else:
+            direct["reason"] = d.reason
+    return {"opening_price": baselines.opening_price, "direct": direct}
+
+
 def forecast_object(facts: ReportFacts) -> dict[str, Any]:
-    """result_structured.forecast, exactly the shape of DESIGN §7 (docs/forecasting.md §4)."""
+    """result_structured.forecast, the shape of DESIGN §7 (docs/forecasting.md §4), plus the
+    baselines it is compared with when the artifacts carry them."""
     f = facts.forecast
-    return {
+    out: dict[str, Any] = {
         "goal": {
             "market_id": f.market_id,
             "probability": f.probability,
@@ -42,6 +56,9 @@ def forecast_object(facts: ReportFacts) -> dict[str, Any]:
         },
         "method": f.method,
     }
+    if facts.baselines is not None:
+        out["baselines"] = baselines_object(facts.baselines)
+    return out
 
 
 def build_structured(

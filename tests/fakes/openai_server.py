@@ -103,6 +103,8 @@ def default_responder(body: dict[str, Any], n: int) -> dict[str, Any]:
         }
     if name == "markets":
         return {"markets": [_market_item(schema)]}
+    if name == "direct_forecast":
+        return {"reason": "scripted single forecast", "probability": 0.5}
     if name == "agent_turn":
         stance = round(((n * 37) % 200) / 100.0 - 1.0, 2)
         markets = market_ids(body)

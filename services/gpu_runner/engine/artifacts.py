@@ -13,6 +13,7 @@ from services.common.artifacts import ARTIFACT_NAMES
 
 from . import beliefs
 from .analysis import enriched_summary, goal_summary, r4
+from .baselines import baselines
 from .types import Relation
 from .world import World
 
@@ -49,7 +50,8 @@ def _post_row(world: World, post: Any) -> dict[str, Any]:
 
 
 def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, Any]:
-    """Replicate 0's curves in full, every replicate's price and belief curves, and the forecast."""
+    """Replicate 0's curves in full, every replicate's price and belief curves, the forecast and
+    the baselines it is compared with."""
     world = worlds[0]
     per_market = forecast["markets"]
     markets = []
@@ -115,6 +117,7 @@ def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, An
         "replicates": len(worlds),
         "forecast": forecast,
         "evidence": world.meta.get("evidence", {}),
+        "baselines": baselines(world.specs, world.meta),
         "markets": markets,
         "goal": {**goal_summary(world), "curve": goal_curve},
         "replicate_curves": replicate_curves,

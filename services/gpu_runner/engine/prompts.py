@@ -310,3 +310,42 @@ def agent_messages(
         {"role": "system", "content": system},
         {"role": "user", "content": user_prompt(world, agent_id, feed_ids, round_no, budget)},
     ]
+
+
+# -- a single forecast without simulation -------------------------------------------------------
+
+DIRECT_MAX_REASON = 300  # characters of the one-line reason of a direct forecast
+DIRECT_SYSTEM = (
+    "You are a careful forecaster. Read the document, then give your probability that the question "
+    "resolves YES, judging from the document alone. Answer only with one JSON object: "
+    f'{{"reason": "why, in one line of at most {DIRECT_MAX_REASON} characters", "probability": 0-1}}.'
+)
+
+
+def _direct_question(goal: str, question: str, resolution: str) -> str:
+    lines = [f"PREDICTION GOAL: {one_line(goal, 600)}"]
+    if question.strip() and one_line(question, 600) != one_line(goal, 600):
+        lines.append(f"QUESTION: {one_line(question, 600)}")
+    if resolution.strip():
+        lines.append(f"RESOLVES: {one_line(resolution, 400)}")
+    return "\n".join(lines)
+
+
+def direct_forecast_messages(
+    seed_text: str, goal: str, question: str, resolution: str, prompt_tokens: int
+) -> list[dict[str, str]]:
+    """The one call of a single forecast without simulation: the goal, the goal market's question
+    and resolution, and as much of the (enriched) seed as fits ``prompt_tokens`` (the same budget
+    an agent's prompt keeps to; the seed is cut at the end, with an ellipsis, when it does not)."""
+    ask = _direct_question(goal, question, resolution)
+    head = ask + "\n\nDOCUMENT:\n"
+    tail = (
+        "\n\n" + ask + "\n\nWhat is the probability that this resolves YES? Give your reason in one line "
+        f"(at most {DIRECT_MAX_REASON} characters), then the probability."
+    )
+    fixed = estimate_tokens(DIRECT_SYSTEM) + estimate_tokens(head) + estimate_tokens(tail) + 1
+    document = fit(seed_text.strip(), max(0, prompt_tokens - TEMPLATE_TOKENS - fixed))
+    return [
+        {"role": "system", "content": DIRECT_SYSTEM},
+        {"role": "user", "content": head + document + tail},
+    ]

@@ -18,6 +18,7 @@ from . import heuristic_policy, llm_policy
 from .actions import validate_turn
 from .analysis import entity_graph, forecast, simulation_relations, stakeholder_count
 from .artifacts import build_artifacts
+from .baselines import baselines, describe, direct_forecast_heuristic, direct_forecast_llm
 from .checkpoint import CheckpointWriter, load_world
 from .evidence import read_evidence
 from .extraction import (
@@ -184,6 +185,13 @@ class _Run:
                 self.stats,
             )
             notes += [note] if note else []
+        # A single forecast without simulation (a baseline for evaluation), made once: it is kept in
+        # the meta, so in the checkpoint, and a resumed run never asks again.
+        if self.bounded is None:
+            direct = direct_forecast_heuristic(evidence)
+        else:
+            direct = await direct_forecast_llm(self.bounded, text, req.goal, specs[0], cfg, self.stats)
+        await self.progress(1, 0, [describe(direct)], cfg.rounds)
         meta = {
             "enriched": req.enriched_seed is not None,
             "citations": list(req.citations),
@@ -196,6 +204,7 @@ class _Run:
                 "stakeholders": stakeholders,
                 "low_evidence": stakeholders < MIN_STAKEHOLDERS,
             },
+            "direct_forecast": direct,
         }
         self.worlds = [
             World(cfg, req.goal, entities, relations, specs, meta, passages, replicate=k)
@@ -306,6 +315,7 @@ class _Run:
                 "entities": len(world.entities),
                 "relations": len(relations),
             },
+            "baselines": baselines(world.specs, world.meta),
             "llm": llm_totals,
             "notes": world.meta.get("notes", []),
         }

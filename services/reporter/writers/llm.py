@@ -319,6 +319,9 @@ def allowed_figures(facts: ReportFacts) -> list[float]:
     # The forecast: its interval's width and margins, and how it sits against price and belief.
     pairs += [(f.interval[1], f.interval[0]), (f.probability, f.interval[0]), (f.interval[1], f.probability)]
     pairs += [(f.probability, f.market), (f.probability, f.belief), (f.market, f.belief)]
+    direct = facts.baselines.direct if facts.baselines is not None else None
+    if direct is not None and direct.probability is not None:
+        pairs.append((f.probability, direct.probability))  # the forecast against the baseline
     for m in facts.markets:
         pairs += [(m.belief_probability, m.final_price), (m.final_price, m.initial_price), (m.high, m.low)]
         pairs += [(m.interval[1], m.interval[0]), (m.forecast_market, m.forecast_belief)]
