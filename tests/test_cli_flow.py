@@ -21,8 +21,9 @@ SEED = REPO_ROOT / "demos" / "harbor_transit.md"
 
 
 def cli(
-    stack: RunningStack, config_dir: Path, *args: str, stdin: str = ""
+    stack: RunningStack, config_dir: Path, *args: str, stdin: str = "", timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
+    """`swarmcast ARGS` in a subprocess against the stack, with its own config folder."""
     env = {**stack.env, "SWARMCAST_CONFIG_DIR": str(config_dir)}
     result = subprocess.run(
         [sys.executable, "-m", "services.cli.main", *args],
@@ -31,7 +32,7 @@ def cli(
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr

@@ -30,6 +30,7 @@ from services.cli.eval_report import (
 from services.cli.eval_sets import EvalQuestion
 from services.common.config import REPO_ROOT
 from tests.fixtures.stack import RunningStack
+from tests.test_cli_flow import cli as run_cli
 
 FORECASTBENCH = REPO_ROOT / "tests" / "fixtures" / "forecastbench"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -106,19 +107,7 @@ QUESTIONS = [
 def cli(
     stack: RunningStack, config_dir: Path, *args: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    env = {**stack.env, "SWARMCAST_CONFIG_DIR": str(config_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
+    return run_cli(stack, config_dir, *args, stdin=stdin, timeout=600)
 
 
 def login(stack: RunningStack, config_dir: Path) -> None:

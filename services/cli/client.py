@@ -6,6 +6,7 @@ unreachable service says that the stack is not running and how to start it.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,21 @@ class CliError(Exception):
 
 
 NOT_RUNNING_EXIT = 3
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (protobuf fields can't hold more)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
 
 
 def not_running(service: str, addr: str) -> CliError:
@@ -123,6 +139,23 @@ class Session:
                 auth.Login, auth_pb2.LoginRequest(email=email, password=password), anonymous=True
             )
         return self._remember(reply.user.email or email, reply)
+
+    async def login_or_register(self, email: str, password: str, *, password_variable: str) -> bool:
+        """Logs a dedicated local account (demo, eval) in, registering it the first time; True when
+        it was registered. ``password_variable`` names the setting of its password."""
+        try:
+            await self.login(email, password)
+            return False
+        except CliError as exc:
+            if exc.code != 2:  # anything but "invalid email or password"
+                raise
+        try:
+            await self.login(email, password, register=True)
+        except CliError as failure:
+            if "exist" not in failure.message:
+                raise
+            raise CliError(f"{email} exists with another password; set {password_variable} to it") from None
+        return True
 
     async def _refresh(self) -> bool:
         assert self.clients is not None

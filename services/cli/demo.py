@@ -50,21 +50,10 @@ DEMO_FORECAST_DAYS = 30
 
 async def _sign_in(session: Session, password: str, out: TextIO) -> None:
     """Logs in as the demo user, registering it the first time."""
-    try:
-        await session.login(DEMO_EMAIL, password)
-        print(f"demo        logged in as {DEMO_EMAIL}", file=out)
-    except CliError as exc:
-        if exc.code != 2:  # anything but "invalid email or password"
-            raise
-        try:
-            await session.login(DEMO_EMAIL, password, register=True)
-        except CliError as failure:
-            if "exist" not in failure.message:
-                raise
-            raise CliError(
-                f"{DEMO_EMAIL} exists with another password; set SWARMCAST_DEMO_PASSWORD to it"
-            ) from None
+    if await session.login_or_register(DEMO_EMAIL, password, password_variable="SWARMCAST_DEMO_PASSWORD"):
         print(f"demo        registered {DEMO_EMAIL}", file=out)
+    else:
+        print(f"demo        logged in as {DEMO_EMAIL}", file=out)
     # Leave the CLI signed in as the demo user, unless someone else is signed in.
     existing = credentials.load()
     if existing is None or existing.email == DEMO_EMAIL:

@@ -50,6 +50,7 @@ from services.cli.client import (
     RPC_TIMEOUT_SECONDS,
     CliError,
     Session,
+    bounded_int,
     goal_suggestions,
     rpc_failure,
 )
@@ -375,19 +376,10 @@ class EvalSession(Session):
 
     async def sign_in_eval_user(self, out: TextIO) -> None:
         assert self.eval_password is not None
-        try:
-            await self.login(EVAL_EMAIL, self.eval_password)
-        except CliError as exc:
-            if exc.code != 2:
-                raise
-            try:
-                await self.login(EVAL_EMAIL, self.eval_password, register=True)
-            except CliError as failure:
-                if "exist" not in failure.message:
-                    raise
-                raise CliError(
-                    f"{EVAL_EMAIL} exists with another password; set SWARMCAST_EVAL_PASSWORD to it"
-                ) from None
+        registered = await self.login_or_register(
+            EVAL_EMAIL, self.eval_password, password_variable="SWARMCAST_EVAL_PASSWORD"
+        )
+        if registered:
             print(f"eval        registered {EVAL_EMAIL}", file=out)
             return
         print(f"eval        signed in as {EVAL_EMAIL}", file=out)
@@ -613,19 +605,6 @@ class Runner:
 # --- the command ------------------------------------------------------------------------------------
 
 
-def _count(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
-        return value
-
-    return parse
-
-
 def add_parser(sub: Any) -> None:
     """The `eval` subcommand's arguments (wired into services/cli/main.py)."""
     cmd = sub.add_parser(
@@ -653,10 +632,10 @@ def add_parser(sub: Any) -> None:
     )
     cmd.add_argument(
         "--parallel",
-        type=_count(1, 64),
+        type=bounded_int(1, 64),
         help=f"jobs in flight at once (default {DEFAULT_PARALLEL}; 1 on the {LOCAL_TIER} tier)",
     )
-    cmd.add_argument("--limit", type=_count(1, 1_000_000), help="only the first N questions")
+    cmd.add_argument("--limit", type=bounded_int(1, 1_000_000), help="only the first N questions")
     cmd.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,

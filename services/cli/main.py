@@ -28,36 +28,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from services.cli import commands, demo
 from services.cli import eval as eval_command
 from services.cli import outcomes as outcome_commands
-from services.cli.client import CliError
+from services.cli.client import CliError, bounded_int
 from services.cli.stack import DEFAULT_STOP_GRACE, Stack, StackError
 from services.common.config import Settings
 from services.common.tls import InsecureTransportError, TlsConfigError
 
-
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: an integer in [low, high] (protobuf fields can't hold more)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
-        return value
-
-    return parse
-
-
-JOB_ID = _bounded_int(1, 2**63 - 1)
-INT32 = _bounded_int(1, 2**31 - 1)
+JOB_ID = bounded_int(1, 2**63 - 1)
+INT32 = bounded_int(1, 2**31 - 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", help="list your jobs")
     jobs.add_argument("--page", type=INT32, default=1)
-    jobs.add_argument("--per-page", type=_bounded_int(1, 100), default=20)
+    jobs.add_argument("--per-page", type=bounded_int(1, 100), default=20)
 
     report = sub.add_parser("report", help="print or save a job's report.md")
     report.add_argument("job_id", type=JOB_ID, metavar="ID")
