@@ -371,14 +371,15 @@ def test_report_scores_direct_where_it_exists_and_counts_failures() -> None:
         (
             -0.04,
             [-0.12, 0.03],
-            "is −0.04 (90% interval −0.12 to 0.03, 20 questions): no better than the opening price.",
+            "is −0.040 (90% interval −0.120 to 0.030, 20 questions): no better than the opening price.",
         ),
         (0.2, [0.05, 0.31], ": better than the opening price."),
         (-0.3, [-0.5, -0.1], ": worse than the opening price."),
         (0.05, [-0.02, 0.12], "but the interval includes 0: not reliably better."),
-        # judged as printed: a lower end that shows as 0.00 is not "better"
-        (0.5, [0.001, 0.99], "(90% interval 0.00 to 0.99, 20 questions): ahead of the opening price"),
-        (0.002, [-0.2, 0.004], "is 0.00 (90% interval −0.20 to 0.00, 20 questions): no better than"),
+        # judged as printed, to 3 decimals: an interval above 0 says so, one that shows 0.000 does not
+        (0.5, [0.001, 0.99], "(90% interval 0.001 to 0.990, 20 questions): better than the opening price"),
+        (0.5, [0.0004, 0.99], "(90% interval 0.000 to 0.990, 20 questions): ahead of the opening price"),
+        (0.0002, [-0.2, 0.004], "is 0.000 (90% interval −0.200 to 0.004, 20 questions): no better than"),
     ],
 )
 def test_skill_statement_is_worded_from_the_numbers(

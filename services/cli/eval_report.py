@@ -57,6 +57,8 @@ FORECASTBENCH_REFERENCE = (
 FORECASTBENCH_URL = "https://www.forecastbench.org"
 # Below this many scored questions the markdown says that the intervals are wide.
 FEW_QUESTIONS = 30
+# Skills are printed to 3 decimals: an interval from 0.003 to 0.031 must not read as "0.00 to 0.03".
+SKILL_DIGITS = 3
 
 
 # --- per question ---------------------------------------------------------------------------------
@@ -273,12 +275,12 @@ def skill_statement(baseline: str, entry: Mapping[str, Any]) -> str:
             f"Against {name}: that baseline is perfect on these {_questions(n)}, so no skill can be measured."
         )
     level = f"{entry['level'] * 100:.0f}%"
-    head = f"The swarm's Brier skill against {name} is {_num(value, 2)}"
+    head = f"The swarm's Brier skill against {name} is {_num(value, SKILL_DIGITS)}"
     if interval is None:
         return f"{head} over {_questions(n)} (no bootstrap interval could be drawn)."
     # Judged on the numbers as printed, so the words never contradict them ("0.00 to 0.99").
-    low, high, shown = (round(x, 2) for x in (interval[0], interval[1], value))
-    span = f"({level} interval {_num(low, 2)} to {_num(high, 2)}, {_questions(n)})"
+    low, high, shown = (round(x, SKILL_DIGITS) for x in (interval[0], interval[1], value))
+    span = f"({level} interval {_num(low, SKILL_DIGITS)} to {_num(high, SKILL_DIGITS)}, {_questions(n)})"
     if low > 0:
         verdict = f"better than {name}"
     elif high < 0:
@@ -316,8 +318,10 @@ def _skill_table(report: Mapping[str, Any]) -> list[str]:
     for name in BASELINES:
         e = report["skill"][name]
         interval = e["interval"]
-        span = f"{_num(interval[0], 2)} to {_num(interval[1], 2)}" if interval else "n/a"
-        lines.append(f"| {LABELS[name]} | {e['count']} | {_num(e['value'], 2)} | {span} |")
+        span = (
+            f"{_num(interval[0], SKILL_DIGITS)} to {_num(interval[1], SKILL_DIGITS)}" if interval else "n/a"
+        )
+        lines.append(f"| {LABELS[name]} | {e['count']} | {_num(e['value'], SKILL_DIGITS)} | {span} |")
     return lines
 
 
