@@ -13,7 +13,7 @@ import pytest
 
 from services.common.config import REPO_ROOT
 from services.gateway.tests.support import PASSWORD, client_address, unique_email
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, launch_browser
 from tests.fixtures.stack import RunningStack
 
 GOAL = "Will Measure T (the Eastline light-rail levy) pass on 14 March?"
@@ -41,11 +41,9 @@ def test_signup_to_shared_report(stack: RunningStack, playwright_api: Any, tmp_p
     shots = tmp_path / "screenshots"
     shots.mkdir()
     console: list[str] = []
-    context = playwright_api.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),  # a fresh user-data-dir
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=CHROMIUM_ARGS,
+    context = launch_browser(
+        playwright_api,
+        tmp_path / "profile",
         viewport={"width": 1280, "height": 900},
         # Its own client address for auth's per-address limits (the gateway trusts loopback).
         extra_http_headers={"X-Forwarded-For": client_address()},

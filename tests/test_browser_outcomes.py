@@ -22,7 +22,7 @@ import pytest
 
 from services.common.config import REPO_ROOT
 from services.gateway.tests.support import PASSWORD, client_address, unique_email
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import launch_browser
 from tests.fixtures.stack import RunningStack
 
 DEMO = REPO_ROOT / "demos" / "harbor_transit.md"
@@ -55,11 +55,9 @@ def test_record_an_outcome_and_read_the_track_record(
     shots = tmp_path / "screenshots"
     shots.mkdir()
     console: list[str] = []
-    context = playwright_api.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=CHROMIUM_ARGS,
+    context = launch_browser(
+        playwright_api,
+        tmp_path / "profile",
         viewport={"width": 1280, "height": 900},
         locale="en-US",  # dates in words: "December 8, 2026"
         timezone_id="UTC",  # the calendar the server dates outcomes by

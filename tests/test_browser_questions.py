@@ -16,7 +16,7 @@ import pytest
 
 from services.common.config import REPO_ROOT
 from services.gateway.tests.support import PASSWORD, client_address, unique_email
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import launch_browser
 from tests.fixtures.stack import RunningStack
 
 DEMO = REPO_ROOT / "demos" / "harbor_transit.md"
@@ -44,11 +44,9 @@ def test_the_form_refuses_at_the_field_and_offers_questions(
     shots = tmp_path / "screenshots"
     shots.mkdir()
     console: list[str] = []
-    context = playwright_api.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=CHROMIUM_ARGS,
+    context = launch_browser(
+        playwright_api,
+        tmp_path / "profile",
         viewport=viewport,
         extra_http_headers={"X-Forwarded-For": client_address()},
     )

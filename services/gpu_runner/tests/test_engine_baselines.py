@@ -199,7 +199,7 @@ async def test_a_failed_direct_call_is_recorded_without_failing_the_job():
 
 
 class Crash(Exception):
-    pass
+    """The scripted backend failing for good on the direct call."""
 
 
 async def test_a_resumed_llm_run_does_not_ask_again_and_gives_identical_artifacts():
