@@ -11,12 +11,12 @@ VENV_STAMP := $(VENV)/.swarmcast-setup
 TOOLS_STAMP := .tools/node_modules/.swarmcast-setup
 BUF := .tools/node_modules/.bin/buf
 
-.PHONY: help setup proto proto-check buf-lint lint migrate up down status test demo bench
+.PHONY: help setup proto proto-check buf-lint lint typecheck migrate up down status test demo bench
 
 help:
 	@echo "make setup        venv + pip install -e '.[dev]' + buf (npm, repo-local)"
 	@echo "make proto        regenerate gen/ from protos/"
-	@echo "make lint         ruff + buf lint + generated-code freshness"
+	@echo "make lint         ruff + buf lint + generated-code freshness + mypy"
 	@echo "make migrate      alembic upgrade head"
 	@echo "make up|down|status   the local stack (logs in .run/logs/)"
 	@echo "make test         the whole test suite"
@@ -58,8 +58,12 @@ proto-check: $(VENV_STAMP)
 buf-lint: $(TOOLS_STAMP)
 	$(BUF) lint protos
 
-lint: $(VENV_STAMP) buf-lint proto-check
+lint: $(VENV_STAMP) buf-lint proto-check typecheck
 	$(VENV)/bin/ruff check .
+
+# mypy over services/ ([tool.mypy] in pyproject.toml)
+typecheck: $(VENV_STAMP)
+	$(VENV)/bin/mypy
 
 migrate: $(VENV_STAMP)
 	$(PY) -m alembic upgrade head

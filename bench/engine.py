@@ -16,9 +16,9 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -72,12 +72,6 @@ async def child_heuristic(agents: int, rounds: int, replicates: int = 1) -> dict
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _simulate_against(
     base_url: str, agents: int, rounds: int, slots: int, queue_depth: int | None
 ) -> tuple[Any, dict[str, float]]:
@@ -109,6 +103,8 @@ async def _simulate_against(
 def child_occupancy(
     agents: int, rounds: int, slots: int, latency_ms: float, queue_depth: int | None = None
 ) -> dict[str, Any]:
+    from services.cli.processes import ManagedProcess, free_port, tcp_probe
+
     port = free_port()
     cmd = [
         sys.executable,
@@ -121,17 +117,16 @@ def child_occupancy(
         "--latency-ms",
         str(latency_ms),
     ]
-    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        server.stdout.readline()  # "fake OpenAI server on ..." once it listens
-        base = f"http://127.0.0.1:{port}"
-        result, marks = asyncio.run(_simulate_against(f"{base}/v1", agents, rounds, slots, queue_depth))
-        with urllib.request.urlopen(f"{base}/stats?intervals=1") as resp:
-            stats = json.load(resp)
-    finally:
-        server.terminate()
-        server.wait()
+    with tempfile.TemporaryDirectory(prefix="swarmcast-bench-fake-openai-") as log_dir:
+        server = ManagedProcess("fake OpenAI server", cmd, Path(log_dir) / "server.log").start()
+        try:
+            server.wait_ready(tcp_probe("127.0.0.1", port), 30)
+            base = f"http://127.0.0.1:{port}"
+            result, marks = asyncio.run(_simulate_against(f"{base}/v1", agents, rounds, slots, queue_depth))
+            with urllib.request.urlopen(f"{base}/stats?intervals=1") as resp:
+                stats = json.load(resp)
+        finally:
+            server.stop()
     t0, t1 = marks["start"], marks["end"]
     inside = [(max(a, t0), min(b, t1)) for a, b in stats["intervals"] if b > t0 and a < t1]
     busy = sum(b - a for a, b in inside)

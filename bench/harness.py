@@ -4,7 +4,8 @@
 dropped at the end), a NATS subject prefix (on the given server; streams deleted at the end) and
 a moto_server on a free port with its own bucket. `PrivateStack` starts services exactly as
 `make up` does (`python -m services.<name>`), each on a free port, logs under its own folder,
-and stops every process it started by PID. Nothing here touches the DESIGN ports.
+and stops every process it started by PID (services/cli/processes.py does the process handling).
+Nothing here touches the DESIGN ports.
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ import json
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +29,13 @@ import grpc
 from swarmcast.auth.v1 import auth_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
-from services.common.clients import auth_stub, bearer, check_health, insecure_channel, jobs_stub
-from services.common.config import REPO_ROOT, Settings
+from services.cli.processes import ManagedProcess, ProcessGroup, free_port, free_ports, tcp_probe
+from services.cli.stack import NATS_SERVER, isolated_env, settings_from_env, start_moto_server
+from services.common.clients import auth_stub, bearer, insecure_channel, jobs_stub
+from services.common.config import Settings
 
 Metadata = tuple[tuple[str, str], ...]
 PASSWORD = "a long bench passphrase 42"
-READY_WITHIN_S = 90.0
-STOP_GRACE_S = 15.0
 TERMINAL = ("COMPLETED", "FAILED", "REFUNDED", "CANCELLED")
 SERVICES = {
     "auth": ("services.auth", "SWARMCAST_AUTH_ADDR"),
@@ -48,218 +45,88 @@ SERVICES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _http_answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
 def run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """Runs a coroutine to completion on a fresh loop in a worker thread (safe inside a running loop)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-def settings_from(env: Mapping[str, str]) -> Settings:
-    from services.cli.stack import settings_from_env
-
-    return settings_from_env(env)
-
-
-@dataclass
-class Moto:
-    """moto_server (the venv's) on a free port; `stop()`/`start()` simulate an S3 outage."""
+@dataclass(kw_only=True)
+class RestartableServer:
+    """A server on a port of its own that keeps it across `stop()`/`start()` (to simulate an outage)."""
 
     log: Path
     port: int = field(default_factory=free_port)
-    popen: subprocess.Popen[bytes] | None = None
+    process: ManagedProcess | None = None
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None:
+            self.process.stop(10.0, sig=sig)
+        self.process = None
+
+
+@dataclass(kw_only=True)
+class Moto(RestartableServer):
+    """moto_server (the venv's) on a free port."""
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        moto = Path(sys.executable).parent / "moto_server"
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(
-                [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while not _http_answers(self.endpoint):
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server did not start; see {self.log}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
-        self.popen = None
+        self.process = start_moto_server("127.0.0.1", self.port, self.log)
 
 
-@dataclass
-class PrivateNats:
+@dataclass(kw_only=True)
+class PrivateNats(RestartableServer):
     """A nats-server with JetStream of our own (never the shared one on 4222)."""
 
     store_dir: Path
-    log: Path
-    port: int = field(default_factory=free_port)
-    popen: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(
-                [
-                    "/usr/sbin/nats-server",
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-js",
-                    "-sd",
-                    str(self.store_dir),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 15
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nats-server did not start; see {self.log}")
-            time.sleep(0.1)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
-        self.popen = None
-
-
-@dataclass
-class Proc:
-    name: str
-    addr: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            content = self.log.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return "(no log)"
-        return f"--- {self.name} ({self.log}):\n" + "\n".join(content[-lines:])
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
+        command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        self.process = ManagedProcess("nats-server", command, self.log).start()
+        self.process.wait_ready(tcp_probe("127.0.0.1", self.port), 15)
 
 
 def stack_env(
     *, database_url: str, nats_url: str, nats_prefix: str, s3_endpoint: str, bucket: str, run_dir: Path
 ) -> dict[str, str]:
     """The environment of a private stack: free ports for every service, heuristic backend."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWARMCAST_")}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "SWARMCAST_DATABASE_URL": database_url,
-            "SWARMCAST_DATABASE_POOL_SIZE": "5",
-            "SWARMCAST_NATS_URL": nats_url,
-            "SWARMCAST_NATS_PREFIX": nats_prefix,
-            "SWARMCAST_S3_ENDPOINT": s3_endpoint,
-            "SWARMCAST_S3_BUCKET": bucket,
-            "SWARMCAST_RUN_DIR": str(run_dir),
-            "SWARMCAST_SIGNING_KEY_DIR": str(run_dir / "keys"),
-            "SWARMCAST_MAIL_OUTBOX_DIR": str(run_dir / "outbox"),
-            "SWARMCAST_BCRYPT_ROUNDS": "4",
-            "SWARMCAST_LLM_BACKEND": "heuristic",
-            "SWARMCAST_AUTH_REGISTER_LIMIT": "0",
-            "SWARMCAST_AUTH_LOGIN_LIMIT": "0",
-            "SWARMCAST_AUTH_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_JOBS_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_RUNNER_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_REPORTER_ADDR": f"127.0.0.1:{free_port()}",
-        }
+    auth, jobs, runner, reporter = free_ports(4)
+    return isolated_env(
+        database_url=database_url,
+        nats_url=nats_url,
+        nats_prefix=nats_prefix,
+        s3_endpoint=s3_endpoint,
+        bucket=bucket,
+        run_dir=run_dir,
+        SWARMCAST_DATABASE_POOL_SIZE="5",
+        SWARMCAST_BCRYPT_ROUNDS="4",
+        SWARMCAST_AUTH_REGISTER_LIMIT="0",
+        SWARMCAST_AUTH_LOGIN_LIMIT="0",
+        SWARMCAST_AUTH_ADDR=f"127.0.0.1:{auth}",
+        SWARMCAST_JOBS_ADDR=f"127.0.0.1:{jobs}",
+        SWARMCAST_RUNNER_ADDR=f"127.0.0.1:{runner}",
+        SWARMCAST_REPORTER_ADDR=f"127.0.0.1:{reporter}",
     )
-    return env
 
 
 @dataclass
-class PrivateStack:
+class PrivateStack(ProcessGroup):
     """Service processes of one private stack; every one is stopped by its PID."""
-
-    env: dict[str, str]
-    log_dir: Path
-    procs: dict[str, Proc] = field(default_factory=dict)
 
     def addr(self, name: str) -> str:
         return self.env[SERVICES[name][1]]
 
-    def start(self, name: str, **extra_env: str) -> Proc:
+    def start(self, name: str, **extra_env: str) -> ManagedProcess:
         """Starts service `name` (a key of SERVICES); a previous process of that name must be gone."""
         module, _ = SERVICES[name]
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{name}.log"
-        env = {**self.env, **extra_env}
-        with open(log, "ab") as out:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", module],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        proc = Proc(name, self.addr(name), popen, log)
-        self.procs[name] = proc
-        return proc
-
-    async def wait_serving(self, *names: str) -> None:
-        async def one(proc: Proc) -> None:
-            deadline = time.monotonic() + READY_WITHIN_S
-            async with insecure_channel(proc.addr) as ch:
-                while True:
-                    if not proc.alive():
-                        raise RuntimeError(f"{proc.name} exited during start-up\n{proc.tail()}")
-                    if await check_health(ch) == "SERVING":
-                        return
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"{proc.name} not SERVING after {READY_WITHIN_S:.0f}s\n{proc.tail()}"
-                        )
-                    await asyncio.sleep(0.2)
-
-        await asyncio.gather(*(one(self.procs[n]) for n in names))
+        return self.start_module(name, module, self.addr(name), **extra_env)
 
     async def launch(self, *names: str, **extra_env: str) -> None:
         for name in names:
@@ -267,30 +134,7 @@ class PrivateStack:
         await self.wait_serving(*names)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        proc = self.procs[name]
-        if proc.alive():
-            proc.popen.send_signal(sig)
-        proc.popen.wait(timeout=STOP_GRACE_S)
-
-    def stop_all(self) -> None:
-        """SIGTERM every process started here (by PID); SIGKILL what outlives the grace period."""
-        procs = list(self.procs.values())
-        for proc in procs:
-            if proc.alive():
-                proc.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in procs:
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait(timeout=5)
-
-    def tails(self) -> str:
-        return "\n".join(p.tail() for p in self.procs.values())
-
-    def log_text(self) -> str:
-        return "\n".join(p.log.read_text(errors="replace") for p in self.procs.values() if p.log.exists())
+        self.procs[name].stop(sig=sig)
 
     # --- clients
     async def register(self, email: str | None = None, password: str = PASSWORD) -> Metadata:
@@ -389,7 +233,7 @@ class Infra:
         )
 
     def settings(self) -> Settings:
-        return settings_from(self.env())
+        return settings_from_env(self.env())
 
     async def _ensure_bucket(self) -> None:
         from services.common.storage import ObjectStore

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from swarmcast.jobs.v1 import jobs_pb2
 
-from bench.harness import Infra, PrivateStack, free_port, print_figures
-from services.cli.stack import llama_server_command, stop_child
+from bench.harness import Infra, PrivateStack, print_figures
+from services.cli.processes import ManagedProcess, free_port
+from services.cli.stack import llama_server_command
 from services.common.clients import insecure_channel, jobs_stub
 from services.gpu_runner.engine import SimulationConfig, SimulationRequest, run_simulation
 from services.gpu_runner.engine.actions import action_schema
@@ -96,17 +96,11 @@ async def bench_engine_overhead() -> dict[str, Any]:
     }
 
 
-def start_llama_server(work: Path, port: int) -> subprocess.Popen[bytes]:
+def start_llama_server(work: Path, port: int) -> ManagedProcess:
     path = packaged_gguf(DEFAULT_GGUF_MODEL)
     assert path is not None
-    with open(work / "llm_server.log", "ab") as out:
-        return subprocess.Popen(
-            llama_server_command(DEFAULT_GGUF_MODEL, path, "127.0.0.1", port),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    command = llama_server_command(DEFAULT_GGUF_MODEL, path, "127.0.0.1", port)
+    return ManagedProcess("llm_server", command, work / "llm_server.log").start()
 
 
 async def bench_whole_job(infra: Infra, work: Path) -> dict[str, Any]:
@@ -147,7 +141,7 @@ async def bench_whole_job(infra: Infra, work: Path) -> dict[str, Any]:
         return {"whole_job_local_submit_to_completed_s": round(wall, 1)}
     finally:
         await asyncio.to_thread(stack.stop_all)
-        await asyncio.to_thread(stop_child, server)
+        await asyncio.to_thread(server.stop)
 
 
 async def run_all(infra: Infra, work: Path) -> dict[str, Any]:

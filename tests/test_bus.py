@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -14,10 +12,11 @@ import nats.js.errors
 import pytest
 from swarmcast.events.v1 import events_pb2
 
-from services.cli.stack import stop_child
+from bench.harness import PrivateNats
+from services.cli.stack import NATS_SERVER
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
-from tests.fixtures.nats import NATS_SERVER, EventBusFactory, nats_server_info
+from tests.fixtures.nats import EventBusFactory
 from tests.fixtures.settings import settings_for
 
 
@@ -359,35 +358,15 @@ async def test_working_heartbeat_prevents_redelivery_of_a_long_handler(event_bus
 # --- surviving a NATS restart (a private server, so the shared one is never disturbed)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_private_nats(port: int, store_dir: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store_dir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while nats_server_info(f"nats://127.0.0.1:{port}", timeout=0.5) is None:
-        assert proc.poll() is None, "private nats-server exited"
-        assert time.monotonic() < deadline, "private nats-server did not start"
-        time.sleep(0.05)
-    return proc
-
-
 @pytest.mark.skipif(not os.path.exists(NATS_SERVER), reason="needs the nats-server binary")
 async def test_bus_survives_a_nats_restart(tmp_path, nats_prefix: str) -> None:
-    port = _free_port()
-    url = f"nats://127.0.0.1:{port}"
-    store = str(tmp_path / "js")
-    server = await asyncio.to_thread(_start_private_nats, port, store)
+    server = PrivateNats(log=tmp_path / "nats.log", store_dir=tmp_path / "js")
+    await asyncio.to_thread(server.start)
     bus: EventBus | None = None
     try:
-        bus = await EventBus.connect(settings_for(nats_url=url, nats_prefix=nats_prefix), name="restart")
+        bus = await EventBus.connect(
+            settings_for(nats_url=server.url, nats_prefix=nats_prefix), name="restart"
+        )
         await bus.ensure_streams()
         seen: list[int] = []
 
@@ -398,18 +377,18 @@ async def test_bus_survives_a_nats_restart(tmp_path, nats_prefix: str) -> None:
         await bus.publish(subjects.runner_progress(1), progress(1, 1), msg_id="r-1")
         await wait_for(lambda: seen == [1], what="delivery before the restart")
 
-        await asyncio.to_thread(stop_child, server)
+        await asyncio.to_thread(server.stop)
 
-        async def restart_later() -> subprocess.Popen[bytes]:
+        async def restart_later() -> None:
             await asyncio.sleep(1.0)
-            return await asyncio.to_thread(_start_private_nats, port, store)
+            await asyncio.to_thread(server.start)  # the same port and store
 
         restarter = asyncio.create_task(restart_later())
         # Published while the server is down: publish keeps retrying until it is back.
         await bus.publish(subjects.runner_progress(1), progress(1, 2), msg_id="r-2")
-        server = await restarter
+        await restarter
         await wait_for(lambda: seen == [1, 2], within=30, what="delivery after the restart")
     finally:
         if bus is not None:
             await bus.close(grace=2)
-        await asyncio.to_thread(stop_child, server)
+        await asyncio.to_thread(server.stop)

@@ -13,30 +13,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
+from services.cli.processes import free_ports
 from services.cli.stack import LOCAL_LLM_PROCESSES, PROCESSES, PidRecord, settings_from_env
 from services.common.config import REPO_ROOT
 from tests.fixtures.db import create_test_database, drop_test_database
 from tests.fixtures.stack import delete_nats_streams, stack_env
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _make(target: str, env: dict[str, str], *variables: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +50,7 @@ def test_make_demo(s3_endpoint: str, tmp_path: Path) -> None:
         nats_prefix=f"demo{secrets.token_hex(4)}",
         bucket=f"demo-{secrets.token_hex(4)}",
     )
-    auth, jobs, runner, reporter, gateway, local_runner, local_llm = _free_ports(7)
+    auth, jobs, runner, reporter, gateway, local_runner, local_llm = free_ports(7)
     env.update(
         SWARMCAST_LOCAL_RUNNER_ADDR=f"127.0.0.1:{local_runner}",
         SWARMCAST_LOCAL_LLM_ADDR=f"127.0.0.1:{local_llm}",

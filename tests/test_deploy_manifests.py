@@ -41,7 +41,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from services.common import subjects
-from services.common.config import REPO_ROOT, Settings
+from services.common.config import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 DOCKER = DEPLOY / "docker"
@@ -66,22 +66,35 @@ def load_yaml_docs(path: Path) -> list[dict[str, Any]]:
 MIGRATION_ENV = {"SWARMCAST_AUTH_DB_PASSWORD", "SWARMCAST_JOBS_DB_PASSWORD"}
 
 
+# The shared settings class and each service's own.
+SETTINGS_CLASSES = (
+    ("services.common.config", "Settings"),
+    ("services.auth.settings", "AuthSettings"),
+    ("services.jobs.settings", "JobsSettings"),
+    ("services.gpu_runner.settings", "RunnerSettings"),
+    ("services.gpu_runner.settings", "SearchSettings"),
+    ("services.gateway.settings", "GatewaySettings"),
+    ("services.reporter.settings", "ReporterSettings"),
+)
+
+
+@functools.cache
+def settings_env_names() -> frozenset[str]:
+    """The SWARMCAST_* variable of every settings field: its env prefix and name, or its own alias."""
+    names: set[str] = set()
+    for module, cls_name in SETTINGS_CLASSES:
+        cls = getattr(importlib.import_module(module), cls_name)
+        prefix = cls.model_config.get("env_prefix", "")
+        for name, field_info in cls.model_fields.items():
+            alias = field_info.validation_alias
+            names.add(alias.upper() if isinstance(alias, str) else f"{prefix}{name}".upper())
+    return frozenset(names)
+
+
 @functools.cache
 def known_env_names() -> frozenset[str]:
     """Every SWARMCAST_* variable some process reads: the shared Settings and each service's own."""
-    names = {f"SWARMCAST_{name.upper()}" for name in Settings.model_fields} | MIGRATION_ENV
-    extra = [
-        ("services.auth.settings", "AuthSettings"),
-        ("services.gpu_runner.settings", "RunnerSettings"),
-        ("services.gpu_runner.settings", "SearchSettings"),
-        ("services.gateway.settings", "GatewaySettings"),
-        ("services.reporter.settings", "ReporterSettings"),
-    ]
-    for module, cls_name in extra:
-        cls = getattr(importlib.import_module(module), cls_name)
-        prefix = cls.model_config.get("env_prefix", "")
-        names |= {f"{prefix}{name}".upper() for name in cls.model_fields}
-    return frozenset(names)
+    return settings_env_names() | MIGRATION_ENV
 
 
 def unknown_swarmcast_names(names: Iterable[str]) -> list[str]:
@@ -805,11 +818,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     """DESIGN §9: the SWARMCAST_* variables are documented in one table (README, "Configuration")."""
     readme = (REPO_ROOT / "README.md").read_text()
     table = readme[readme.index("## Configuration") :]
-    missing = [
-        f"SWARMCAST_{name.upper()}"
-        for name in Settings.model_fields
-        if f"`SWARMCAST_{name.upper()}`" not in table
-    ]
+    missing = [name for name in sorted(settings_env_names()) if f"`{name}`" not in table]
     assert missing == [], "add these to README.md's configuration table"
 
 

@@ -1,4 +1,4 @@
-"""The gRPC bootstrap and interceptors, in process: identity, error capture, status helpers,
+"""The gRPC bootstrap and interceptors, in process: identity, error capture, domain errors,
 health/readiness, message limits. A real EventBus (test prefix) receives `errors.captured`."""
 
 from __future__ import annotations
@@ -21,15 +21,11 @@ from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.clients import bearer, insecure_channel, jobs_stub
+from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.common.grpc_server import GrpcServer, ServiceSpec
 from services.common.identity import SigningKeyCache, get_identity, require_identity, require_operator
 from services.common.interceptors import ErrorReporter, standard_interceptors
-from services.common.status import (
-    RETRY_AFTER_METADATA,
-    abort_invalid,
-    abort_resource_exhausted,
-    field_violations,
-)
+from services.common.status import RETRY_AFTER_METADATA, field_violations
 
 SERVICE = "swarmcast.jobs.v1.JobsService"
 KEY = Ed25519PrivateKey.generate()
@@ -75,12 +71,14 @@ class Jobs(jobs_pb2_grpc.JobsServiceServicer):
 
     async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: Any) -> Any:
         if not request.goal:
-            await abort_invalid(context, "goal must not be empty", fields={"goal": "required"})
-        await abort_resource_exhausted(context, "slow down", retry_after_seconds=2.5)
+            raise InvalidArgument("goal must not be empty", fields={"goal": "required"})
+        raise ResourceExhausted("slow down", retry_after_seconds=2.5)
 
     async def WatchJob(self, request: jobs_pb2.WatchJobRequest, context: Any) -> AsyncIterator[Any]:
         identity = await require_identity(context)
         yield jobs_pb2.WatchJobResponse(job=jobs_pb2.Job(id=int(identity.user_id)))
+        if request.job_id == 404:
+            raise NotFound("job 404 was deleted")
         raise ValueError("stream broke")
 
 
@@ -186,6 +184,16 @@ async def test_streaming_error_after_messages(stub: jobs_pb2_grpc.JobsServiceStu
     assert seen == [7]
     assert err.value.code() is grpc.StatusCode.INTERNAL
     assert "error id" in (err.value.details() or "")
+
+
+async def test_streaming_domain_error_after_messages(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    seen = []
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for msg in stub.WatchJob(jobs_pb2.WatchJobRequest(job_id=404), metadata=bearer(token())):
+            seen.append(msg.job.id)
+    assert seen == [7]
+    assert err.value.code() is grpc.StatusCode.NOT_FOUND
+    assert err.value.details() == "job 404 was deleted"
 
 
 async def test_streaming_requires_identity(stub: jobs_pb2_grpc.JobsServiceStub) -> None:

@@ -374,3 +374,110 @@ async def test_0006_adds_outcome_tables_beside_the_untouched_seed_tables(empty_d
     assert {g[2] for g in after["grants"] if g[0] == "swarmcast_jobs"} >= {"job_outcomes", "market_outcomes"}
     await asyncio.to_thread(migrate, url, "0005_local_tier", down=True)
     assert await snapshot(url) == before
+
+
+async def _outbox_columns(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, tuple[Any, ...]]:
+    """Each column of an outbox table: type, length, nullability, default (the id's sequence,
+    which is named after its table, left out)."""
+    rows = await conn.fetch(
+        "SELECT column_name, data_type, character_maximum_length, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+        schema,
+        table,
+    )
+    return {
+        r["column_name"]: (
+            r["data_type"],
+            r["character_maximum_length"],
+            r["is_nullable"],
+            None if r["column_name"] == "id" else r["column_default"],
+        )
+        for r in rows
+    }
+
+
+async def test_0007_gives_both_outbox_tables_the_same_columns(empty_database_url: str) -> None:
+    """After 0007 auth.outbox_events and jobs.outbox have the same columns (and both the partial
+    index of pending rows); pending rows survive the upgrade, and the downgrade restores 0006's
+    catalog with a dispatch's job_id/run_id and a cancel's job_id filled back in."""
+    url = empty_database_url
+    await asyncio.to_thread(migrate, url, "0006_outcomes")
+    before = await snapshot(url)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        job_id = await conn.fetchval(
+            "INSERT INTO jobs.simulation_jobs (user_id, seed_text, status, workflow_run_id) "
+            "VALUES ('7', 's', 'PENDING', 'run-1') RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO jobs.job_runs (run_id, job_id, attempt, resume, route) "
+            "VALUES ('run-1', $1, 1, false, '{}')",
+            job_id,
+        )
+        await conn.execute(
+            "INSERT INTO jobs.outbox (subject, msg_id, payload, job_id, run_id) VALUES "
+            "('jobs.dispatch.small', 'run-1', 'd', $1, 'run-1'), "
+            "($2, $3, 'c', $1, NULL)",
+            job_id,
+            f"jobs.cancel.{job_id}",
+            f"cancel-{job_id}-all",
+        )
+        await conn.execute(
+            "INSERT INTO auth.outbox_events (subject, msg_id, payload) "
+            "VALUES ('auth.user.deleted', 'u-1', 'x')"
+        )
+        old_rows = await conn.fetch("SELECT * FROM jobs.outbox ORDER BY id")
+    finally:
+        await conn.close()
+
+    await asyncio.to_thread(migrate, url, "0007_outbox_columns")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        auth_columns = await _outbox_columns(conn, "auth", "outbox_events")
+        jobs_columns = await _outbox_columns(conn, "jobs", "outbox")
+        assert auth_columns == jobs_columns
+        assert set(jobs_columns) == {
+            "id",
+            "subject",
+            "msg_id",
+            "payload",
+            "created_at",
+            "published_at",
+            "attempts",
+        }
+        partial = await conn.fetch(
+            "SELECT schemaname, indexname FROM pg_indexes "
+            "WHERE indexname LIKE '%unpublished' AND indexdef LIKE '%WHERE (published_at IS NULL)'"
+        )
+        assert sorted(tuple(r) for r in partial) == [
+            ("auth", "ix_outbox_events_unpublished"),
+            ("jobs", "ix_outbox_unpublished"),
+        ]
+        pending = await conn.fetch("SELECT msg_id, published_at FROM jobs.outbox ORDER BY id")
+        assert [tuple(r) for r in pending] == [("run-1", None), (f"cancel-{job_id}-all", None)]
+        assert await conn.fetchval("SELECT published_at FROM auth.outbox_events") is None
+        # A published auth row: the downgrade drops it (the old relay deleted published rows).
+        await conn.execute(
+            "INSERT INTO auth.outbox_events (subject, msg_id, payload, published_at) "
+            "VALUES ('auth.user.deleted', 'u-2', 'x', now())"
+        )
+    finally:
+        await conn.close()
+
+    await asyncio.to_thread(migrate, url, "0006_outcomes", down=True)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await conn.fetch("SELECT * FROM jobs.outbox ORDER BY id") == old_rows
+        assert await conn.fetchval("SELECT string_agg(msg_id, ',') FROM auth.outbox_events") == "u-1"
+        # The id sequence goes on after the restored rows.
+        next_id = await conn.fetchval(
+            "INSERT INTO jobs.outbox (subject, msg_id, payload) "
+            "VALUES ('jobs.cancel.1', 'n', 'p') RETURNING id"
+        )
+        assert next_id == old_rows[-1]["id"] + 1
+        await conn.execute("DELETE FROM jobs.outbox")
+        await conn.execute("DELETE FROM auth.outbox_events")
+        await conn.execute("DELETE FROM jobs.simulation_jobs")
+    finally:
+        await conn.close()
+    assert await snapshot(url) == before

@@ -1,6 +1,6 @@
 """Mutual TLS between the services (services/common/tls.py, grpc_server.py, clients.py).
 
-Certificates come from services/common/devcerts.py, generated per test session: one CA for the
+Certificates come from services/cli/devcerts.py, generated per test session: one CA for the
 deployment, a server and a client identity it signed, and an impostor CA with its own client.
 A server started with TLS answers health SERVING to a client with a valid certificate and refuses
 everyone else; plaintext is refused off loopback unless explicitly allowed.
@@ -19,7 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import ValidationError
 
-from services.common import devcerts, healthcheck
+from services.cli import devcerts
+from services.common import healthcheck
 from services.common.clients import channel, insecure_channel
 from services.common.config import Settings
 from services.common.grpc_server import GrpcServer, ServiceSpec, apply_transport_settings

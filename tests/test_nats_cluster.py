@@ -14,7 +14,6 @@ import asyncio
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,21 +27,16 @@ import pytest_asyncio
 import yaml
 from swarmcast.events.v1 import events_pb2
 
+from services.cli.processes import free_port
+from services.cli.stack import NATS_SERVER
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.config import REPO_ROOT
-from tests.fixtures.nats import NATS_SERVER
 from tests.fixtures.settings import settings_for
 
 NATS_DIR = REPO_ROOT / "deploy" / "k8s" / "base" / "nats"
 SERVERS = 3
 READY_WITHIN_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def manifest_nats_conf() -> str:

@@ -13,12 +13,7 @@ Every process started here is stopped by its PID.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -36,11 +31,13 @@ from swarmcast.auth.v1 import auth_pb2
 from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
-from bench.harness import evidence_seed
-from services.common import devcerts, subjects
+from bench.harness import evidence_seed, stack_env
+from services.cli import devcerts
+from services.cli.processes import ManagedProcess, ProcessGroup, ProcessNotReady, free_address
+from services.common import subjects
 from services.common.bus import EventBus
-from services.common.clients import auth_stub, bearer, channel, check_health, insecure_channel, jobs_stub
-from services.common.config import REPO_ROOT, Settings
+from services.common.clients import auth_stub, bearer, channel, insecure_channel, jobs_stub
+from services.common.config import Settings
 from services.common.storage import ObjectStore
 from tests.fixtures.settings import settings_for
 
@@ -49,94 +46,23 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 JOBS = 20
 RUNNERS = ("runner-a", "runner-b")
 COMPLETE_WITHIN_S = 120.0
-READY_WITHIN_S = 90.0
-STOP_GRACE_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
-class Proc:
-    name: str
-    addr: str
-    popen: subprocess.Popen[bytes]
-    log: Path
+class ScaleStack(ProcessGroup):
+    """The processes of this test and how to reach them (`client_settings`: TLS when they use it)."""
 
-    def tail(self, lines: int = 30) -> str:
-        try:
-            content = self.log.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return "(no log)"
-        return f"--- {self.name} ({self.log}):\n" + "\n".join(content[-lines:])
-
-
-@dataclass
-class ScaleStack:
-    """The processes of this test and how to reach them."""
-
-    env: dict[str, str]
-    log_dir: Path
-    # How this test's clients connect (TLS when the processes use it).
     client_settings: Settings = field(default_factory=settings_for)
     # The CA the processes trust (mutual TLS), or empty.
     ca_pem: bytes = b""
     # Extra environment for one process, by name (its own certificate).
     env_for: Callable[[str], dict[str, str]] = lambda _name: {}
-    procs: list[Proc] = field(default_factory=list)
 
     def channel(self, addr: str) -> grpc.aio.Channel:
         return channel(addr, self.client_settings)
 
-    def start(self, name: str, module: str, addr: str, **extra_env: str) -> Proc:
-        log = self.log_dir / f"{name}.log"
-        env = {**self.env, **self.env_for(name), **extra_env}
-        with open(log, "ab") as out:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", module],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        proc = Proc(name, addr, popen, log)
-        self.procs.append(proc)
-        return proc
-
-    def tails(self) -> str:
-        return "\n".join(p.tail() for p in self.procs)
-
-    def stop_all(self) -> None:
-        """SIGTERM every process started here (by PID), SIGKILL what outlives the grace period."""
-        for proc in self.procs:
-            if proc.popen.poll() is None:
-                proc.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in self.procs:
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait(timeout=5)
-
-
-async def wait_serving(stack: ScaleStack, proc: Proc) -> None:
-    deadline = time.monotonic() + READY_WITHIN_S
-    async with stack.channel(proc.addr) as ch:
-        while True:
-            if proc.popen.poll() is not None:
-                pytest.fail(f"{proc.name} exited during start-up\n{proc.tail()}", pytrace=False)
-            if await check_health(ch) == "SERVING":
-                return
-            if time.monotonic() > deadline:
-                message = f"{proc.name} not SERVING after {READY_WITHIN_S:.0f}s\n{proc.tail()}"
-                pytest.fail(message, pytrace=False)
-            await asyncio.sleep(0.25)
+    def start(self, name: str, module: str, addr: str, **extra_env: str) -> ManagedProcess:
+        return self.start_module(name, module, addr, **{**self.env_for(name), **extra_env})
 
 
 @pytest.fixture
@@ -148,54 +74,42 @@ def scale_env(
     object_store: ObjectStore,
     tmp_path: Path,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWARMCAST_")}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "SWARMCAST_DATABASE_URL": database_url,
-            "SWARMCAST_DATABASE_POOL_SIZE": "5",
-            "SWARMCAST_NATS_URL": nats_url,
-            "SWARMCAST_NATS_PREFIX": nats_prefix,
-            "SWARMCAST_S3_ENDPOINT": s3_endpoint,
-            "SWARMCAST_S3_BUCKET": object_store.bucket,
-            "SWARMCAST_RUN_DIR": str(tmp_path / "run"),
-            "SWARMCAST_SIGNING_KEY_DIR": str(tmp_path / "keys"),
-            "SWARMCAST_MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-            "SWARMCAST_BCRYPT_ROUNDS": "4",
-            "SWARMCAST_LLM_BACKEND": "heuristic",
-            "SWARMCAST_LOG_FORMAT": "text",
-            # Addresses every process dials; each server overrides its own below.
-            "SWARMCAST_AUTH_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_REPORTER_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_JOBS_ADDR": f"127.0.0.1:{free_port()}",
-            "SWARMCAST_RUNNER_ADDR": f"127.0.0.1:{free_port()}",
-        }
+    # A private stack's environment (bench/harness.py): free addresses every process dials (each
+    # server overrides its own below), the heuristic backend.
+    env = stack_env(
+        database_url=database_url,
+        nats_url=nats_url,
+        nats_prefix=nats_prefix,
+        s3_endpoint=s3_endpoint,
+        bucket=object_store.bucket,
+        run_dir=tmp_path / "run",
     )
-    return env
+    return {**env, "SWARMCAST_LOG_FORMAT": "text"}
 
 
 async def launch(stack: ScaleStack, *, jobs_replicas: int, runners: tuple[str, ...]) -> None:
     """auth, the reporter, `jobs_replicas` jobs and one gpu_runner per name; returns once all serve."""
     env = stack.env
-    waits = [stack.start("auth", "services.auth", env["SWARMCAST_AUTH_ADDR"])]
-    waits.append(stack.start("reporter", "services.reporter", env["SWARMCAST_REPORTER_ADDR"]))
+    stack.start("auth", "services.auth", env["SWARMCAST_AUTH_ADDR"])
+    stack.start("reporter", "services.reporter", env["SWARMCAST_REPORTER_ADDR"])
     for i in range(1, jobs_replicas + 1):
-        addr = env["SWARMCAST_JOBS_ADDR"] if i == 1 else f"127.0.0.1:{free_port()}"
-        waits.append(stack.start(f"jobs-{i}", "services.jobs", addr, SWARMCAST_JOBS_ADDR=addr))
+        addr = env["SWARMCAST_JOBS_ADDR"] if i == 1 else free_address()
+        stack.start(f"jobs-{i}", "services.jobs", addr, SWARMCAST_JOBS_ADDR=addr)
     for i, instance in enumerate(runners):
-        addr = env["SWARMCAST_RUNNER_ADDR"] if i == 0 else f"127.0.0.1:{free_port()}"
-        waits.append(
-            stack.start(
-                instance,
-                "services.gpu_runner",
-                addr,
-                SWARMCAST_RUNNER_ADDR=addr,
-                SWARMCAST_RUNNER_INSTANCE_ID=instance,
-                SWARMCAST_RUNNER_TIERS="small",
-                SWARMCAST_RUNNER_CONCURRENCY="1",
-            )
+        addr = env["SWARMCAST_RUNNER_ADDR"] if i == 0 else free_address()
+        stack.start(
+            instance,
+            "services.gpu_runner",
+            addr,
+            SWARMCAST_RUNNER_ADDR=addr,
+            SWARMCAST_RUNNER_INSTANCE_ID=instance,
+            SWARMCAST_RUNNER_TIERS="small",
+            SWARMCAST_RUNNER_CONCURRENCY="1",
         )
-    await asyncio.gather(*(wait_serving(stack, proc) for proc in waits))
+    try:
+        await stack.wait_serving(*stack.procs)
+    except ProcessNotReady as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest_asyncio.fixture
@@ -271,7 +185,7 @@ async def runner_events(bus: EventBus) -> list[tuple[str, RunnerEvent]]:
 
 
 def _jobs_addrs(stack: ScaleStack) -> list[str]:
-    return [p.addr for p in stack.procs if p.name.startswith("jobs-")]
+    return [p.address for p in stack.procs.values() if p.name.startswith("jobs-")]
 
 
 async def register(stack: ScaleStack) -> tuple[tuple[str, str], ...]:

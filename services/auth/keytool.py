@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from services.auth.keys import KeyRing
-from services.common.config import Settings, get_settings
+from services.auth.settings import AuthSettings, get_auth_settings
 
 
-def main(argv: Sequence[str], settings: Settings | None = None) -> int:
-    settings = settings or get_settings()
+def main(argv: Sequence[str], settings: AuthSettings | None = None) -> int:
+    settings = settings or get_auth_settings()
     parser = argparse.ArgumentParser(prog="python -m services.auth keys", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the keys, newest (active) first")

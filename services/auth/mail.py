@@ -73,7 +73,7 @@ class Mailer:
         )
 
     def _message(
-        self, to: str, kind: int, subject: str, body: str, link: str = ""
+        self, to: str, kind: events_pb2.EmailKind, subject: str, body: str, link: str = ""
     ) -> events_pb2.EmailRequested:
         msg = events_pb2.EmailRequested(
             message_id=uuid.uuid4().hex,
@@ -81,7 +81,7 @@ class Mailer:
             kind=kind,
             subject=subject,
             body_text=body,
-            link=link,  # type: ignore[arg-type]
+            link=link,
         )
         msg.requested_at.FromDatetime(datetime.now(UTC))
         return msg

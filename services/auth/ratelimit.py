@@ -6,21 +6,21 @@ on the database clock (not each replica's), so replicas with skewed clocks still
 Buckets are SHA-256 hashes of `<action>|<dimension>|<value>`, so no email or address is stored in
 clear. Expired windows are deleted by `cleanup()` (run periodically by the server).
 
-Also here: working out the client address behind a trusted proxy (the gateway).
+The client address a limit counts is worked out by services/common/clientip.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Float, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth.settings import AuthSettings
+from services.common.errors import ResourceExhausted
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,8 @@ class Limits:
         )
 
 
-class RateLimited(Exception):
-    def __init__(self, message: str, retry_after_seconds: float) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after_seconds = retry_after_seconds
+class RateLimited(ResourceExhausted):
+    """Over a limit: RESOURCE_EXHAUSTED, with when to retry (RetryInfo and `retry-after`)."""
 
 
 def bucket_for(limit: Limit, key: str) -> str:
@@ -113,61 +110,3 @@ class RateLimiter:
         async with self._sessions() as session, session.begin():
             result = await session.execute(_CLEANUP)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# --- client address
-
-
-def parse_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """`"127.0.0.0/8, ::1/128"` → networks; raises ValueError on a malformed entry."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
-
-
-def peer_host(peer: str) -> str:
-    """The host of a gRPC peer string: `ipv4:1.2.3.4:5678` → `1.2.3.4`, `ipv6:[::1]:5678` → `::1`."""
-    if peer.startswith("ipv4:"):
-        return peer[5:].rsplit(":", 1)[0]
-    if peer.startswith("ipv6:"):
-        rest = peer[5:]
-        if rest.startswith("["):
-            return rest[1 : rest.find("]")]
-        return rest
-    return peer  # unix sockets and the like: the whole string identifies the caller
-
-
-def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        ip = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    # An IPv4-mapped IPv6 address is the IPv4 client; count it as such.
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
-def client_address(
-    peer: str,
-    forwarded_for: Iterable[str],
-    trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
-) -> str:
-    """The address a request is counted against.
-
-    `x-forwarded-for` is believed only when the direct peer is a trusted proxy, and then walked
-    from the right (the entries the proxies appended) to the first hop that is not itself a trusted
-    proxy: a client cannot dodge the limit by sending its own forged header through the gateway.
-    """
-    direct = peer_host(peer)
-    direct_ip = _ip(direct)
-    if direct_ip is None or not any(direct_ip in net for net in trusted):
-        return str(direct_ip) if direct_ip is not None else direct
-    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
-    client = str(direct_ip)
-    for hop in reversed(hops):
-        ip = _ip(hop)
-        if ip is None:
-            break  # garbage in the chain: stop at the last address we could trust
-        client = str(ip)
-        if not any(ip in net for net in trusted):
-            break
-    return client

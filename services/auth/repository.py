@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.models import User
-from services.auth.token_models import OutboxEvent, RefreshToken, TokenCutoff
+from services.auth.token_models import RefreshToken, TokenCutoff
 
 
 class RefreshOutcome(enum.Enum):
@@ -211,31 +211,3 @@ class AuthRepository:
     async def get_cutoff(self, user_id: int) -> datetime | None:
         stmt = select(TokenCutoff.not_before).where(TokenCutoff.user_id == user_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    # ---- outbox
-
-    async def add_outbox_event(self, *, subject: str, msg_id: str, payload: bytes) -> int:
-        stmt = (
-            pg_insert(OutboxEvent)
-            .values(subject=subject, msg_id=msg_id, payload=payload)
-            .on_conflict_do_nothing(index_elements=[OutboxEvent.msg_id])
-            .returning(OutboxEvent.id)
-        )
-        return int((await self.session.execute(stmt)).scalar_one_or_none() or 0)
-
-    async def claim_outbox_events(self, limit: int = 100) -> list[OutboxEvent]:
-        """Pending events, locked so two replicas relaying at once don't both take one."""
-        stmt = select(OutboxEvent).order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def claim_outbox_event(self, event_id: int) -> OutboxEvent | None:
-        stmt = select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update(skip_locked=True)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def delete_outbox_event(self, event_id: int) -> None:
-        await self.session.execute(delete(OutboxEvent).where(OutboxEvent.id == event_id))
-
-    async def bump_outbox_attempts(self, event_id: int) -> None:
-        await self.session.execute(
-            update(OutboxEvent).where(OutboxEvent.id == event_id).values(attempts=OutboxEvent.attempts + 1)
-        )

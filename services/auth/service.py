@@ -1,8 +1,9 @@
 """The auth use cases: accounts, sessions, verification, password reset/change, deletion.
 
-No gRPC here: inputs are plain values, failures are `services.auth.errors` exceptions (mapped to
-status codes by `server.py`), outputs are small dataclasses. Every entry point validates its input
-before touching the database, so bad input writes nothing (not even a rate-limit counter).
+No gRPC here: inputs are plain values, failures are `services.common.errors` domain errors (the
+shared interceptor answers each with its status code), outputs are small dataclasses. Every entry
+point validates its input before touching the database, so bad input writes nothing (not even a
+rate-limit counter).
 
 Security notes, in one place:
 - Login answers "invalid email or password" for an unknown email and for a wrong password alike,
@@ -30,17 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.events.v1 import events_pb2
 
 from services.auth.emails import EmailError, normalize_email
-from services.auth.errors import (
-    INVALID_CREDENTIALS,
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
-)
 from services.auth.keys import ALGORITHM, KeyRing
-from services.auth.mail import Mailer, Publisher
+from services.auth.mail import Mailer
 from services.auth.models import User
 from services.auth.passwords import (
     PasswordHasher,
@@ -50,6 +42,7 @@ from services.auth.passwords import (
 )
 from services.auth.ratelimit import Limits, RateLimiter
 from services.auth.repository import AuthRepository, RefreshOutcome
+from services.auth.token_models import OutboxEvent
 from services.auth.tokens import (
     AccessClaims,
     AccessTokenCodec,
@@ -58,7 +51,16 @@ from services.auth.tokens import (
     looks_like_opaque_token,
     new_opaque_token,
 )
-from services.common import subjects
+from services.common import outbox, subjects
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from services.common.outbox import OutboxRelay
 
 log = logging.getLogger("swarmcast.auth")
 
@@ -67,6 +69,8 @@ RESET_TOKEN_TTL = timedelta(hours=1)
 TOKEN_TYPE = "Bearer"
 VERIFY_INVALID = "the verification link is invalid or was already used"
 RESET_INVALID = "the reset link is invalid, has expired or was already used"
+# The one answer for "no such email" and "wrong password" (Login): identical code and text.
+INVALID_CREDENTIALS = "invalid email or password"
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class AuthService:
         limiter: RateLimiter,
         limits: Limits,
         mailer: Mailer,
-        events: Publisher | None,
+        outbox_relay: OutboxRelay,
         refresh_ttl_seconds: int,
         operator_emails: frozenset[str] | set[str] = frozenset(),
     ) -> None:
@@ -127,7 +131,7 @@ class AuthService:
         self.limiter = limiter
         self.limits = limits
         self.mailer = mailer
-        self.events = events
+        self.outbox_relay = outbox_relay
         self.refresh_ttl_seconds = int(refresh_ttl_seconds)
         self.operator_emails = frozenset(e.lower() for e in operator_emails)
         self._background: set[asyncio.Task[Any]] = set()
@@ -435,49 +439,11 @@ class AuthService:
             if not await repo.delete_user(user.id):
                 raise Unauthenticated("access token is no longer valid")
             # Same transaction as the delete: the event cannot be lost if we crash right after.
-            outbox_id = await repo.add_outbox_event(
-                subject=subjects.USER_DELETED, msg_id=msg_id, payload=event.SerializeToString()
-            )
+            await outbox.add(session, OutboxEvent, subjects.USER_DELETED, event, msg_id=msg_id)
         log.info("account deleted", extra={"user_id": user.id})
-        if outbox_id:
-            await self.relay_outbox_event(outbox_id)
+        # Published now; if the bus fails, the event stays for the next maintenance round.
+        await self.outbox_relay.flush()
         await self.mailer.send(self.mailer.account_deleted(user.email))
-
-    # ------------------------------------------------------------------ outbox relay
-
-    async def relay_outbox_event(self, event_id: int) -> bool:
-        """Publishes one outbox event now; on failure it stays for `relay_outbox`."""
-        async with self.sessions() as session, session.begin():
-            repo = AuthRepository(session)
-            event = await repo.claim_outbox_event(event_id)
-            if event is None:
-                return True  # another replica took it
-            return await self._publish_outbox(repo, event)
-
-    async def relay_outbox(self, limit: int = 100) -> int:
-        """Publishes pending outbox events (left by a failed publish or a crash); returns how many."""
-        sent = 0
-        async with self.sessions() as session, session.begin():
-            repo = AuthRepository(session)
-            for event in await repo.claim_outbox_events(limit):
-                if await self._publish_outbox(repo, event):
-                    sent += 1
-        return sent
-
-    async def _publish_outbox(self, repo: AuthRepository, event: Any) -> bool:
-        if self.events is None:
-            return False
-        message = events_pb2.UserDeleted.FromString(event.payload)
-        try:
-            await self.events.publish(event.subject, message, msg_id=event.msg_id)
-        except Exception as exc:
-            log.warning(
-                "outbox publish failed; will retry: %s", type(exc).__name__, extra={"msg_id": event.msg_id}
-            )
-            await repo.bump_outbox_attempts(event.id)
-            return False
-        await repo.delete_outbox_event(event.id)
-        return True
 
     # ------------------------------------------------------------------ reading
 
@@ -529,7 +495,7 @@ class AuthService:
         removed = await self.limiter.cleanup()
         async with self.sessions() as session, session.begin():
             expired = await AuthRepository(session).delete_expired_refresh_tokens()
-        relayed = await self.relay_outbox()
+        relayed = await self.outbox_relay.flush()
         if removed or expired or relayed:
             log.info(
                 "auth maintenance",

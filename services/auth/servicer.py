@@ -1,9 +1,9 @@
 """gRPC mapping of `swarmcast.auth.v1.AuthService`: requests → `AuthService` use cases → responses.
 
-- Use-case errors become canonical status codes (`_rpc`); nothing the caller sent can produce
-  INTERNAL: even a request that is not valid protobuf (e.g. a string field holding invalid UTF-8,
-  which grpc would otherwise answer INTERNAL "Exception deserializing request!") is answered
-  INVALID_ARGUMENT, through the tolerant deserializers of `add_to_server`.
+- The use cases raise domain errors (`services.common.errors`), which the shared interceptor
+  answers with their status codes; `dependency_unavailable` makes a database or NATS outage
+  UNAVAILABLE rather than INTERNAL. A request that is not valid protobuf (e.g. a string field
+  holding invalid UTF-8) is INVALID_ARGUMENT, from the shared malformed-request interceptor.
 - Rate limits count the client address: the peer, or — when the peer is a trusted proxy (the
   gateway) — the address it put in `x-forwarded-for` metadata.
 - Authenticated RPCs (ChangePassword, DeleteAccount, GetUser, ResendVerification) take the caller
@@ -15,55 +15,30 @@
 from __future__ import annotations
 
 import contextvars
-import functools
-import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from services.auth import errors
-from services.auth.ratelimit import RateLimited, client_address
 from services.auth.service import AuthenticatedUser, AuthService, UserView
-from services.common import status
+from services.common.clientip import FORWARDED_FOR, Networks, client_address
+from services.common.errors import InvalidArgument, Unauthenticated, Unavailable
 from services.common.identity import Identity, InvalidToken, KeysUnavailable, require_identity
 
 log = logging.getLogger("swarmcast.auth")
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
-FORWARDED_FOR = "x-forwarded-for"
-
-Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-R = TypeVar("R", bound=Message)
 
 # The full result of the last token check in this RPC's context (set by TokenChecker.verify),
 # so handlers get DB-fresh roles without checking the token a second time.
 _authenticated: contextvars.ContextVar[AuthenticatedUser | None] = contextvars.ContextVar(
     "swarmcast_auth_authenticated", default=None
 )
-
-
-class _Undecodable:
-    """Stands in for a request whose bytes are not a valid message."""
-
-
-UNDECODABLE = _Undecodable()
-
-
-def _tolerant(parse: Callable[[bytes], Message]) -> Callable[[bytes], Any]:
-    def deserialize(data: bytes) -> Any:
-        try:
-            return parse(data)
-        except (DecodeError, ValueError, UnicodeDecodeError):
-            return UNDECODABLE
-
-    return deserialize
 
 
 class TokenChecker:
@@ -79,7 +54,7 @@ class TokenChecker:
             raise KeysUnavailable("the auth service is starting") from None
         try:
             result = await service.authenticate(token)
-        except (errors.Unauthenticated, errors.InvalidArgument) as exc:
+        except (Unauthenticated, InvalidArgument) as exc:
             raise InvalidToken(exc.message) from None
         except (SQLAlchemyError, OSError) as exc:
             # The interceptor answers UNAVAILABLE for this, instead of an unexplained UNKNOWN.
@@ -112,45 +87,15 @@ def user_message(user: UserView) -> auth_pb2.User:
     )
 
 
-Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Message]]
+# The database (or NATS) down or restarting: retryable, not a bug in the request.
+_DEPENDENCY_FAILURES = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
-def _rpc(fn: Handler) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Message]]:
-    """Maps use-case errors to status codes; rejects undecodable requests."""
-
-    @functools.wraps(fn)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Message:
-        if request is UNDECODABLE:
-            await status.abort_invalid(
-                context, "the request is not a valid protobuf message (text fields must be UTF-8)"
-            )
-        try:
-            return await fn(self, request, context)
-        except errors.InvalidArgument as exc:
-            await status.abort_invalid(context, exc.message, fields=exc.fields)
-        except RateLimited as exc:
-            await status.abort_resource_exhausted(
-                context, exc.message, retry_after_seconds=exc.retry_after_seconds
-            )
-        except errors.Unauthenticated as exc:
-            await status.abort_unauthenticated(context, exc.message)
-        except errors.PermissionDenied as exc:
-            await status.abort_permission_denied(context, exc.message)
-        except errors.AlreadyExists as exc:
-            await status.abort_already_exists(context, exc.message)
-        except errors.NotFound as exc:
-            await status.abort_not_found(context, exc.message)
-        except errors.FailedPrecondition as exc:
-            await status.abort_failed_precondition(context, exc.message)
-        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-            # The database (or NATS) is down or restarting: retryable, not a bug in this request.
-            log.warning("%s: dependency unavailable: %s", fn.__name__, type(exc).__name__)
-            await status.abort_unavailable(
-                context, "the account service is temporarily unavailable; retry shortly"
-            )
-        raise AssertionError("unreachable")
-
-    return wrapper
+def dependency_unavailable(exc: Exception) -> Unavailable | None:
+    """Auth's `ServiceSpec.translate_error`: an outage of what the use cases need is UNAVAILABLE."""
+    if isinstance(exc, _DEPENDENCY_FAILURES):
+        return Unavailable("the account service is temporarily unavailable; retry shortly")
+    return None
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -181,11 +126,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             and checked.claims.jti == identity.token_id
         ):
             return checked
-        raise errors.Unauthenticated("access token is no longer valid")
+        raise Unauthenticated("access token is no longer valid")
 
     # ---- sessions
 
-    @_rpc
     async def Register(self, request: auth_pb2.RegisterRequest, context: grpc.aio.ServicerContext) -> Message:
         s = await self.svc.register(request.email, request.password, self._client(context))
         return auth_pb2.RegisterResponse(
@@ -195,7 +139,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             access_token_expires_in=s.access_token_expires_in,
         )
 
-    @_rpc
     async def Login(self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext) -> Message:
         s = await self.svc.login(request.email, request.password, self._client(context))
         return auth_pb2.LoginResponse(
@@ -205,7 +148,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             access_token_expires_in=s.access_token_expires_in,
         )
 
-    @_rpc
     async def Refresh(self, request: auth_pb2.RefreshRequest, context: grpc.aio.ServicerContext) -> Message:
         s = await self.svc.refresh(request.refresh_token)
         return auth_pb2.RefreshResponse(
@@ -215,20 +157,17 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             access_token_expires_in=s.access_token_expires_in,
         )
 
-    @_rpc
     async def Logout(self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext) -> Message:
         await self.svc.logout(request.refresh_token)
         return auth_pb2.LogoutResponse()
 
     # ---- verification and passwords
 
-    @_rpc
     async def VerifyEmail(
         self, request: auth_pb2.VerifyEmailRequest, context: grpc.aio.ServicerContext
     ) -> Message:
         return auth_pb2.VerifyEmailResponse(user=user_message(await self.svc.verify_email(request.token)))
 
-    @_rpc
     async def ResendVerification(
         self, request: auth_pb2.ResendVerificationRequest, context: grpc.aio.ServicerContext
     ) -> Message:
@@ -236,21 +175,18 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         await self.svc.resend_verification(caller.user.id)
         return auth_pb2.ResendVerificationResponse()
 
-    @_rpc
     async def RequestPasswordReset(
         self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> Message:
         await self.svc.request_password_reset(request.email)
         return auth_pb2.RequestPasswordResetResponse()
 
-    @_rpc
     async def ResetPassword(
         self, request: auth_pb2.ResetPasswordRequest, context: grpc.aio.ServicerContext
     ) -> Message:
         await self.svc.reset_password(request.token, request.new_password)
         return auth_pb2.ResetPasswordResponse()
 
-    @_rpc
     async def ChangePassword(
         self, request: auth_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
     ) -> Message:
@@ -262,7 +198,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             access_token_expires_in=s.access_token_expires_in,
         )
 
-    @_rpc
     async def DeleteAccount(
         self, request: auth_pb2.DeleteAccountRequest, context: grpc.aio.ServicerContext
     ) -> Message:
@@ -272,12 +207,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     # ---- reading
 
-    @_rpc
     async def GetUser(self, request: auth_pb2.GetUserRequest, context: grpc.aio.ServicerContext) -> Message:
         caller = await self._caller(context)
         return auth_pb2.GetUserResponse(user=user_message(await self.svc.get_user(caller, request.user_id)))
 
-    @_rpc
     async def Authenticate(
         self, request: auth_pb2.AuthenticateRequest, context: grpc.aio.ServicerContext
     ) -> Message:
@@ -286,7 +219,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             user=user_message(result.user), expires_at=_timestamp(result.claims.expires_at_datetime)
         )
 
-    @_rpc
     async def GetSigningKeys(
         self, request: auth_pb2.GetSigningKeysRequest, context: grpc.aio.ServicerContext
     ) -> Message:
@@ -305,18 +237,3 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             issuer=self.svc.codec.issuer,
             audience=self.svc.codec.audience,
         )
-
-
-def add_to_server(servicer: AuthServicer, server: grpc.aio.Server) -> None:
-    """Like the generated `add_AuthServiceServicer_to_server`, with tolerant deserializers."""
-    handlers = {}
-    for method in auth_pb2.DESCRIPTOR.services_by_name["AuthService"].methods:
-        request_type = getattr(auth_pb2, method.input_type.name)
-        response_type = getattr(auth_pb2, method.output_type.name)
-        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            getattr(servicer, method.name),
-            request_deserializer=_tolerant(request_type.FromString),
-            response_serializer=response_type.SerializeToString,
-        )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
-    server.add_registered_method_handlers(SERVICE_NAME, handlers)

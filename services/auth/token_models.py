@@ -7,7 +7,8 @@
   (set on password change/reset), so a stolen access token dies with the password.
 - `rate_limits`: fixed-window counters shared by every auth replica.
 - `outbox_events`: events that must reach the bus (`auth.user.deleted`), written in the same
-  transaction as the change they announce and deleted once published.
+  transaction as the change they announce and deleted once published (the shared outbox,
+  `services.common.outbox`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import Base
+from services.common.outbox import OutboxColumns, outbox_table_args
 
 
 class RefreshToken(Base):
@@ -65,14 +67,8 @@ class RateLimitCounter(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class OutboxEvent(Base):
-    __tablename__ = "outbox_events"
-    __table_args__ = {"schema": "auth"}
+class OutboxEvent(OutboxColumns, Base):
+    """Events of `services.common.outbox`; auth's relay deletes a row once it is published."""
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(255))
-    # The Nats-Msg-Id: a publish retried after a crash is still stored once by JetStream.
-    msg_id: Mapped[str] = mapped_column(String(255), unique=True)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    __tablename__ = "outbox_events"
+    __table_args__ = outbox_table_args("outbox_events", schema="auth")

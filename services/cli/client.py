@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import grpc
 from swarmcast.auth.v1 import auth_pb2
@@ -103,7 +103,7 @@ class Session:
         if self.creds is not None and self.creds.auth_addr != settings.auth_addr:
             self.creds = None  # issued by another stack
 
-    async def __aenter__(self) -> Session:
+    async def __aenter__(self) -> Self:
         self.clients = ServiceClients(self.settings)
         return self
 

@@ -434,7 +434,8 @@ def _interval(value: Any) -> list[float] | None:
 def _opening_from_markets_config(job: jobs_pb2.Job, market_id: str) -> float | None:
     if not job.HasField("markets_config"):
         return None
-    config = json_format.MessageToDict(job.markets_config)
+    config: Any = json_format.MessageToDict(job.markets_config)
+    market: Any
     for market in config if isinstance(config, list) else []:
         if isinstance(market, dict) and str(market.get("id")) == market_id:
             return _probability(market.get("initial_price_yes"))
@@ -448,21 +449,25 @@ def _seconds(job: jobs_pb2.Job) -> float | None:
     return None
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object as a dict; anything else (absent, a list, a number) as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def completed_record(job: jobs_pb2.Job) -> dict[str, Any]:
     """What a COMPLETED job forecast: the swarm's headline and the baselines of the same run."""
     try:
         st = json.loads(job.result_structured) if job.result_structured else {}
     except ValueError:
         st = {}
-    st = st if isinstance(st, dict) else {}
-    forecast = st.get("forecast") if isinstance(st.get("forecast"), dict) else {}
-    goal = forecast.get("goal") if isinstance(forecast.get("goal"), dict) else {}
+    forecast = _object(_object(st).get("forecast"))
+    goal = _object(forecast.get("goal"))
     market_id = str(goal.get("market_id") or "m1")
     probability = _probability(goal.get("probability"))
     baselines = forecast.get("baselines")
     if isinstance(baselines, dict):
         opening = _probability(baselines.get("opening_price"))
-        raw_direct = baselines.get("direct") if isinstance(baselines.get("direct"), dict) else {}
+        raw_direct = _object(baselines.get("direct"))
         direct = {
             "probability": _probability(raw_direct.get("probability")),
             "source": raw_direct.get("source"),

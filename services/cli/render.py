@@ -167,7 +167,8 @@ def forecast_of(job: jobs_pb2.Job) -> Forecast:
     st = _dict(_json(job.result_structured))
     questions: dict[str, str] = {}
     if job.HasField("markets_config"):
-        config = json_format.MessageToDict(job.markets_config)
+        config: Any = json_format.MessageToDict(job.markets_config)
+        m: Any
         for m in config if isinstance(config, list) else []:
             if isinstance(m, dict) and "id" in m:
                 questions[str(m["id"])] = str(m.get("question", ""))
@@ -213,7 +214,7 @@ def forecast_of(job: jobs_pb2.Job) -> Forecast:
         verdict=verdict.get("sentence") or None,
         label=verdict.get("label") or None,
         goal=goal,
-        level=float(level) if _probability(level) is not None else 0.8,
+        level=0.8 if (level_p := _probability(level)) is None else level_p,
         replicates=int(replicates)
         if isinstance(replicates, int) and not isinstance(replicates, bool)
         else None,

@@ -22,33 +22,43 @@
 `status`
   one line per process: running / stopped, PID, address, health.
 
-The `stack` pytest fixture drives the same `Stack` class.
+The `stack` pytest fixture drives the same `Stack` class. Starting, waiting for health and stopping
+by PID are services/cli/processes.py, shared with the tests and the benchmarks; `isolated_env` is
+the environment of a private stack beside this one (tests, benchmarks).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from services.cli.processes import (
+    LOG_TAIL_LINES,
+    Health,
+    ManagedProcess,
+    Probe,
+    ProcessNotReady,
+    grpc_probe,
+    host_port,
+    http_answers,
+    http_probe,
+    port_in_use,
+    proc_start_time,
+    wait_all_ready,
+)
 from services.common.config import REPO_ROOT, Settings
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -59,7 +69,6 @@ NATS_START = [
 ]  # fmt: skip
 DEFAULT_READY_TIMEOUT = 90.0
 DEFAULT_STOP_GRACE = 20.0
-LOG_TAIL_LINES = 40
 
 
 class StackError(RuntimeError):
@@ -118,8 +127,13 @@ class _MappingSettings(Settings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: Any, init_settings: Any, **_other_sources: Any
-    ) -> tuple[Any, ...]:
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
 
@@ -127,7 +141,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Settings exactly as a child process started with environment `env` will see them."""
     prefix = "SWARMCAST_"
     fields = Settings.model_fields
-    values = {
+    # Any: pydantic parses the strings into each field's type.
+    values: dict[str, Any] = {
         key[len(prefix) :].lower(): value
         for key, value in env.items()
         if key.startswith(prefix) and key[len(prefix) :].lower() in fields
@@ -135,26 +150,39 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     return _MappingSettings(**values)
 
 
+def isolated_env(
+    *,
+    database_url: str,
+    nats_url: str,
+    nats_prefix: str,
+    s3_endpoint: str,
+    bucket: str,
+    run_dir: Path,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of a private stack: this process's without its SWARMCAST_* variables, the
+    given infrastructure, keys and mail under `run_dir`, the heuristic backend; `settings` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWARMCAST_")}
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "SWARMCAST_DATABASE_URL": database_url,
+            "SWARMCAST_NATS_URL": nats_url,
+            "SWARMCAST_NATS_PREFIX": nats_prefix,
+            "SWARMCAST_S3_ENDPOINT": s3_endpoint,
+            "SWARMCAST_S3_BUCKET": bucket,
+            "SWARMCAST_RUN_DIR": str(run_dir),
+            "SWARMCAST_SIGNING_KEY_DIR": str(run_dir / "keys"),
+            "SWARMCAST_MAIL_OUTBOX_DIR": str(run_dir / "outbox"),
+            "SWARMCAST_LLM_BACKEND": "heuristic",
+            **settings,
+        }
+    )
+    return env
+
+
 # --------------------------------------------------------------------------------------------
 # process bookkeeping
-
-
-def _proc_start_time(pid: int) -> int | None:
-    """The kernel start time of `pid` (clock ticks since boot), None if there is no such process.
-
-    A zombie counts as gone: it has exited and only waits to be reaped.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap our own child so it doesn't linger
-        return None
-    return int(fields[19])
 
 
 @dataclass
@@ -167,26 +195,7 @@ class PidRecord:
 
     def alive(self) -> bool:
         """True while the recorded process is alive *and* still the one we started."""
-        return _proc_start_time(self.pid) == self.start_time
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _host_port(addr_or_url: str, default_port: int) -> tuple[str, int]:
-    parsed = urlparse(addr_or_url if "://" in addr_or_url else f"tcp://{addr_or_url}")
-    return parsed.hostname or "127.0.0.1", parsed.port or default_port
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        content = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return "(no log written)"
-    return "\n".join(content[-lines:])
+        return proc_start_time(self.pid) == self.start_time
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,7 +227,8 @@ class Stack:
         self.logs_dir = self.run_dir / "logs"
         self.pids_dir = self.run_dir / "pids"
         self._out = out or (lambda line: print(line, flush=True))
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        # What this run started (their Popen objects reap them); others are adopted from pid files.
+        self._children: dict[str, ManagedProcess] = {}
 
     def say(self, line: str) -> None:
         self._out(line)
@@ -247,6 +257,20 @@ class Stack:
     def _drop_record(self, name: str) -> None:
         self._record_path(name).unlink(missing_ok=True)
 
+    def _process(self, rec: PidRecord) -> ManagedProcess:
+        """The process `rec` describes: our own child when this run started it, else adopted."""
+        child = self._children.get(rec.name)
+        if child is not None and child.pid == rec.pid:
+            return child
+        return ManagedProcess.adopt(
+            rec.name,
+            rec.pid,
+            rec.start_time,
+            self.log_path(rec.name),
+            command=rec.command,
+            address=rec.address,
+        )
+
     def address(self, proc: ProcessDef) -> str:
         if proc.addr_default:
             return self.env.get(proc.addr_setting) or proc.addr_default
@@ -270,7 +294,7 @@ class Stack:
         if proc.name != "llm_server":
             return [sys.executable, "-m", proc.module]
         model_id, path = self.local_model()
-        host, port = _host_port(self.address(proc), 0)
+        host, port = host_port(self.address(proc), 0)
         return llama_server_command(model_id, path, host, port)
 
     def process_env(self, proc: ProcessDef) -> dict[str, str]:
@@ -303,68 +327,31 @@ class Stack:
     # --- starting processes
     def _spawn(
         self, name: str, command: Sequence[str], address: str, env: Mapping[str, str] | None = None
-    ) -> PidRecord:
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_path(name)
-        with open(log_path, "ab") as log_file:
-            log_file.write(
-                f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(command)}\n".encode()
-            )
-            log_file.flush()
-            child = subprocess.Popen(
-                list(command),
-                cwd=REPO_ROOT,
-                env=dict(self.env if env is None else env),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                # Own session: Ctrl-C in the terminal that ran `make up` doesn't reach the stack.
-                start_new_session=True,
-            )
-        self._children[name] = child
-        start_time = _proc_start_time(child.pid)
-        if start_time is None:
-            raise StackError(f"{name} exited immediately; log {log_path}:\n{_tail(log_path)}")
-        rec = PidRecord(name, child.pid, start_time, list(command), address)
-        self._write_record(rec)
-        return rec
+    ) -> ManagedProcess:
+        env = dict(self.env if env is None else env)
+        proc = ManagedProcess(name, command, self.log_path(name), env, address=address)
+        try:
+            return self._record_started(proc.start())
+        except ProcessNotReady as exc:
+            raise StackError(str(exc)) from None
 
-    def _exited(self, rec: PidRecord) -> bool:
-        child = self._children.get(rec.name)
-        if child is not None and child.pid == rec.pid:
-            return child.poll() is not None
-        return not rec.alive()
+    def _record_started(self, proc: ManagedProcess) -> ManagedProcess:
+        """Keeps `proc` (just started by this run) and writes its pid file."""
+        assert proc.pid is not None and proc.start_time is not None
+        self._children[proc.name] = proc
+        self._write_record(PidRecord(proc.name, proc.pid, proc.start_time, list(proc.command), proc.address))
+        return proc
 
     # --- health
-    def _grpc_health(self, address: str, timeout: float = 2.0) -> str:
-        with grpc.insecure_channel(address) as channel:
-            try:
-                response = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=timeout
-                )
-            except grpc.RpcError as exc:
-                return "UNREACHABLE" if exc.code() is grpc.StatusCode.UNAVAILABLE else exc.code().name
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-
-    def _http_health(self, address: str, timeout: float = 3.0, path: str = "/api/health") -> str:
-        try:
-            with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as response:
-                body = json.loads(response.read() or b"{}")
-                return f"HTTP {response.status} ({body.get('status', '?')})"
-        except urllib.error.HTTPError as exc:
-            return f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError):
-            return "UNREACHABLE"
-
-    def health(self, proc: ProcessDef) -> str:
+    def probe(self, proc: ProcessDef) -> Probe:
+        """grpc.health.v1 SERVING for a gRPC process; HTTP 200 on its health path for an http one."""
         address = self.address(proc)
         if proc.kind == "grpc":
-            return self._grpc_health(address)
-        return self._http_health(address, path=proc.health_path)
+            return grpc_probe(address)
+        return http_probe(f"http://{address}{proc.health_path}")
 
-    @staticmethod
-    def _healthy(proc: ProcessDef, health: str) -> bool:
-        return health == "SERVING" if proc.kind == "grpc" else health.startswith("HTTP 200")
+    def health(self, proc: ProcessDef) -> str:
+        return self.probe(proc)().status
 
     # --- infrastructure
     def ensure_postgres(self) -> None:
@@ -379,7 +366,7 @@ class Stack:
             self._start_postgres()
             self._wait_port("PostgreSQL", host, port, 30)
         dbname = url.database or "postgres"
-        connect = {
+        connect: dict[str, Any] = {
             "host": host,
             "port": port,
             "user": url.username or "postgres",
@@ -417,8 +404,8 @@ class Stack:
                 )
 
     def ensure_nats(self) -> None:
-        host, port = _host_port(self.settings.nats_url, 4222)
-        info = _nats_info(host, port)
+        host, port = host_port(self.settings.nats_url, 4222)
+        info = nats_info(host, port)
         if info is None:
             if host not in LOOPBACK:
                 raise StackError(f"NATS at {host}:{port} is not reachable (SWARMCAST_NATS_URL)")
@@ -434,7 +421,7 @@ class Stack:
             deadline = time.monotonic() + 15
             while info is None and time.monotonic() < deadline:
                 time.sleep(0.2)
-                info = _nats_info(host, port)
+                info = nats_info(host, port)
             if info is None:
                 raise StackError("nats-server did not come up; see /var/log/nats-server.log")
         if not info.get("jetstream"):
@@ -443,26 +430,19 @@ class Stack:
 
     def ensure_s3(self) -> None:
         endpoint = self.settings.s3_endpoint.rstrip("/")
-        if not _http_answers(endpoint):
-            host, port = _host_port(endpoint, 80)
+        if not http_answers(endpoint):
+            host, port = host_port(endpoint, 80)
             if host not in LOOPBACK:
                 raise StackError(f"S3 at {endpoint} is not reachable (SWARMCAST_S3_ENDPOINT)")
             rec = self.record(S3_PROCESS)
             if rec is not None and rec.alive():
                 raise StackError(f"moto_server (pid {rec.pid}) is running but {endpoint} does not answer")
-            moto = Path(sys.executable).parent / "moto_server"
-            if not moto.exists():
-                raise StackError(f"S3 is down and {moto} is missing (run `make setup`)")
             self.say(f"s3          starting moto_server on {host}:{port}")
-            rec = self._spawn(S3_PROCESS, [str(moto), "-H", host, "-p", str(port)], f"{host}:{port}")
-            deadline = time.monotonic() + 30
-            while not _http_answers(endpoint):
-                if self._exited(rec) or time.monotonic() > deadline:
-                    raise StackError(
-                        f"moto_server did not start; log {self.log_path(S3_PROCESS)}:\n"
-                        f"{_tail(self.log_path(S3_PROCESS))}"
-                    )
-                time.sleep(0.2)
+            try:
+                moto = start_moto_server(host, port, self.log_path(S3_PROCESS), name=S3_PROCESS)
+            except ProcessNotReady as exc:
+                raise StackError(str(exc)) from None
+            self._record_started(moto)
         from services.common.storage import ObjectStore
 
         try:
@@ -512,14 +492,14 @@ class Stack:
             self.ensure_s3()
         if migrate:
             self.migrate()
-        started: list[PidRecord] = []
-        waiting: list[tuple[ProcessDef, PidRecord]] = []
+        started: list[ManagedProcess] = []
+        waiting: list[tuple[ManagedProcess, Probe]] = []
         to_start: list[ProcessDef] = []
         for proc in self.processes:
             rec = self.record(proc.name)
             if rec is not None and rec.alive():
                 self.say(f"{proc.name:<11} already running (pid {rec.pid}, {rec.address})")
-                waiting.append((proc, rec))
+                waiting.append((self._process(rec), self.probe(proc)))
                 continue
             if rec is not None:
                 self._drop_record(proc.name)  # stale: that process is gone
@@ -527,7 +507,7 @@ class Stack:
         # Check every port before starting anything, so a conflict leaves nothing half-started.
         for proc in to_start:
             address = self.address(proc)
-            host, port = _host_port(address, 0)
+            host, port = host_port(address, 0)
             if port_in_use(host, port):
                 raise StackError(
                     f"port {port} for {proc.name} ({address}) is already in use by a process this stack "
@@ -535,70 +515,36 @@ class Stack:
                 )
         try:
             for proc in to_start:
-                rec = self._spawn(proc.name, self.command(proc), self.address(proc), self.process_env(proc))
-                self.say(f"{proc.name:<11} started (pid {rec.pid}), log {self.log_path(proc.name)}")
-                started.append(rec)
-                waiting.append((proc, rec))
+                child = self._spawn(proc.name, self.command(proc), self.address(proc), self.process_env(proc))
+                self.say(f"{proc.name:<11} started (pid {child.pid}), log {child.log_path}")
+                started.append(child)
+                waiting.append((child, self.probe(proc)))
             self._wait_ready(waiting, ready_timeout)
         except BaseException:
             if started:
                 self.say("stopping what this run started")
-                for rec in reversed(started):
-                    self._stop_one(rec, grace=5.0)
+                for child in reversed(started):
+                    self._stop(child, grace=5.0)
             raise
         self.say(f"stack up: gateway http://{self.settings.gateway_addr}, run folder {self.run_dir}")
 
-    def _wait_ready(self, waiting: list[tuple[ProcessDef, PidRecord]], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pending = list(waiting)
-        last: dict[str, str] = {}
-        while pending:
-            for proc, rec in list(pending):
-                if self._exited(rec):
-                    raise StackError(
-                        f"{proc.name} exited during startup; last lines of {self.log_path(proc.name)}:\n"
-                        f"{_tail(self.log_path(proc.name))}"
-                    )
-                health = self.health(proc)
-                last[proc.name] = health
-                if self._healthy(proc, health):
-                    self.say(f"{proc.name:<11} ready ({health})")
-                    pending.remove((proc, rec))
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                proc = pending[0][0]
-                raise StackError(
-                    f"{proc.name} not ready after {timeout:.0f}s (health: {last.get(proc.name)}); "
-                    f"last lines of {self.log_path(proc.name)}:\n{_tail(self.log_path(proc.name))}"
-                )
-            time.sleep(0.25)
+    def _wait_ready(self, waiting: list[tuple[ManagedProcess, Probe]], timeout: float) -> None:
+        def ready(proc: ManagedProcess, health: Health) -> None:
+            self.say(f"{proc.name:<11} ready ({health.status})")
 
-    def _stop_one(self, rec: PidRecord, grace: float) -> bool:
-        """SIGTERM, wait up to `grace`, then SIGKILL. Returns False if it was not running."""
-        if not rec.alive():
-            self._drop_record(rec.name)
-            return False
         try:
-            os.kill(rec.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            self._drop_record(rec.name)
-            return False
-        deadline = time.monotonic() + grace
-        while rec.alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if rec.alive():
-            self.say(f"{rec.name:<11} did not stop within {grace:.0f}s; killing")
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(rec.pid, signal.SIGKILL)
-            while rec.alive():
-                time.sleep(0.05)
-        child = self._children.pop(rec.name, None)
-        if child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=1)
-        self._drop_record(rec.name)
-        return True
+            wait_all_ready(waiting, timeout, on_ready=ready)
+        except ProcessNotReady as exc:
+            raise StackError(str(exc)) from None
+
+    def _stop(self, proc: ManagedProcess, grace: float) -> bool:
+        """SIGTERM, SIGKILL after `grace` seconds; drops the pid file. False if it was not running."""
+        outcome = proc.stop(grace)
+        if outcome == "killed":
+            self.say(f"{proc.name:<11} did not stop within {grace:.0f}s; killed")
+        self._children.pop(proc.name, None)
+        self._drop_record(proc.name)
+        return outcome != "not running"
 
     def down(self, *, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Stops every process `up` recorded in this run folder, newest first; moto_server last."""
@@ -609,7 +555,7 @@ class Stack:
             if rec is None:
                 continue
             any_found = True
-            if self._stop_one(rec, grace):
+            if self._stop(self._process(rec), grace):
                 self.say(f"{name:<11} stopped (pid {rec.pid})")
             else:
                 self.say(f"{name:<11} was not running")
@@ -644,15 +590,27 @@ class Stack:
         return rows
 
 
-def stop_child(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    """SIGTERM a child this process started, SIGKILL it after ``grace`` seconds; reaped either way."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=grace)
+def moto_server_command(host: str, port: int) -> list[str]:
+    """`moto_server` (an S3-compatible server) on host:port: the venv's, else the one on PATH."""
+    beside_python = Path(sys.executable).parent / "moto_server"
+    moto = str(beside_python) if beside_python.exists() else shutil.which("moto_server")
+    if moto is None:
+        raise StackError(f"S3 is down and {beside_python} is missing (run `make setup`)")
+    return [moto, "-H", host, "-p", str(port)]
+
+
+def start_moto_server(
+    host: str, port: int, log_path: Path, *, name: str = "moto_server", timeout: float = 30.0
+) -> ManagedProcess:
+    """moto_server on host:port, answering HTTP. StackError if it is not installed; ProcessNotReady
+    (with its log's tail; the process stopped) if it does not answer within `timeout` seconds."""
+    proc = ManagedProcess(name, moto_server_command(host, port), log_path, address=f"{host}:{port}").start()
+    try:
+        proc.wait_ready(http_probe(f"http://{host}:{port}", any_answer=True), timeout)
+    except ProcessNotReady:
+        proc.stop(5.0)
+        raise
+    return proc
 
 
 def llama_server_command(model_id: str, path: Path, host: str, port: int, n_ctx: int = 8192) -> list[str]:
@@ -668,7 +626,7 @@ def llama_server_command(model_id: str, path: Path, host: str, port: int, n_ctx:
 # small probes
 
 
-def _nats_info(host: str, port: int, timeout: float = 2.0) -> dict[str, Any] | None:
+def nats_info(host: str, port: int, timeout: float = 2.0) -> dict[str, Any] | None:
     """NATS's INFO greeting (says whether JetStream is on), or None if nothing NATS answers."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -682,16 +640,6 @@ def _nats_info(host: str, port: int, timeout: float = 2.0) -> dict[str, Any] | N
         return json.loads(line[5:])
     except ValueError:
         return None
-
-
-def _http_answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means the server is up
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------------------------

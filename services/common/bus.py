@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections import deque
@@ -349,7 +350,7 @@ class Subscription(Generic[M]):
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 if slots is not None:
-                    task.add_done_callback(lambda _t, s=slots: s.give())
+                    task.add_done_callback(functools.partial(_give_slot, slots))
 
     async def _release_unclaimed(self) -> None:
         """Nak messages that reached our inbox after the last fetch returned, for prompt redelivery."""
@@ -450,6 +451,14 @@ async def _settle(op: Callable[[], Awaitable[object]], what: str, msg: Msg) -> N
         pass
     except Exception as exc:
         log.warning("could not %s message %s: %s (it will be redelivered)", what, msg.subject, exc)
+
+
+# Deliveries of one message before the consumer gives up on it (redelivery is on ack timeout/nak).
+DEFAULT_MAX_DELIVER = 10
+
+
+def _give_slot(slots: SharedSlots, _task: asyncio.Task[Any]) -> None:
+    slots.give()
 
 
 class EventBus:
@@ -563,7 +572,7 @@ class EventBus:
         """
         for stream in STREAMS:
             await retry_async(
-                lambda s=stream: self._ensure_stream(s),
+                functools.partial(self._ensure_stream, stream),
                 attempts=5,
                 base_delay=0.2,
                 max_delay=2.0,
@@ -665,7 +674,7 @@ class EventBus:
         handler: Handler[M],
         *,
         durable: str,
-        max_deliver: int = 10,
+        max_deliver: int = DEFAULT_MAX_DELIVER,
         backoff: Sequence[float] | None = None,
         ack_wait: float = 30,
         concurrency: int = 1,

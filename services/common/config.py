@@ -1,6 +1,9 @@
-"""Settings for every swarmcast process, read from `SWARMCAST_*` environment variables.
+"""Settings shared by several swarmcast processes, read from `SWARMCAST_*` environment variables.
 
-One class for all services keeps the names in one place; a service reads only what it uses.
+Here: what two or more processes read (database, NATS, S3, the addresses services dial, TLS,
+logging, token issuer/audience, the public URL, the runner tiers the stack starts, the run folder).
+A key only one service reads lives in that service's `settings.py`, in the same pattern: a
+pydantic-settings class on `SWARMCAST_*` names and a cached `get_<service>_settings()`.
 The table in README.md documents every variable.
 """
 
@@ -65,44 +68,16 @@ class Settings(BaseSettings):
     # "json" (default) or "text".
     log_format: str = "json"
 
-    # --- auth
-    # Folder holding Ed25519 signing keys (PEM, one per key id); created on first start.
-    signing_key_dir: Path = REPO_ROOT / ".run" / "keys"
-    access_token_ttl_seconds: int = 900
-    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # --- identity: every service checks access tokens (services/common/identity.py)
     token_issuer: str = "swarmcast-auth"
     token_audience: str = "swarmcast"
-    bcrypt_rounds: int = 12
-    # Comma-separated emails that get the operator role.
-    operator_emails: str = ""
-    require_verified_email: bool = False
-    # SMTP URL (smtp://user:pass@host:port); when unset, mail goes to the outbox folder.
-    smtp_url: SecretStr | None = None
-    mail_outbox_dir: Path = REPO_ROOT / ".run" / "outbox"
-    # Base URL of the web UI, for links in emails.
+    # Base URL of the web UI: links in auth's emails, the gateway's share links, CLI output.
     public_url: str = "http://127.0.0.1:8080"
 
-    # --- runner and LLM
-    llm_backend: str = "heuristic"
-    llm_url: str = ""
-    llm_api_key: SecretStr | None = None
-    llm_model: str = ""
-    llm_concurrency: int = 64
+    # --- the local stack
+    # Tiers whose dispatch queue a runner consumes; the CLI's stack reads them to start runners.
     runner_tiers: str = "small,medium,large"
-    runner_concurrency: int = 1
-    gpu_provider: str = "local"
-    gpu_hourly_usd: float = 0.0
-    model_dir: Path | None = None
-
-    # --- reporter
-    report_llm_url: str = ""
-    report_model: str = ""
-
-    # --- jobs
-    stale_check_interval_seconds: float = 15.0
-    stale_after_seconds: float = 120.0
-    retry_budget: int = 3
-
+    # Run folder of the local stack (pid files, logs); the runner's default weights cache is in it.
     run_dir: Path = REPO_ROOT / ".run"
 
     @property
@@ -117,10 +92,6 @@ class Settings(BaseSettings):
     @property
     def runner_tier_list(self) -> list[str]:
         return [t.strip() for t in self.runner_tiers.split(",") if t.strip()]
-
-    @property
-    def operator_email_set(self) -> set[str]:
-        return {e.strip().lower() for e in self.operator_emails.split(",") if e.strip()}
 
     @property
     def tls_enabled(self) -> bool:

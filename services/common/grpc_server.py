@@ -10,6 +10,9 @@ and calls `run_service()` from its `main()`. The bootstrap adds what every serve
 - 8 MiB message limits in both directions, no SO_REUSEPORT (a second server on a taken port
   fails loudly instead of silently sharing it).
 - a startup gate: until `on_start` has finished, domain RPCs get UNAVAILABLE "starting".
+- domain errors (`services.common.errors`) raised by a handler end the call with their own status
+  (`DomainErrorInterceptor`, innermost); `spec.translate_error` may name more (auth: its database
+  down → UNAVAILABLE). Anything else is error capture's INTERNAL.
 - graceful shutdown on SIGTERM/SIGINT: NOT_SERVING, stop accepting, let in-flight calls finish
   within the grace period, then `on_stop`.
 - transport security (`services/common/tls.py`): with `spec.tls` the port requires mutual TLS;
@@ -46,7 +49,9 @@ from services.common.identity import SigningKeyCache, TokenAuthenticator
 from services.common.interceptors import (
     DEFAULT_PUBLIC_METHODS,
     AroundInterceptor,
+    DomainErrorInterceptor,
     ErrorReporter,
+    ErrorTranslator,
     is_infrastructure_method,
     standard_interceptors,
 )
@@ -95,6 +100,8 @@ class ServiceSpec:
     on_start: Hook | None = None
     on_stop: Hook | None = None
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # The service's own exceptions answered as domain errors (say, its database down → Unavailable).
+    translate_error: ErrorTranslator | None = None
     # False: the service flips itself to SERVING later with `GrpcServer.set_serving(True)`.
     ready_on_start: bool = True
     grace_seconds: float = DEFAULT_GRACE_SECONDS
@@ -175,7 +182,7 @@ class GrpcServer:
             check_plaintext_allowed(spec.listen_addr, allow_insecure=spec.allow_insecure, action="bind")
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
-            interceptors=[*spec.interceptors, self._gate],
+            interceptors=[*spec.interceptors, self._gate, DomainErrorInterceptor(spec.translate_error)],
             options=[*server_options(spec.max_message_bytes), *spec.extra_options],
         )
         spec.add_servicers(server)
@@ -329,7 +336,7 @@ async def serve(spec: ServiceSpec, *, stop: asyncio.Event | None = None) -> None
     """Runs `spec` until SIGTERM/SIGINT (or `stop` is set), then shuts down gracefully."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)

@@ -9,6 +9,11 @@
    rejected here: handlers decide with `require_identity` / `require_operator`.
 3. `ErrorCaptureInterceptor` — an exception escaping a handler becomes INTERNAL with a generic
    message and an error id; the traceback is logged and `errors.captured` is published.
+4. `MalformedRequestInterceptor` — request bytes that are not a valid message: INVALID_ARGUMENT.
+
+`DomainErrorInterceptor` is not in that chain: the server bootstrap (`grpc_server.GrpcServer`)
+puts it innermost on every server, so a `services.common.errors.DomainError` raised by any handler
+ends the call with its own status, and error capture only ever sees unexpected exceptions.
 
 Each interceptor wraps the handler's behaviour, so it works for all four RPC shapes (unary and
 streaming requests/responses) and keeps the shape grpc expects (coroutine vs async generator).
@@ -34,6 +39,7 @@ from google.protobuf.message import Message
 from swarmcast.events.v1 import events_pb2
 
 from services.common import subjects
+from services.common.errors import DomainError
 from services.common.identity import (
     Identity,
     InvalidToken,
@@ -41,6 +47,7 @@ from services.common.identity import (
     TokenAuthenticator,
     current_identity,
 )
+from services.common.status import abort_with_error
 
 log = logging.getLogger("swarmcast.grpc")
 
@@ -311,7 +318,7 @@ class IdentityInterceptor(AroundInterceptor):
 class EventPublisher(Protocol):
     """What error capture needs from the EventBus."""
 
-    async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
+    async def publish(self, subject: str, message: Message, *, msg_id: str) -> Any: ...
 
 
 class ErrorReporter:
@@ -498,6 +505,38 @@ class MalformedRequestInterceptor(AroundInterceptor):
         return wrapped._replace(request_deserializer=_safe_deserializer(handler.request_deserializer))
 
 
+# --------------------------------------------------------------------------------------------
+# 5. Domain errors (added innermost by the server bootstrap)
+
+ErrorTranslator = Callable[[Exception], DomainError | None]
+
+
+class DomainErrorInterceptor(AroundInterceptor):
+    """Ends the RPC with the status of the `DomainError` a handler raised (unary or streaming).
+
+    `translate` lets a service name its own infrastructure failures as domain errors (auth: its
+    database down → Unavailable); an exception it returns None for goes on to error capture.
+    """
+
+    def __init__(self, translate: ErrorTranslator | None = None) -> None:
+        self.translate = translate
+
+    @contextlib.asynccontextmanager
+    async def around(self, method: str, request: Any, context: grpc.aio.ServicerContext):
+        try:
+            yield
+        except DomainError as exc:
+            await abort_with_error(context, exc)
+        except grpc.aio.AbortError:
+            raise  # the handler chose its status itself
+        except Exception as exc:
+            error = self.translate(exc) if self.translate is not None else None
+            if error is None:
+                raise
+            log.warning("%s: %s answered %s", method, type(exc).__name__, error.code.name)
+            await abort_with_error(context, error)
+
+
 def standard_interceptors(
     service: str,
     *,
@@ -507,7 +546,8 @@ def standard_interceptors(
 ) -> Sequence[grpc.aio.ServerInterceptor]:
     """The interceptor chain every swarmcast server uses.
 
-    logging → identity → error capture → malformed-request rejection (innermost).
+    logging → identity → error capture → malformed-request rejection; the server bootstrap adds
+    its startup gate and `DomainErrorInterceptor` inside these.
     """
     return (
         RequestLoggingInterceptor(service),

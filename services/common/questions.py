@@ -555,12 +555,13 @@ def _clause_as_question(text: str, clause: str) -> GoalAnalysis:
         if w in _AUX_MODE and _is_candidate(tokens, i):
             aux = {"do": "will", "does": "will"}.get(w, w)
             return _accept(text, aux, tokens[:i], tokens[i + 1 :], aux)
-    i = _predicate_start(tokens, "finite")
-    if i is None:
-        i = _predicate_start(tokens, "base")  # a plural subject: "the unions strike"
-        if i is None:
+    finite = _predicate_start(tokens, "finite")
+    if finite is None:
+        base = _predicate_start(tokens, "base")  # a plural subject: "the unions strike"
+        if base is None:
             return _refuse(text, "This names a topic but no event that will or will not happen")
-        return _accept(text, "will", tokens[:i], tokens[i:], "will")
+        return _accept(text, "will", tokens[:base], tokens[base:], "will")
+    i = finite
     w = _norm(tokens[i])
     past = w.endswith("ed") or w in _IRREGULAR_PAST
     predicate = [lemma(w), *tokens[i + 1 :]]

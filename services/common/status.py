@@ -1,124 +1,49 @@
-"""Aborting an RPC with a canonical status code and a message a person can act on.
+"""gRPC status with structured details: ending an RPC with a domain error, reading details back.
 
-Every helper raises (through `context.abort`), so handlers can write `await abort_not_found(...)`
-as the last statement of a branch. Where a client can use structure, the status also carries
-`google.rpc.Status` details (grpcio-status): field violations for INVALID_ARGUMENT, RetryInfo for
-RESOURCE_EXHAUSTED (which also sets the plain `retry-after` trailing metadata, in seconds).
+Server side, `abort_with_error` (called by the shared `DomainErrorInterceptor`) ends the RPC with
+the error's canonical code and message and packs its `status_details()` as google.rpc.Status
+details (grpcio-status); a RESOURCE_EXHAUSTED with a retry delay also sets the plain `retry-after`
+trailing metadata, in whole seconds, which the gateway passes through as HTTP's Retry-After.
+Client side, `field_violations` and `status_detail` read those details from a failed call.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from typing import NoReturn, TypeVar
 
 import grpc
-from google.protobuf import any_pb2, duration_pb2
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from services.common.errors import DomainError, ResourceExhausted
+
 RETRY_AFTER_METADATA = "retry-after"
 M = TypeVar("M", bound=Message)
-FieldViolations = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-async def abort(
-    context: grpc.aio.ServicerContext,
-    code: grpc.StatusCode,
-    message: str,
-    *,
-    details: Iterable[object] = (),
-    trailing_metadata: Iterable[tuple[str, str | bytes]] = (),
-) -> NoReturn:
-    """Ends the RPC with `code` and `message`, packing any protobuf `details` as google.rpc.Status."""
-    metadata = list(trailing_metadata)
+async def abort_with_error(context: grpc.aio.ServicerContext, error: DomainError) -> NoReturn:
+    """Ends the RPC with `error`'s code and message, and its details as google.rpc.Status."""
+    metadata: list[tuple[str, str | bytes]] = []
+    if isinstance(error, ResourceExhausted) and error.retry_after_seconds is not None:
+        # Whole seconds, rounded up, like HTTP's Retry-After.
+        metadata.append((RETRY_AFTER_METADATA, str(math.ceil(max(0.0, error.retry_after_seconds)))))
     packed = []
-    for detail in details:
+    for detail in error.status_details():
         any_msg = any_pb2.Any()
-        any_msg.Pack(detail)  # type: ignore[arg-type]
+        any_msg.Pack(detail)
         packed.append(any_msg)
     if packed:
-        status = status_pb2.Status(code=code.value[0], message=message, details=packed)
+        status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
         metadata.extend(rpc_status.to_status(status).trailing_metadata)
-    await context.abort(code, message, trailing_metadata=tuple(metadata))
+    await context.abort(error.code, error.message, trailing_metadata=tuple(metadata))
     raise AssertionError("context.abort returned")  # unreachable: abort raises
 
 
-def _violations(fields: FieldViolations | None) -> list[error_details_pb2.BadRequest.FieldViolation]:
-    if not fields:
-        return []
-    items = fields.items() if isinstance(fields, Mapping) else fields
-    return [error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in items]
-
-
-async def abort_invalid(
-    context: grpc.aio.ServicerContext, message: str, *, fields: FieldViolations | None = None
-) -> NoReturn:
-    """INVALID_ARGUMENT; `fields` (field → what is wrong) become BadRequest field violations."""
-    violations = _violations(fields)
-    details = [error_details_pb2.BadRequest(field_violations=violations)] if violations else []
-    await abort(context, grpc.StatusCode.INVALID_ARGUMENT, message, details=details)
-
-
-async def abort_unauthenticated(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-    await abort(context, grpc.StatusCode.UNAUTHENTICATED, message)
-
-
-async def abort_permission_denied(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-    await abort(context, grpc.StatusCode.PERMISSION_DENIED, message)
-
-
-async def abort_not_found(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-    await abort(context, grpc.StatusCode.NOT_FOUND, message)
-
-
-async def abort_already_exists(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-    await abort(context, grpc.StatusCode.ALREADY_EXISTS, message)
-
-
-async def abort_failed_precondition(
-    context: grpc.aio.ServicerContext, message: str, *, violations: FieldViolations | None = None
-) -> NoReturn:
-    """FAILED_PRECONDITION; `violations` (subject → description) become PreconditionFailure details."""
-    details = []
-    if violations:
-        items = violations.items() if isinstance(violations, Mapping) else violations
-        details.append(
-            error_details_pb2.PreconditionFailure(
-                violations=[
-                    error_details_pb2.PreconditionFailure.Violation(type="STATE", subject=s, description=d)
-                    for s, d in items
-                ]
-            )
-        )
-    await abort(context, grpc.StatusCode.FAILED_PRECONDITION, message, details=details)
-
-
-async def abort_resource_exhausted(
-    context: grpc.aio.ServicerContext, message: str, *, retry_after_seconds: float | None = None
-) -> NoReturn:
-    """RESOURCE_EXHAUSTED; with `retry_after_seconds`, a RetryInfo detail and `retry-after` metadata."""
-    details = []
-    metadata: list[tuple[str, str | bytes]] = []
-    if retry_after_seconds is not None:
-        seconds = max(0.0, retry_after_seconds)
-        whole = int(seconds)
-        delay = duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
-        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
-        # Whole seconds, rounded up, like HTTP's Retry-After; the gateway passes it through.
-        metadata.append((RETRY_AFTER_METADATA, str(math.ceil(seconds))))
-    await abort(
-        context, grpc.StatusCode.RESOURCE_EXHAUSTED, message, details=details, trailing_metadata=metadata
-    )
-
-
-async def abort_unavailable(context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-    await abort(context, grpc.StatusCode.UNAVAILABLE, message)
-
-
 def _details(error: grpc.aio.AioRpcError | grpc.RpcError) -> list[any_pb2.Any]:
-    metadata = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    metadata = error.trailing_metadata() or ()
     for key, value in metadata:
         if key == rpc_status.GRPC_DETAILS_METADATA_KEY:
             return list(status_pb2.Status.FromString(value).details)

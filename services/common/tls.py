@@ -6,7 +6,7 @@ Two modes, chosen by `Settings`:
   files. A server presents its certificate and *requires* a client certificate signed by the CA;
   a client presents its certificate and verifies the server's against the same CA (and its name:
   the host it dials, or `SWARMCAST_TLS_SERVER_NAME`). Each service's certificate therefore needs
-  both the `serverAuth` and `clientAuth` extended key usages (`services/common/devcerts.py` makes
+  both the `serverAuth` and `clientAuth` extended key usages (`services/cli/devcerts.py` makes
   such certificates; cert-manager does with `usages: [server auth, client auth]`).
 - **plaintext** otherwise, but only on loopback: binding or dialling any other address in
   plaintext raises `InsecureTransportError` unless `SWARMCAST_ALLOW_INSECURE=true`. A stack on
@@ -137,10 +137,13 @@ class TlsMaterial:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[object, ...], TlsMaterial] = {}
+# A file's stamp: (path, mtime_ns, size); a rotated file gets a new one.
+Stamp = tuple[str, int, int]
+# (cert stamp, key stamp, CA stamp, server name) → material
+_cache: dict[tuple[Stamp, Stamp, Stamp, str], TlsMaterial] = {}
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
+def _stamp(path: Path) -> Stamp:
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -154,7 +157,7 @@ def load_tls(settings: Settings) -> TlsMaterial | None:
         return None
     assert settings.tls_cert is not None and settings.tls_key is not None and settings.tls_ca is not None
     paths = (settings.tls_cert, settings.tls_key, settings.tls_ca)
-    key = (*(_stamp(p) for p in paths), settings.tls_server_name)
+    key = (_stamp(paths[0]), _stamp(paths[1]), _stamp(paths[2]), settings.tls_server_name)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:

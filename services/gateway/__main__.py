@@ -26,7 +26,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         # The gateway resolves X-Forwarded-For itself, against SWARMCAST_TRUSTED_PROXIES
-        # (services/gateway/clientip.py); uvicorn must not rewrite the peer address first.
+        # (services/common/clientip.py); uvicorn must not rewrite the peer address first.
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

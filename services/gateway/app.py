@@ -49,7 +49,7 @@ from services.gateway.errors import (
     validation_error_handler,
 )
 from services.gateway.middleware import BodyLimitMiddleware, ErrorCaptureMiddleware, SecurityHeadersMiddleware
-from services.gateway.settings import GatewaySettings
+from services.gateway.settings import GatewaySettings, get_gateway_settings
 
 log = logging.getLogger("swarmcast.gateway")
 
@@ -197,7 +197,7 @@ async def _connect_bus(settings: Settings, errors: ErrorReporter) -> EventBus:
 def create_app(settings: Settings | None = None, gateway_settings: GatewaySettings | None = None) -> FastAPI:
     """The gateway app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
-    gateway_settings = gateway_settings or GatewaySettings()
+    gateway_settings = gateway_settings or get_gateway_settings()
     errors = ErrorReporter("gateway", "api", logger=log)
 
     @asynccontextmanager

@@ -10,8 +10,9 @@ The response models are generated from the same descriptors, so docs and data ca
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -51,11 +52,21 @@ def enum_number(enum: EnumDescriptor, name: str) -> int:
     return value.number
 
 
+def _enum_of(field: FieldDescriptor) -> EnumDescriptor:
+    assert field.enum_type is not None, f"{field.full_name} is not an enum field"
+    return field.enum_type
+
+
+def _message_of(field: FieldDescriptor) -> Descriptor:
+    assert field.message_type is not None, f"{field.full_name} is not a message field"
+    return field.message_type
+
+
 def _scalar(field: FieldDescriptor, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return enum_name(field.enum_type, value)
+        return enum_name(_enum_of(field), value)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        full_name = field.message_type.full_name
+        full_name = _message_of(field).full_name
         if full_name == _TIMESTAMP:
             return value.ToJsonString()
         if full_name in _JSON_MESSAGES:
@@ -68,7 +79,8 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
 
 def message_to_json(message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for field in message.DESCRIPTOR.fields:
+    # The stubs type `fields` as pure-Python or upb descriptors; both have this interface.
+    for field in cast("Sequence[FieldDescriptor]", message.DESCRIPTOR.fields):
         value = getattr(message, field.name)
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
@@ -111,17 +123,18 @@ _SCALAR_TYPES: dict[int, Any] = {
 
 def _field_type(field: FieldDescriptor) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
-        names = tuple(enum_name(field.enum_type, v.number) for v in field.enum_type.values)
-        return Literal[names]  # type: ignore[valid-type]
+        enum = _enum_of(field)
+        names = tuple(enum_name(enum, v.number) for v in enum.values)
+        return Literal[names]
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        full_name = field.message_type.full_name
+        full_name = _message_of(field).full_name
         if full_name == _TIMESTAMP:
             return str
         if full_name == "google.protobuf.Struct":
             return dict[str, Any]
         if full_name in _JSON_MESSAGES:
             return Any
-        return model_for(field.message_type)
+        return model_for(_message_of(field))
     return _SCALAR_TYPES[field.type]
 
 
@@ -137,7 +150,7 @@ def model_for(descriptor: Descriptor) -> type[BaseModel]:
         annotation = _field_type(field)
         if field.is_repeated:
             fields[field.name] = (list[annotation], Field(default_factory=list))  # type: ignore[valid-type]
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.full_name == _TIMESTAMP:
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and _message_of(field).full_name == _TIMESTAMP:
             fields[field.name] = (
                 annotation | None,
                 Field(None, json_schema_extra={"format": "date-time"}),
@@ -147,6 +160,4 @@ def model_for(descriptor: Descriptor) -> type[BaseModel]:
         else:
             fields[field.name] = (annotation, ...)
     doc = f"`{descriptor.full_name}` as JSON (field names are the seed's column names)."
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        descriptor.name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields
-    )
+    return create_model(descriptor.name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)

@@ -11,8 +11,8 @@ import grpc
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.common.clientip import FORWARDED_FOR, client_address
 from services.common.clients import ServiceClients
-from services.gateway.clientip import CLIENT_ADDRESS_METADATA, client_address
 from services.gateway.errors import ApiError, from_rpc_error
 from services.gateway.settings import GatewaySettings
 
@@ -34,24 +34,24 @@ class Caller:
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        md = [(CLIENT_ADDRESS_METADATA, self.client_ip)]
+        md = [(FORWARDED_FOR, self.client_ip)]
         if self.token:
             md.append(("authorization", f"Bearer {self.token}"))
         return tuple(md)
 
 
 def gateway_settings(request: Request) -> GatewaySettings:
-    return request.app.state.gateway_settings  # type: ignore[no-any-return]
+    return request.app.state.gateway_settings
 
 
 def clients(request: Request) -> ServiceClients:
-    return request.app.state.clients  # type: ignore[no-any-return]
+    return request.app.state.clients
 
 
 def request_client_ip(request: Request) -> str:
     peer = request.client.host if request.client else None
     return client_address(
-        peer, request.headers.getlist("x-forwarded-for"), gateway_settings(request).trusted_networks
+        peer, request.headers.getlist(FORWARDED_FOR), gateway_settings(request).trusted_networks
     )
 
 

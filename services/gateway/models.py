@@ -24,22 +24,22 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
-def text_field(max_length: int, *, min_length: int = 0, description: str | None = None) -> Any:
-    """A bounded string type that holds valid UTF-8."""
-    return Annotated[
-        str,
-        Field(min_length=min_length, max_length=max_length, description=description),
-        AfterValidator(_valid_unicode),
-    ]
+# Every text field of a request: pydantic's bounds plus this check, written `Annotated[str, Field(…),
+# ValidUnicode]` (a type alias mypy can check, unlike a factory's return value).
+ValidUnicode = AfterValidator(_valid_unicode)
 
 
-Email = text_field(512, description="the account's email address")
+Email = Annotated[str, Field(max_length=512, description="the account's email address"), ValidUnicode]
 # Generous cap: auth enforces the real rule (8–128 characters).
-Password = text_field(1024, description="8–128 characters")
-Token = text_field(4096)
-Seed = text_field(50_000, description="the seed document (at most 50,000 characters)")
-Goal = text_field(2_000, description="the prediction question")
-Tier = text_field(64, description="simulation tier: small, medium or large")
+Password = Annotated[str, Field(max_length=1024, description="8–128 characters"), ValidUnicode]
+Token = Annotated[str, Field(max_length=4096), ValidUnicode]
+Seed = Annotated[
+    str, Field(max_length=50_000, description="the seed document (at most 50,000 characters)"), ValidUnicode
+]
+Goal = Annotated[str, Field(max_length=2_000, description="the prediction question"), ValidUnicode]
+Tier = Annotated[
+    str, Field(max_length=64, description="simulation tier: small, medium or large"), ValidUnicode
+]
 ForecastDays = Annotated[int, Field(ge=1, le=365, description="forecast horizon in days (1–365)")]
 
 JobId = Annotated[int, Field(ge=1, le=INT64_MAX, description="the job's id")]
@@ -120,10 +120,10 @@ class SuggestQuestionsBody(Body):
 # --- admin ----------------------------------------------------------------------------------------
 
 
-SimTier = text_field(20, min_length=1)
-ModelId = text_field(255, min_length=1)
-GpuType = text_field(50, min_length=1)
-VllmArgs = text_field(4000)
+SimTier = Annotated[str, Field(max_length=20, min_length=1), ValidUnicode]
+ModelId = Annotated[str, Field(max_length=255, min_length=1), ValidUnicode]
+GpuType = Annotated[str, Field(max_length=50, min_length=1), ValidUnicode]
+VllmArgs = Annotated[str, Field(max_length=4000), ValidUnicode]
 Replicates = Annotated[int, Field(ge=1, le=32)]
 MarketSubsidy = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
 

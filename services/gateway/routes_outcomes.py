@@ -5,7 +5,7 @@ ResolveJob, GetOutcome and GetTrackRecord, one route each (the admin route asks 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
@@ -14,7 +14,7 @@ from swarmcast.jobs.v1 import jobs_pb2
 from services.gateway.convert import enum_number, message_to_json, model_for
 from services.gateway.deps import Clients, SignedIn, rpc
 from services.gateway.errors import ERROR_RESPONSES
-from services.gateway.models import Body, JobId, text_field
+from services.gateway.models import Body, JobId, ValidUnicode
 
 router = APIRouter(tags=["outcomes"], responses=ERROR_RESPONSES)
 
@@ -22,14 +22,15 @@ OutcomeModel = model_for(jobs_pb2.JobOutcome.DESCRIPTOR)
 TrackRecordModel = model_for(jobs_pb2.GetTrackRecordResponse.DESCRIPTOR)
 JobPath = Annotated[JobId, Path(description="the job's id")]
 ResolutionName = Literal["YES", "NO", "ANNULLED"]
-MarketId = text_field(64, min_length=1)
+MarketId = Annotated[str, Field(min_length=1, max_length=64), ValidUnicode]
+SourceUrl = Annotated[str, Field(max_length=2000), ValidUnicode]
 
 
 class OutcomeBody(Body):
     """What happened: the goal's outcome, optionally other markets', when and where it is recorded."""
 
     outcome: ResolutionName = Field(description="the goal's outcome")
-    markets: dict[MarketId, ResolutionName] = Field(  # type: ignore[valid-type]
+    markets: dict[MarketId, ResolutionName] = Field(
         default_factory=dict, max_length=5, description="other markets by id (e.g. m2); left out: unresolved"
     )
     resolved_on: str = Field(
@@ -37,7 +38,7 @@ class OutcomeBody(Body):
         pattern=r"^(\d{4}-\d{2}-\d{2})?$",
         description="YYYY-MM-DD, on or after the job's creation and not in the future (default today)",
     )
-    source_url: text_field(2000) = Field("", description="http(s) page recording the outcome")  # type: ignore[valid-type]
+    source_url: SourceUrl = Field("", description="http(s) page recording the outcome")
 
 
 class OutcomeResponse(BaseModel):
@@ -49,8 +50,8 @@ class MaybeOutcomeResponse(BaseModel):
     outcome: OutcomeModel | None  # type: ignore[valid-type]
 
 
-def _resolution(name: str) -> int:
-    return enum_number(jobs_pb2.Resolution.DESCRIPTOR, name)
+def _resolution(name: str) -> jobs_pb2.Resolution:
+    return cast("jobs_pb2.Resolution", enum_number(jobs_pb2.Resolution.DESCRIPTOR, name))
 
 
 @router.put("/api/jobs/{job_id}/outcome", response_model=OutcomeResponse)

@@ -1,8 +1,9 @@
-"""Gateway-only settings that the shared `Settings` does not carry (env prefix `SWARMCAST_`).
+"""Gateway-only settings; the shared ones are in services/common/config.py (prefix `SWARMCAST_`).
 
 - `SWARMCAST_TRUSTED_PROXIES` (`127.0.0.1/32,::1/128`): comma-separated CIDRs of reverse proxies in
   front of the gateway. `X-Forwarded-For` is believed only when the direct peer is one of them
   (like uvicorn's `--forwarded-allow-ips`, whose default is also loopback). Empty: never believed.
+  See services/common/clientip.py.
 - `SWARMCAST_GATEWAY_MAX_BODY_BYTES` (1 MiB): larger request bodies are answered 413.
 - `SWARMCAST_GATEWAY_RPC_TIMEOUT_SECONDS` (30): deadline of each unary gRPC call.
 - `SWARMCAST_GATEWAY_SSE_KEEPALIVE_SECONDS` (15): comment lines on an idle progress stream, so
@@ -11,12 +12,11 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.gateway.clientip import Networks, parse_networks
+from services.common.clientip import NetworkList, Networks, parse_networks
 
 DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
 
@@ -24,17 +24,16 @@ DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWARMCAST_", extra="ignore")
 
-    trusted_proxies: str = DEFAULT_TRUSTED_PROXIES
+    trusted_proxies: NetworkList = DEFAULT_TRUSTED_PROXIES
     gateway_max_body_bytes: int = 1024 * 1024
     gateway_rpc_timeout_seconds: float = 30.0
     gateway_sse_keepalive_seconds: float = 15.0
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_networks(cls, value: str) -> str:
-        parse_networks(value)  # fail at startup on a typo, not per request
-        return value
-
     @cached_property
     def trusted_networks(self) -> Networks:
         return parse_networks(self.trusted_proxies)
+
+
+@lru_cache(maxsize=1)
+def get_gateway_settings() -> GatewaySettings:
+    return GatewaySettings()

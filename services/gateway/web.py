@@ -7,10 +7,12 @@ returns the same index.html; the page's router picks the view from the path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 INDEX = WEB_DIR / "index.html"
@@ -46,7 +48,7 @@ for _path in UI_PATHS:
 class _RevalidatedStatic(StaticFiles):
     """Assets have no content hash in their names, so browsers must revalidate (ETag) each time."""
 
-    def file_response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "no-cache"
         return response

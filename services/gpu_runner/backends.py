@@ -29,12 +29,12 @@ import httpx
 
 from services.common.config import Settings
 from services.common.grpc_server import StartupError
+from services.common.openai_client import chat_url
 from services.common.storage import ObjectStore
 from services.gpu_runner.llm import make_backend
 from services.gpu_runner.llm.llamacpp_backend import ModelFileError
-from services.gpu_runner.llm.openai_backend import chat_url
 from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL, ModelUnavailable, resolve_gguf, resolve_model
-from services.gpu_runner.settings import RunnerSettings
+from services.gpu_runner.settings import RunnerSettings, get_runner_settings
 
 log = logging.getLogger("swarmcast.gpu_runner.backend")
 
@@ -66,11 +66,11 @@ class BackendHost:
         store: ObjectStore | None = None,
     ) -> None:
         self.settings = settings
-        self.runner = runner or RunnerSettings()
-        self.name = settings.llm_backend.strip().lower()
+        self.runner = runner or get_runner_settings()
+        self.name = self.runner.llm_backend.strip().lower()
         if self.name not in ("heuristic", "openai", "vllm", "llamacpp"):
-            raise ValueError(f"unknown LLM backend {settings.llm_backend!r}")
-        if self.name == "openai" and not settings.llm_url:
+            raise ValueError(f"unknown LLM backend {self.runner.llm_backend!r}")
+        if self.name == "openai" and not self.runner.llm_url:
             raise ValueError("the openai backend needs SWARMCAST_LLM_URL")
         self.in_process = self.name in IN_PROCESS
         self.default_vllm_args = self.runner.vllm_args if self.name == "vllm" else ""
@@ -87,15 +87,15 @@ class BackendHost:
         if self.name == "heuristic":
             return HEURISTIC_MODEL
         if self.name == "llamacpp":
-            return self.settings.llm_model or routed_model or DEFAULT_GGUF_MODEL
-        return self.settings.llm_model or routed_model
+            return self.runner.llm_model or routed_model or DEFAULT_GGUF_MODEL
+        return self.runner.llm_model or routed_model
 
     @property
     def current_model(self) -> str:
         if self.name == "heuristic":
             return HEURISTIC_MODEL
         keys = list(self._backends)
-        return keys[0].model if keys else self.settings.llm_model
+        return keys[0].model if keys else self.runner.llm_model
 
     @property
     def prompt_tokens(self) -> int | None:
@@ -119,15 +119,15 @@ class BackendHost:
             return True, ""
         if self.in_process:
             return bool(self._backends), "" if self._backends else "no model loaded yet"
-        url = models_url(self.settings.llm_url)
+        url = models_url(self.runner.llm_url)
         headers = {}
-        if self.settings.llm_api_key is not None:
-            headers["Authorization"] = f"Bearer {self.settings.llm_api_key.get_secret_value()}"
+        if self.runner.llm_api_key is not None:
+            headers["Authorization"] = f"Bearer {self.runner.llm_api_key.get_secret_value()}"
         try:
             async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
                 response = await http.get(url, headers=headers)
         except httpx.HTTPError as exc:
-            return False, f"LLM endpoint {chat_url(self.settings.llm_url)} unreachable: {type(exc).__name__}"
+            return False, f"LLM endpoint {chat_url(self.runner.llm_url)} unreachable: {type(exc).__name__}"
         if response.status_code >= 500:
             return False, f"LLM endpoint answered HTTP {response.status_code}"
         return True, ""
@@ -151,8 +151,8 @@ class BackendHost:
     async def preload_on_engine(self) -> None:
         """Load the start model (vLLM: `SWARMCAST_LLM_MODEL`; llama.cpp: that or the packaged one),
         so health turns SERVING before any job. llama.cpp: StartupError when it cannot be loaded."""
-        if self.name == "vllm" and self.settings.llm_model:
-            await self._load_once(ModelKey(self.settings.llm_model, self.default_vllm_args))
+        if self.name == "vllm" and self.runner.llm_model:
+            await self._load_once(ModelKey(self.runner.llm_model, self.default_vllm_args))
         elif self.name == "llamacpp":
             try:
                 await self._load_once(self.key_for("", ""))
@@ -208,7 +208,7 @@ class BackendHost:
         self.ready, self.last_error = True, ""
 
     async def _build_on_engine(self, key: ModelKey) -> Any:
-        s = self.settings
+        s = self.runner
         if self.name == "heuristic":
             return make_backend("heuristic", model=HEURISTIC_MODEL)
         if self.name == "openai":
@@ -236,10 +236,10 @@ class BackendHost:
         return backend
 
     async def _build_llamacpp(self, key: ModelKey) -> Any:
-        s, rs = self.settings, self.runner
+        rs = self.runner
         try:
             path = await resolve_gguf(
-                key.model, model_dir=s.model_dir, cache_dir=self.cache_dir, store=self.store
+                key.model, model_dir=rs.model_dir, cache_dir=self.cache_dir, store=self.store
             )
             backend = make_backend(
                 "llamacpp",

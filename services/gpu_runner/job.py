@@ -113,7 +113,7 @@ def simulation_config(
 def pinned_markets(dispatch: events_pb2.JobDispatch) -> tuple[MarketSpec, ...] | None:
     """The markets a re-dispatched job already showed its user, kept on a fresh start (every field
     of their markets_config rows: link, resolution, prior and kind included)."""
-    rows = json_format.MessageToDict(dispatch.markets) if dispatch.HasField("markets") else []
+    rows: Any = json_format.MessageToDict(dispatch.markets) if dispatch.HasField("markets") else []
     if not rows:
         return None
     try:

@@ -53,7 +53,8 @@ def to_struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
 
 def to_list_value(items: list[Any]) -> struct_pb2.ListValue:
     out = struct_pb2.ListValue()
-    json_format.ParseDict(list(items), out)
+    # ParseDict fills any message from its JSON form, a list for a ListValue (the stubs say dict).
+    json_format.ParseDict(list(items), out)  # type: ignore[arg-type]
     return out
 
 

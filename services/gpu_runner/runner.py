@@ -37,7 +37,12 @@ from services.gpu_runner.backends import BackendHost
 from services.gpu_runner.engine_thread import EngineThread
 from services.gpu_runner.job import STOP_WAIT_SECONDS, JobRun, RunnerContext
 from services.gpu_runner.outcomes import CANCELLED_BY_USER, PERMANENT, failed_event
-from services.gpu_runner.settings import RunnerSettings, SearchSettings
+from services.gpu_runner.settings import (
+    RunnerSettings,
+    SearchSettings,
+    get_runner_settings,
+    get_search_settings,
+)
 
 log = logging.getLogger("swarmcast.gpu_runner")
 
@@ -67,8 +72,8 @@ class Runner:
     ) -> None:
         self.settings = settings
         self.bus = bus
-        self.rs = runner_settings or RunnerSettings()
-        self.search = search_settings or SearchSettings()
+        self.rs = runner_settings or get_runner_settings()
+        self.search = search_settings or get_search_settings()
         self.errors = errors
         self.on_ready = on_ready
         self.gpu_name = gpu_name
@@ -76,7 +81,7 @@ class Runner:
         self.tiers = settings.runner_tier_list
         if not self.tiers:
             raise ValueError("SWARMCAST_RUNNER_TIERS names no tier")
-        self.concurrency = settings.runner_concurrency
+        self.concurrency = self.rs.concurrency
         self.engine = EngineThread()
         self.host = BackendHost(settings, self.rs, store=store)
         self.slots = SharedSlots(self.concurrency)
@@ -110,8 +115,8 @@ class Runner:
             runner=self.rs,
             search=self.search,
             instance_id=self.instance_id,
-            gpu_provider=self.settings.gpu_provider,
-            gpu_hourly_usd=self.settings.gpu_hourly_usd,
+            gpu_provider=self.rs.gpu_provider,
+            gpu_hourly_usd=self.rs.gpu_hourly_usd,
             errors=self.errors,
         )
         # The cancel listener first: a cancel for a job taken a moment later must not slip through.
@@ -197,7 +202,7 @@ class Runner:
             try:
                 await self.engine.run(self.host.preload_on_engine())
             except Exception as exc:
-                log.error("preloading %s failed: %s", self.settings.llm_model, exc)
+                log.error("preloading %s failed: %s", self.rs.llm_model, exc)
         while True:
             try:
                 ok, why = await self.host.probe()

@@ -21,7 +21,7 @@ from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec,
 from services.common.storage import ObjectStore
 from services.gpu_runner.backends import IN_PROCESS
 from services.gpu_runner.runner import Runner
-from services.gpu_runner.settings import RunnerSettings, SearchSettings
+from services.gpu_runner.settings import RunnerSettings, SearchSettings, get_runner_settings
 from services.gpu_runner.status import RunnerStatusService, gpu_name
 
 SERVICE_NAME = runner_pb2.DESCRIPTOR.services_by_name["RunnerService"].full_name
@@ -35,6 +35,7 @@ async def build(
 ) -> ServiceSpec:
     # After configure_logging: a presigned checkpoint PUT per round would log a line per round.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    runner_settings = runner_settings or get_runner_settings()
     runtime = ServiceRuntime(settings, "gpu_runner", error_source="gpu")
     state: dict[str, Any] = {}
     servicer = RunnerStatusService(lambda: state.get("runner"))
@@ -54,7 +55,9 @@ async def build(
             errors=runtime.errors,
             # Only the in-process backends read object storage with credentials (pre-staged
             # weights); job data moves through the dispatch's presigned URLs.
-            store=ObjectStore.from_settings(settings) if settings.llm_backend.lower() in IN_PROCESS else None,
+            store=ObjectStore.from_settings(settings)
+            if runner_settings.llm_backend.lower() in IN_PROCESS
+            else None,
             on_ready=on_ready,
             gpu_name=await gpu_name(),
         )

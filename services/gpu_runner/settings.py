@@ -1,8 +1,9 @@
-"""Runner-only settings that the shared `Settings` does not carry.
+"""Runner-only settings; the shared ones are in services/common/config.py.
 
-Prefix `SWARMCAST_RUNNER_` (the shared class already owns `SWARMCAST_RUNNER_TIERS`,
-`..._CONCURRENCY` and `..._ADDR`; these names do not collide):
+Prefix `SWARMCAST_RUNNER_` (the shared class owns `SWARMCAST_RUNNER_TIERS`, which the CLI's stack
+reads too, and `..._ADDR`, which others dial; these names do not collide):
 
+- `CONCURRENCY` (1): jobs a runner runs at once.
 - `INSTANCE_ID` (host-pid-random): the runner's id, reported as the job's `pod_id`.
 - `ACK_WAIT_SECONDS` (60): how long JetStream waits for a sign of life before it hands a taken
   dispatch to another runner. The runner sends in-progress acks every third of it.
@@ -27,6 +28,16 @@ Prefix `SWARMCAST_RUNNER_` (the shared class already owns `SWARMCAST_RUNNER_TIER
 - `CHAT_LOG_CAP_BYTES` (200000): size cap of `result_chat_log` in `runner.completed`.
 - `LOG_LINES` (20): last engine log lines kept in `live_status`.
 
+Also here, under names without the `RUNNER_` part (each field's `validation_alias`):
+- `SWARMCAST_LLM_BACKEND` (`heuristic`): `heuristic`, `openai`, `vllm` or `llamacpp`;
+  `SWARMCAST_LLM_URL` / `_API_KEY` / `_MODEL`: the OpenAI-compatible endpoint of `openai` (and the
+  model preloaded by `vllm`, the model of `llamacpp`); `SWARMCAST_LLM_CONCURRENCY` (64): LLM calls
+  in flight.
+- `SWARMCAST_GPU_PROVIDER` (`local`) / `SWARMCAST_GPU_HOURLY_USD` (0): recorded as the job's
+  `gpu_provider` / used for `gpu_cost_usd`.
+- `SWARMCAST_MODEL_DIR` (unset): local weights folder for `vllm`, and for relative `.gguf` paths
+  of `llamacpp`.
+
 Prefix `SWARMCAST_SEARCH_` (web enrichment, DESIGN §6): `URL` (empty: enrichment is skipped and
 the reason recorded) of a SearxNG-style JSON search API, `TIMEOUT_SECONDS` (10), `MAX_RESULTS` (5).
 """
@@ -36,9 +47,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.config import Settings
@@ -50,8 +62,10 @@ def default_instance_id() -> str:
 
 
 class RunnerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SWARMCAST_RUNNER_", extra="ignore")
+    # populate_by_name: a field with its own env name (validation_alias) is still set by field name.
+    model_config = SettingsConfigDict(env_prefix="SWARMCAST_RUNNER_", extra="ignore", populate_by_name=True)
 
+    concurrency: int = 1
     instance_id: str = Field(default_factory=default_instance_id)
     ack_wait_seconds: float = 60.0
     max_deliver: int = 10
@@ -69,6 +83,15 @@ class RunnerSettings(BaseSettings):
     llamacpp_prompt_tokens: int = Field(default=1024, ge=1024)
     chat_log_cap_bytes: int = 200_000
     log_lines: int = 20
+
+    llm_backend: str = Field(default="heuristic", validation_alias="SWARMCAST_LLM_BACKEND")
+    llm_url: str = Field(default="", validation_alias="SWARMCAST_LLM_URL")
+    llm_api_key: SecretStr | None = Field(default=None, validation_alias="SWARMCAST_LLM_API_KEY")
+    llm_model: str = Field(default="", validation_alias="SWARMCAST_LLM_MODEL")
+    llm_concurrency: int = Field(default=64, validation_alias="SWARMCAST_LLM_CONCURRENCY")
+    gpu_provider: str = Field(default="local", validation_alias="SWARMCAST_GPU_PROVIDER")
+    gpu_hourly_usd: float = Field(default=0.0, validation_alias="SWARMCAST_GPU_HOURLY_USD")
+    model_dir: Path | None = Field(default=None, validation_alias="SWARMCAST_MODEL_DIR")
 
     @field_validator("heartbeat_seconds")
     @classmethod
@@ -88,3 +111,13 @@ class SearchSettings(BaseSettings):
     url: str = ""
     timeout_seconds: float = 10.0
     max_results: int = 5
+
+
+@lru_cache(maxsize=1)
+def get_runner_settings() -> RunnerSettings:
+    return RunnerSettings()
+
+
+@lru_cache(maxsize=1)
+def get_search_settings() -> SearchSettings:
+    return SearchSettings()

@@ -1,38 +1,69 @@
 """Assembles the jobs service: the gRPC servicer and everything that runs beside it.
 
-`JobsApp.start()` opens the watch fan-out, the durable event consumers and three background
-loops (outbox relay, stale-job detector, pruner); `stop()` closes them. The process bootstrap
-(`server.py`) and the in-process test server both use it.
+`JobsApp.start()` opens the watch fan-out, the durable event consumers and three periodic tasks
+(`services.common.periodic`: outbox relay, stale-job detector, pruner); `stop()` closes them.
+The process bootstrap (`server.py`) and the in-process test server both use it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.bus import EventBus
-from services.common.config import Settings
+from services.common.outbox import OutboxRelay, Published
+from services.common.periodic import PeriodicTask
 from services.common.storage import ObjectStore
+from services.jobs import repository as repo
 from services.jobs.detector import JetStreamQueueProbe, StaleJobDetector
 from services.jobs.dispatch import Dispatcher
 from services.jobs.handlers import EventHandlers
 from services.jobs.maintenance import Pruner
-from services.jobs.outbox import OutboxRelay
+from services.jobs.runtime_models import OutboxMessage
 from services.jobs.service import JobsCore
 from services.jobs.servicer import JobsServicer
+from services.jobs.settings import JobsSettings
 from services.jobs.watch import WatchHub
 
 log = logging.getLogger("swarmcast.jobs")
 
 
+def outbox_relay(
+    sessions: async_sessionmaker[AsyncSession],
+    bus: EventBus,
+    *,
+    sweep_interval: float = 2.0,
+    batch_size: int = 200,
+) -> OutboxRelay:
+    """The relay of `jobs.outbox`: published rows are kept a day (`maintenance`), a dispatch whose
+    run is no longer the job's current live run is never published, and each published dispatch's
+    JetStream sequence is stored on its run (the detector asks whether it is still queued)."""
+
+    async def record_stream_seqs(session: AsyncSession, published: Sequence[Published]) -> None:
+        # A dispatch's msg_id is its run id.
+        seqs = {p.msg_id: p.stream_seq for p in published if repo.is_dispatch(p.subject)}
+        await repo.record_stream_seqs(session, seqs)
+
+    return OutboxRelay(
+        sessions,
+        bus,
+        OutboxMessage,
+        keep_published=True,
+        still_wanted=repo.outbox_still_wanted(),
+        on_published=record_stream_seqs,
+        sweep_interval=sweep_interval,
+        batch_size=batch_size,
+    )
+
+
 class JobsApp:
     def __init__(
         self,
-        settings: Settings,
+        settings: JobsSettings,
         *,
         sessions: async_sessionmaker[AsyncSession],
         bus: EventBus,
@@ -44,7 +75,7 @@ class JobsApp:
         self.bus = bus
         self.store = store
         self.hub = WatchHub(bus)
-        self.relay = OutboxRelay(sessions, bus, sweep_interval=relay_sweep_seconds)
+        self.relay = outbox_relay(sessions, bus, sweep_interval=relay_sweep_seconds)
         self.dispatcher = Dispatcher(store)
         self.core = JobsCore(
             sessions,
@@ -75,7 +106,12 @@ class JobsApp:
         self.pruner = Pruner(sessions)
         self.servicer = JobsServicer(self.core, self.hub, sessions)
         self._subscriptions: list[Any] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self.periodic: tuple[PeriodicTask, ...] = (
+            # The relay's first flush also publishes what a crash left in the outbox.
+            self.relay.periodic,
+            self.detector.periodic,
+            self.pruner.periodic,
+        )
 
     async def start(self, *, consumers: bool = True, background: bool = True) -> None:
         """Starts the watch fan-out, the event consumers and the relay, detector and pruner loops.
@@ -91,26 +127,11 @@ class JobsApp:
         if consumers:
             self._subscriptions = await self.handlers.subscribe(self.bus)
         if background:
-            self._tasks = [
-                # The relay's first flush also publishes what a crash left in the outbox.
-                asyncio.create_task(self.relay.run(), name="jobs-outbox-relay"),
-                asyncio.create_task(self._detector_loop(), name="jobs-stale-detector"),
-                asyncio.create_task(self.pruner.run(), name="jobs-pruner"),
-            ]
-
-    async def _detector_loop(self) -> None:
-        # After a restart, progress that arrived while we were down is still queued in JetStream;
-        # give the consumers one threshold to catch up before judging anyone silent.
-        await asyncio.sleep(min(self.settings.stale_after_seconds, 300.0))
-        await self.detector.run()
+            for task in self.periodic:
+                task.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        await asyncio.gather(*(task.stop() for task in self.periodic))
         # Together: each stop waits out its consumer's current pull request (about a second).
         results = await asyncio.gather(
             *(sub.stop(grace=5.0) for sub in self._subscriptions), return_exceptions=True

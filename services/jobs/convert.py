@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Value
@@ -146,8 +146,8 @@ def error_event_to_proto(event: ErrorEvent) -> jobs_pb2.ErrorEvent:
 
 # --- outcomes ----------------------------------------------------------------------------------
 
-_RESOLUTION_TO_PROTO: dict[Resolution, int] = {
-    r: jobs_pb2.Resolution.Value(f"RESOLUTION_{r.value}") for r in Resolution
+_RESOLUTION_TO_PROTO: dict[Resolution, jobs_pb2.Resolution] = {
+    r: cast("jobs_pb2.Resolution", jobs_pb2.Resolution.Value(f"RESOLUTION_{r.value}")) for r in Resolution
 }
 _PROTO_TO_RESOLUTION: dict[int, Resolution] = {v: k for k, v in _RESOLUTION_TO_PROTO.items()}
 
@@ -157,7 +157,7 @@ def resolution_from_proto(value: int) -> Resolution | None:
     return _PROTO_TO_RESOLUTION.get(value)
 
 
-def resolution_to_proto(value: str) -> int:
+def resolution_to_proto(value: str) -> jobs_pb2.Resolution:
     return _RESOLUTION_TO_PROTO[Resolution(value)]
 
 

@@ -1,4 +1,4 @@
-"""The stale-job detector (DESIGN §5): a periodic task in every jobs replica.
+"""The stale-job detector (DESIGN §5): a periodic task (`periodic`) in every jobs replica.
 
 A run is *silent* when nothing was heard from it for longer than its tier's threshold, measured on
 this service's clock from the newest of: dispatch, pickup, last progress. Then
@@ -19,7 +19,6 @@ under the lock before anything is written, so exactly one replica acts on it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import subjects
 from services.common.bus import EventBus
+from services.common.outbox import Kicker
+from services.common.periodic import PeriodicTask
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher
 from services.jobs.domain.events import (
@@ -41,7 +42,6 @@ from services.jobs.domain.events import (
     stale_threshold_seconds,
 )
 from services.jobs.domain.state_machine import JobStatus
-from services.jobs.outbox import Kicker
 from services.jobs.runtime_models import JobRun
 from services.jobs.watch import ChangeNotifier
 
@@ -99,19 +99,19 @@ class StaleJobDetector:
         self.probe = probe
         self.stale_after_seconds = stale_after_seconds
         self.retry_budget = retry_budget
-        self.interval_seconds = interval_seconds
+        # After a restart, progress that arrived while we were down is still queued in JetStream;
+        # the consumers get one threshold to catch up before anyone is judged silent.
+        self.periodic = PeriodicTask(
+            "stale-job check",
+            interval_seconds,
+            self._check_and_log,
+            initial_delay=min(stale_after_seconds, 300.0),
+        )
 
-    async def run(self) -> None:
-        while True:
-            try:
-                report = await self.check_once()
-                if report.redispatched or report.failed:
-                    log.info("stale jobs: re-dispatched %s, failed %s", report.redispatched, report.failed)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("stale-job check failed; trying again next interval")
-            await asyncio.sleep(self.interval_seconds)
+    async def _check_and_log(self) -> None:
+        report = await self.check_once()
+        if report.redispatched or report.failed:
+            log.info("stale jobs: re-dispatched %s, failed %s", report.redispatched, report.failed)
 
     async def check_once(self) -> DetectorReport:
         report = DetectorReport()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from swarmcast.events.v1 import events_pb2
 
-from services.common import subjects
+from services.common import outbox, subjects
 from services.common.db import utcnow
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
@@ -34,6 +34,7 @@ from services.jobs.domain.dispatch import (
 from services.jobs.domain.tier_settings import DEFAULT_TIER_SETTINGS, TierSettings, settings_of
 from services.jobs.domain.validation import DEFAULT_FORECAST_DAYS
 from services.jobs.models import ModelRouting, SimulationJob
+from services.jobs.runtime_models import OutboxMessage
 
 log = logging.getLogger("swarmcast.jobs.dispatch")
 
@@ -121,14 +122,8 @@ class Dispatcher:
         await repo.insert_run(
             session, run_id=run_id, job_id=job.id, attempt=attempt, resume=resume, route=asdict(route)
         )
-        await repo.insert_outbox(
-            session,
-            subject=subjects.dispatch(route.sim_tier),
-            msg_id=run_id,
-            payload=message.SerializeToString(),
-            job_id=job.id,
-            run_id=run_id,
-        )
+        # msg_id = run id: how the relay tells a dispatch that is no longer wanted.
+        await outbox.add(session, OutboxMessage, subjects.dispatch(route.sim_tier), message, msg_id=run_id)
 
     async def first_dispatch(self, session: AsyncSession, job: SimulationJob, route: RouteSnapshot) -> None:
         """The first attempt of a job that has just become PENDING (in this transaction)."""
@@ -178,10 +173,5 @@ class Dispatcher:
     async def cancel(self, session: AsyncSession, job_id: int, *, reason: str, run_id: str = "") -> None:
         message = events_pb2.JobCancel(job_id=job_id, reason=reason, run_id=run_id)
         message.requested_at.FromDatetime(utcnow())
-        await repo.insert_outbox(
-            session,
-            subject=subjects.cancel(job_id),
-            msg_id=f"cancel-{job_id}-{run_id or 'all'}",
-            payload=message.SerializeToString(),
-            job_id=job_id,
-        )
+        msg_id = f"cancel-{job_id}-{run_id or 'all'}"
+        await outbox.add(session, OutboxMessage, subjects.cancel(job_id), message, msg_id=msg_id)

@@ -14,14 +14,15 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.events.v1 import events_pb2
 
 from services.common import subjects
-from services.common.bus import EventBus, EventMeta, Subscription
+from services.common.bus import DEFAULT_MAX_DELIVER, EventBus, EventMeta, Subscription
 from services.common.db import utcnow
+from services.common.outbox import Kicker
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher
@@ -43,7 +44,6 @@ from services.jobs.domain.events import (
     ts,
 )
 from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
-from services.jobs.outbox import Kicker
 from services.jobs.watch import ChangeNotifier
 
 log = logging.getLogger("swarmcast.jobs.events")
@@ -260,7 +260,7 @@ class EventHandlers:
 
     # --- wiring ---------------------------------------------------------------------------------
 
-    async def subscribe(self, bus: EventBus) -> list[Subscription]:  # type: ignore[type-arg]
+    async def subscribe(self, bus: EventBus) -> list[Subscription[Any]]:
         """Starts every consumer; processes with the same durable names share the work."""
 
         def checked(apply: Callable[[E], Awaitable[Outcome]]) -> Callable[[E, EventMeta], Awaitable[None]]:
@@ -307,7 +307,8 @@ class EventHandlers:
                     durable=durable,
                     concurrency=concurrency,
                     ack_wait=120,
-                    **({"backoff": DEFERRAL_BACKOFF, "max_deliver": 30} if durable in deferrable else {}),
+                    backoff=DEFERRAL_BACKOFF if durable in deferrable else None,
+                    max_deliver=30 if durable in deferrable else DEFAULT_MAX_DELIVER,
                 )
                 for subject, message_type, handler, durable, concurrency in specs
             )

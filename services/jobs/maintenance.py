@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common import outbox
+from services.common.periodic import PeriodicTask
 from services.jobs import repository as repo
-from services.jobs.outbox import KEEP_PUBLISHED
+from services.jobs.runtime_models import OutboxMessage
 
 log = logging.getLogger("swarmcast.jobs.maintenance")
 
 ERROR_EVENT_RETENTION = timedelta(days=30)
+# Published outbox rows are kept a while for diagnosis, then pruned.
+KEEP_PUBLISHED = timedelta(days=1)
 PRUNE_INTERVAL_SECONDS = 3600.0
 
 
@@ -33,24 +36,17 @@ class Pruner:
         error_retention: timedelta = ERROR_EVENT_RETENTION,
     ) -> None:
         self.sessions = sessions
-        self.interval_seconds = interval_seconds
         self.error_retention = error_retention
+        self.periodic = PeriodicTask("pruning", interval_seconds, self._prune_and_log)
 
     async def prune_once(self) -> PruneReport:
         # Plain DELETEs with a time bound: running on two replicas at once is harmless.
         async with self.sessions() as session, session.begin():
             errors = await repo.prune_error_events(session, self.error_retention)
-            outbox = await repo.prune_outbox(session, KEEP_PUBLISHED)
-        return PruneReport(error_events=errors, outbox=outbox)
+            pruned = await outbox.prune_published(session, OutboxMessage, KEEP_PUBLISHED)
+        return PruneReport(error_events=errors, outbox=pruned)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                report = await self.prune_once()
-                if report.error_events or report.outbox:
-                    log.info("pruned %d error events and %d outbox rows", report.error_events, report.outbox)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("pruning failed; trying again next interval")
-            await asyncio.sleep(self.interval_seconds)
+    async def _prune_and_log(self) -> None:
+        report = await self.prune_once()
+        if report.error_events or report.outbox:
+            log.info("pruned %d error events and %d outbox rows", report.error_events, report.outbox)

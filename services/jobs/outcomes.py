@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.errors import FailedPrecondition
 from services.common.identity import Identity
 from services.common.storage import ObjectNotFound, ObjectStore
 from services.jobs import repository as repo
 from services.jobs.domain import outcomes as rules
 from services.jobs.domain.artifacts import artifact_key
-from services.jobs.domain.errors import FailedPrecondition, job_not_found
 from services.jobs.domain.state_machine import JobStatus
+from services.jobs.domain.visibility import job_not_found
 from services.jobs.outcome_models import JobOutcomeRow, MarketOutcomeRow
 
 # Replicate 0's agents and trades settle; market_curves gives the closing prices.

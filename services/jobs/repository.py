@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
-    and_,
     case,
     delete,
     exists,
@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
+from services.common import subjects
 from services.jobs.domain.events import RowChange
 from services.jobs.domain.pagination import Page
 from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
@@ -357,73 +358,27 @@ async def lock_live_run(session: AsyncSession, job_id: int, run_id: str) -> Simu
 
 # --- outbox ------------------------------------------------------------------------------------
 
-
-async def insert_outbox(
-    session: AsyncSession,
-    *,
-    subject: str,
-    msg_id: str,
-    payload: bytes,
-    job_id: int | None,
-    run_id: str | None = None,
-) -> None:
-    # ON CONFLICT: writing the same message twice (a retried transaction) keeps one copy.
-    stmt = (
-        pg_insert(OutboxMessage)
-        .values(subject=subject, msg_id=msg_id, payload=payload, job_id=job_id, run_id=run_id)
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.msg_id])
-    )
-    await session.execute(stmt)
+_DISPATCH_PREFIX = subjects.DISPATCH_ALL.removesuffix("*")
 
 
-@dataclass(frozen=True, slots=True)
-class Unpublished:
-    id: int
-    subject: str
-    msg_id: str
-    payload: bytes
-    run_id: str | None
-    # False for a dispatch whose run is no longer the job's current live run: never publish it.
-    still_wanted: bool
+def is_dispatch(subject: str) -> bool:
+    return subject.startswith(_DISPATCH_PREFIX)
 
 
-async def claim_unpublished(session: AsyncSession, *, limit: int, min_age: timedelta) -> list[Unpublished]:
-    """Locks up to `limit` unpublished messages (skipping rows another replica holds)."""
-    wanted = or_(
-        OutboxMessage.run_id.is_(None),
-        and_(J.workflow_run_id == OutboxMessage.run_id, J.status.in_([_status(s) for s in LIVE])),
-    )
-    stmt = (
-        select(OutboxMessage, func.coalesce(wanted, False))
-        .outerjoin(J, J.id == OutboxMessage.job_id)
-        .where(OutboxMessage.published_at.is_(None), OutboxMessage.created_at <= func.now() - min_age)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(of=OutboxMessage, skip_locked=True)
-    )
-    return [
-        Unpublished(
-            id=m.id, subject=m.subject, msg_id=m.msg_id, payload=m.payload, run_id=m.run_id,
-            still_wanted=bool(w),
+def outbox_still_wanted() -> ColumnElement[bool]:
+    """The relay's condition for publishing a row: a dispatch (whose msg_id is its run id) only
+    while that run is still its job's current live run; anything else always."""
+    current_live_run = (
+        select(JobRun.run_id)
+        .join(J, J.id == JobRun.job_id)
+        .where(
+            JobRun.run_id == OutboxMessage.msg_id,
+            J.workflow_run_id == JobRun.run_id,
+            J.status.in_([_status(s) for s in LIVE]),
         )
-        for m, w in (await session.execute(stmt)).all()
-    ]  # fmt: skip
-
-
-async def mark_published(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
-    if outbox_ids:
-        await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(published_at=func.now())
-        )
-
-
-async def mark_attempt_failed(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
-    if outbox_ids:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(outbox_ids))
-            .values(attempts=OutboxMessage.attempts + 1)
-        )
+        .exists()
+    )
+    return or_(~OutboxMessage.subject.startswith(_DISPATCH_PREFIX), current_live_run)
 
 
 async def record_stream_seqs(session: AsyncSession, seqs: Mapping[str, int]) -> None:
@@ -433,15 +388,6 @@ async def record_stream_seqs(session: AsyncSession, seqs: Mapping[str, int]) -> 
         await session.execute(
             update(JobRun), [{"run_id": run_id, "stream_seq": seq} for run_id, seq in seqs.items()]
         )
-
-
-async def prune_outbox(session: AsyncSession, older_than: timedelta) -> int:
-    result = await session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < func.now() - older_than
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- routing -----------------------------------------------------------------------------------

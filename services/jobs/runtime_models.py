@@ -5,7 +5,8 @@
   the last progress `seq` applied (so progress is applied "only if newer") and the routing
   snapshot a re-dispatch reuses.
 - `outbox`: messages written in the same transaction as the row change that causes them and
-  published after commit; a relay re-publishes whatever a crash left unpublished.
+  published after commit; a relay re-publishes whatever a crash left unpublished (the shared
+  outbox, `services.common.outbox`).
 - `consumed_messages`: ids of applied events whose effect is an insert (error events), so a
   redelivery does not insert twice.
 
@@ -18,22 +19,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    func,
-    text,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.db import Base
+from services.common.outbox import OutboxColumns, outbox_table_args
 from services.jobs.models import SimulationJob
 
 
@@ -61,26 +51,12 @@ class JobRun(Base):
     stream_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class OutboxMessage(Base):
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
-        {"schema": "jobs"},
-    )
+class OutboxMessage(OutboxColumns, Base):
+    """Dispatches and cancels (`services.common.outbox`). A dispatch's `msg_id` is its run id, which
+    is how the relay tells whether it is still the job's current run (`repository`)."""
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    # Logical subject (the bus adds the deployment's prefix).
-    subject: Mapped[str] = mapped_column(String(255))
-    # Nats-Msg-Id: publishing twice (relay after a crash, or two replicas) stores the message once.
-    msg_id: Mapped[str] = mapped_column(String(255), unique=True)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    # No foreign key: a cancel must still go out after its job row is deleted.
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    # Set for a dispatch: it is published only while it is still the job's current run.
-    run_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    __tablename__ = "outbox"
+    __table_args__ = outbox_table_args("outbox", schema="jobs")
 
 
 class ConsumedMessage(Base):

@@ -15,6 +15,7 @@ from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec,
 from services.common.storage import ObjectStore
 from services.jobs.app import JobsApp
 from services.jobs.servicer import JobsServicer
+from services.jobs.settings import JobsSettings, get_jobs_settings
 
 SERVICE_NAME = jobs_pb2.DESCRIPTOR.services_by_name["JobsService"].full_name
 
@@ -34,7 +35,8 @@ class JobsService(JobsServicer):
         self.app = app
 
 
-async def build(settings: Settings) -> ServiceSpec:
+async def build(settings: Settings, jobs_settings: JobsSettings | None = None) -> ServiceSpec:
+    jobs_settings = jobs_settings or get_jobs_settings()
     runtime = ServiceRuntime(settings, "jobs", database=True)
     servicer = JobsService()
 
@@ -42,7 +44,7 @@ async def build(settings: Settings) -> ServiceSpec:
         await runtime.start()
         assert runtime.bus is not None and runtime.sessions is not None
         app = JobsApp(
-            settings,
+            jobs_settings,
             sessions=runtime.sessions,
             bus=runtime.bus,
             store=ObjectStore.from_settings(settings),

@@ -1,4 +1,5 @@
-"""The jobs service's operations, independent of gRPC: the servicer maps requests and errors.
+"""The jobs service's operations, independent of gRPC: the servicer maps requests and responses,
+the shared interceptor maps the domain errors raised here (`services.common.errors`) to statuses.
 
 Every operation that reads or changes a job takes the caller's identity and treats another user's
 job exactly like a missing one (NotFound). Writes that cause messages (dispatch, cancel) put them
@@ -18,14 +19,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.common.identity import Identity
+from services.common.outbox import Kicker
 from services.common.questions import analyze_goal
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher, route_snapshot
 from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact_key, job_prefix
 from services.jobs.domain.dispatch import RouteSnapshot
-from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, job_not_found
 from services.jobs.domain.events import CANCELLED_BY_USER, RowChange, failed_change
 from services.jobs.domain.pagination import Page, resolve_page
 from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
@@ -44,8 +46,8 @@ from services.jobs.domain.validation import (
     validate_job,
     validate_suggestion_request,
 )
+from services.jobs.domain.visibility import job_not_found
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
-from services.jobs.outbox import Kicker
 from services.jobs.outcomes import Outcomes
 from services.jobs.repository import JobRow
 from services.jobs.watch import ChangeNotifier

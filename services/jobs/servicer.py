@@ -1,7 +1,8 @@
-"""swarmcast.jobs.v1.JobsService over gRPC: identity, request mapping and status codes.
+"""swarmcast.jobs.v1.JobsService over gRPC: identity and request/response mapping.
 
-The operations live in `service.JobsCore`; this layer only authenticates, converts messages and
-maps domain errors to canonical codes (bad input is INVALID_ARGUMENT, never INTERNAL).
+The operations live in `service.JobsCore`; the domain errors they raise (`services.common.errors`,
+bad input as `validation.ValidationError`) are answered with their status by the shared
+interceptor, so bad input is INVALID_ARGUMENT, never INTERNAL.
 """
 
 from __future__ import annotations
@@ -9,22 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import NoReturn, TypeAlias
+from typing import TypeAlias
 
 import grpc
-from google.rpc import error_details_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
+from services.common.errors import NotFound
 from services.common.identity import Identity, require_identity, require_operator
-from services.common.status import (
-    abort,
-    abort_already_exists,
-    abort_failed_precondition,
-    abort_invalid,
-    abort_not_found,
-    abort_permission_denied,
-)
 from services.jobs.convert import (
     error_event_to_proto,
     job_to_proto,
@@ -36,10 +29,10 @@ from services.jobs.convert import (
     status_from_proto,
     track_record_to_proto,
 )
-from services.jobs.domain.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
 from services.jobs.domain.outcomes import ResolutionInput
 from services.jobs.domain.state_machine import TERMINAL
-from services.jobs.domain.validation import JobFields, ValidationError
+from services.jobs.domain.validation import JobFields
+from services.jobs.domain.visibility import job_not_found
 from services.jobs.service import SIM_DATA_URL_TTL, JobsCore
 from services.jobs.watch import WatchHub
 
@@ -48,40 +41,6 @@ Ctx: TypeAlias = grpc.aio.ServicerContext
 # WatchJob is driven by change notifications; this slow re-read only covers a notification lost
 # in a NATS outage.
 WATCH_RESYNC_SECONDS = 30.0
-
-
-@contextlib.asynccontextmanager
-async def domain_errors(context: Ctx) -> AsyncIterator[None]:
-    """Maps domain failures to canonical status codes with their human-readable message."""
-    try:
-        yield
-    except ValidationError as exc:
-        if exc.suggestions is not None:
-            await abort_refused_goal(context, exc)
-        await abort_invalid(context, exc.message, fields={exc.field: exc.description})
-    except NotFound as exc:
-        await abort_not_found(context, exc.message)
-    except AlreadyExists as exc:
-        await abort_already_exists(context, exc.message)
-    except FailedPrecondition as exc:
-        await abort_failed_precondition(context, exc.message)
-    except PermissionDenied as exc:
-        await abort_permission_denied(context, exc.message)
-
-
-async def abort_refused_goal(context: Ctx, exc: ValidationError) -> NoReturn:
-    """INVALID_ARGUMENT whose details carry the field violation and the suggested questions
-    (jobs.v1.GoalSuggestions), so a client lists them without parsing the message."""
-    violation = error_details_pb2.BadRequest.FieldViolation(field=exc.field, description=exc.description)
-    await abort(
-        context,
-        grpc.StatusCode.INVALID_ARGUMENT,
-        exc.message,
-        details=[
-            error_details_pb2.BadRequest(field_violations=[violation]),
-            jobs_pb2.GoalSuggestions(suggestions=exc.suggestions or []),
-        ],
-    )
 
 
 def _optional(message: object, name: str) -> object | None:
@@ -113,8 +72,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             enrich_web=_optional(request, "enrich_web"),  # type: ignore[arg-type]
             forecast_days=_optional(request, "forecast_days"),  # type: ignore[arg-type]
         )
-        async with domain_errors(context):
-            job = await self.core.create_job(identity, fields)
+        job = await self.core.create_job(identity, fields)
         return jobs_pb2.CreateJobResponse(job=job_to_proto(job))
 
     @staticmethod
@@ -131,41 +89,36 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.CreateDraftRequest, context: Ctx
     ) -> jobs_pb2.CreateDraftResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.create_draft(identity, self._draft_fields(request))
+        job = await self.core.create_draft(identity, self._draft_fields(request))
         return jobs_pb2.CreateDraftResponse(job=job_to_proto(job))
 
     async def UpdateDraft(
         self, request: jobs_pb2.UpdateDraftRequest, context: Ctx
     ) -> jobs_pb2.UpdateDraftResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.update_draft(identity, request.job_id, self._draft_fields(request))
+        job = await self.core.update_draft(identity, request.job_id, self._draft_fields(request))
         return jobs_pb2.UpdateDraftResponse(job=job_to_proto(job))
 
     async def LaunchDraft(
         self, request: jobs_pb2.LaunchDraftRequest, context: Ctx
     ) -> jobs_pb2.LaunchDraftResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.launch_draft(identity, request.job_id)
+        job = await self.core.launch_draft(identity, request.job_id)
         return jobs_pb2.LaunchDraftResponse(job=job_to_proto(job))
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: Ctx) -> jobs_pb2.GetJobResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.get_job(identity, request.job_id)
+        job = await self.core.get_job(identity, request.job_id)
         return jobs_pb2.GetJobResponse(job=job_to_proto(job))
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: Ctx) -> jobs_pb2.ListJobsResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            result = await self.core.list_jobs(
-                identity,
-                page=request.page,
-                per_page=request.per_page,
-                status=status_from_proto(request.status),
-            )
+        result = await self.core.list_jobs(
+            identity,
+            page=request.page,
+            per_page=request.per_page,
+            status=status_from_proto(request.status),
+        )
         return jobs_pb2.ListJobsResponse(
             jobs=[job_to_proto(job, light=True) for job in result.jobs],
             total=result.total,
@@ -175,20 +128,17 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
 
     async def DeleteJob(self, request: jobs_pb2.DeleteJobRequest, context: Ctx) -> jobs_pb2.DeleteJobResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            await self.core.delete_job(identity, request.job_id)
+        await self.core.delete_job(identity, request.job_id)
         return jobs_pb2.DeleteJobResponse()
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: Ctx) -> jobs_pb2.CancelJobResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.cancel_job(identity, request.job_id)
+        job = await self.core.cancel_job(identity, request.job_id)
         return jobs_pb2.CancelJobResponse(job=job_to_proto(job, light=True))
 
     async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: Ctx) -> jobs_pb2.RetryJobResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            job = await self.core.retry_job(identity, request.job_id)
+        job = await self.core.retry_job(identity, request.job_id)
         return jobs_pb2.RetryJobResponse(job=job_to_proto(job))
 
     # --- watch ------------------------------------------------------------------------------------
@@ -206,8 +156,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         with self.hub.watch(job_id) as changed:
             last = await self._read_for_watch(identity, job_id)
             if last is None:
-                await abort_not_found(context, f"job {job_id} not found")
-            assert last is not None
+                raise job_not_found(job_id)
             yield jobs_pb2.WatchJobResponse(job=last)
             while status_from_proto(last.status) not in TERMINAL:
                 with contextlib.suppress(TimeoutError):
@@ -215,8 +164,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
                 changed.clear()
                 current = await self._read_for_watch(identity, job_id)
                 if current is None:
-                    await abort_not_found(context, f"job {job_id} was deleted")
-                assert current is not None
+                    raise NotFound(f"job {job_id} was deleted")
                 if current != last:
                     last = current
                     yield jobs_pb2.WatchJobResponse(job=current)
@@ -227,32 +175,28 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.CreateShareLinkRequest, context: Ctx
     ) -> jobs_pb2.CreateShareLinkResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            token = await self.core.create_share_link(identity, request.job_id)
+        token = await self.core.create_share_link(identity, request.job_id)
         return jobs_pb2.CreateShareLinkResponse(share_token=token)
 
     async def RevokeShareLink(
         self, request: jobs_pb2.RevokeShareLinkRequest, context: Ctx
     ) -> jobs_pb2.RevokeShareLinkResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            await self.core.revoke_share_link(identity, request.job_id)
+        await self.core.revoke_share_link(identity, request.job_id)
         return jobs_pb2.RevokeShareLinkResponse()
 
     async def GetSharedJob(
         self, request: jobs_pb2.GetSharedJobRequest, context: Ctx
     ) -> jobs_pb2.GetSharedJobResponse:
         # Public: the token is the only credential.
-        async with domain_errors(context):
-            job = await self.core.shared_job(request.share_token)
+        job = await self.core.shared_job(request.share_token)
         return jobs_pb2.GetSharedJobResponse(job=shared_job_to_proto(job))
 
     async def SuggestQuestions(
         self, request: jobs_pb2.SuggestQuestionsRequest, context: Ctx
     ) -> jobs_pb2.SuggestQuestionsResponse:
         await require_identity(context)
-        async with domain_errors(context):
-            result = await self.core.suggest_questions(request.seed_text, request.goal, request.forecast_days)
+        result = await self.core.suggest_questions(request.seed_text, request.goal, request.forecast_days)
         return jobs_pb2.SuggestQuestionsResponse(
             suggestions=result.suggestions, goal_ok=result.goal_ok, reason=result.reason
         )
@@ -263,16 +207,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.GetSimDataRequest, context: Ctx
     ) -> jobs_pb2.GetSimDataResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            files = await self.core.sim_data(identity, request.job_id)
+        files = await self.core.sim_data(identity, request.job_id)
         return jobs_pb2.GetSimDataResponse(
             files=files, expires_in_seconds=int(SIM_DATA_URL_TTL.total_seconds())
         )
 
     async def GetGraph(self, request: jobs_pb2.GetGraphRequest, context: Ctx) -> jobs_pb2.GetGraphResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            graph = await self.core.graph(identity, request.job_id)
+        graph = await self.core.graph(identity, request.job_id)
         return jobs_pb2.GetGraphResponse(graph=graph)
 
     # --- outcomes ---------------------------------------------------------------------------------
@@ -287,16 +229,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             resolved_on=request.resolved_on,
             source_url=request.source_url,
         )
-        async with domain_errors(context):
-            view = await self.core.outcomes.resolve(identity, request.job_id, given)
+        view = await self.core.outcomes.resolve(identity, request.job_id, given)
         return jobs_pb2.ResolveJobResponse(outcome=outcome_to_proto(view))
 
     async def GetOutcome(
         self, request: jobs_pb2.GetOutcomeRequest, context: Ctx
     ) -> jobs_pb2.GetOutcomeResponse:
         identity = await require_identity(context)
-        async with domain_errors(context):
-            view = await self.core.outcomes.get(identity, request.job_id)
+        view = await self.core.outcomes.get(identity, request.job_id)
         if view is None:
             return jobs_pb2.GetOutcomeResponse()
         return jobs_pb2.GetOutcomeResponse(outcome=outcome_to_proto(view))
@@ -324,21 +264,19 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.UpsertRouteRequest, context: Ctx
     ) -> jobs_pb2.UpsertRouteResponse:
         await require_operator(context)
-        async with domain_errors(context):
-            view = await self.core.upsert_route(route_from_proto(request.route))
+        view = await self.core.upsert_route(route_from_proto(request.route))
         return jobs_pb2.UpsertRouteResponse(route=route_to_proto(view.route, view.settings))
 
     async def ListErrorEvents(
         self, request: jobs_pb2.ListErrorEventsRequest, context: Ctx
     ) -> jobs_pb2.ListErrorEventsResponse:
         await require_operator(context)
-        async with domain_errors(context):
-            result = await self.core.error_events(
-                page=request.page,
-                per_page=request.per_page,
-                source=request.source,
-                job_id=request.job_id if request.HasField("job_id") else None,
-            )
+        result = await self.core.error_events(
+            page=request.page,
+            per_page=request.per_page,
+            source=request.source,
+            job_id=request.job_id if request.HasField("job_id") else None,
+        )
         return jobs_pb2.ListErrorEventsResponse(
             events=[error_event_to_proto(e) for e in result.events],
             total=result.total,

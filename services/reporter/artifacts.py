@@ -1,94 +1,133 @@
 """The run artifacts the report is computed from, parsed and checked (pure: no I/O here).
 
-The engine's JSON shapes are documented in docs/artifacts.md. The reporter reads eight of the ten
-files; `chat_log.json` and `relations.json` add nothing the others do not already carry. Parsing
-checks every field the facts use, so a corrupt or truncated artifact becomes one clear
-`ArtifactError` (a permanent failure: retrying cannot fix the bytes) instead of a KeyError deep in
-the fact computation.
+The files and their shapes are the typed contract of `services.common.artifacts` (what they mean:
+docs/artifacts.md). The reporter reads eight of the ten files; `chat_log.json` and
+`relations.json` add nothing the others do not already carry. Parsing checks every field the facts
+use, so a corrupt or truncated artifact becomes one clear `ArtifactError` (a permanent failure:
+retrying cannot fix the bytes) instead of a KeyError deep in the fact computation; what passes is
+handed on as the contract's types.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# What the reporter reads, in the order it reads them.
-REQUIRED_ARTIFACTS: tuple[str, ...] = (
-    "market_curves.json",
-    "agent_trajectories.json",
-    "engagement_summary.json",
-    "top_posts.json",
-    "posts.json",
-    "trades.json",
-    "social_graph.json",
-    "profiles.json",
+from services.common.artifacts import (
+    ARTIFACT_NAMES,
+    AgentTrajectoriesFile,
+    AgentTrajectory,
+    ArtifactError,
+    Baselines,
+    CurvePoint,
+    DirectForecast,
+    EngagementSummaryFile,
+    Evidence,
+    EvidenceFact,
+    FollowEdge,
+    Forecast,
+    Goal,
+    GoalForecast,
+    GraphNode,
+    Market,
+    MarketCurvesFile,
+    MarketForecast,
+    Post,
+    Profile,
+    SocialGraphFile,
+    TopPost,
+    Trade,
+    load_artifact,
 )
 
+__all__ = ["NEEDED", "REQUIRED_ARTIFACTS", "ArtifactError", "RunArtifacts", "parse_artifacts"]
 
-class ArtifactError(Exception):
-    """An artifact is missing, not JSON, or lacks a field the report needs (permanent)."""
+# What the reporter reads, in the order the runner writes them.
+REQUIRED_ARTIFACTS: tuple[str, ...] = tuple(
+    name for name in ARTIFACT_NAMES if name not in ("chat_log.json", "relations.json")
+)
+
+# The fields the facts rely on, per record type of the contract (the tests keep each a field of it).
+# fmt: off
+NEEDED: dict[object, tuple[str, ...]] = {
+    MarketCurvesFile: ("rounds", "markets", "goal"),
+    Market: ("id", "question", "initial_price_yes", "final_price_yes", "belief_probability",
+             "total_volume_shares", "total_volume_cash", "curve"),
+    CurvePoint: ("round", "price_yes", "volume_cash"),
+    Goal: ("question", "belief_probability", "spread", "market_probability", "p10", "p50", "p90"),
+    Forecast: ("goal", "markets", "method"),
+    GoalForecast: ("market_id", "level", "replicates"),
+    MarketForecast: ("probability", "interval", "market", "belief"),
+    Evidence: ("prior", "stakeholders", "low_evidence", "items"),
+    EvidenceFact: ("kind", "text", "weight"),
+    Baselines: ("opening_price", "direct"),
+    DirectForecast: ("probability", "source"),
+    AgentTrajectory: ("agent_id", "name", "entity_id", "position", "confidence"),
+    Post: ("id", "round", "author_id", "author", "kind", "text", "stance", "likes", "dislikes",
+           "replies", "reposts"),
+    Trade: ("id", "round", "agent_id", "market_id", "side", "outcome", "shares", "cash",
+            "price_before", "price_after"),
+    SocialGraphFile: ("nodes", "edges"),
+    GraphNode: ("id", "name", "followers", "position"),
+    FollowEdge: ("source", "target"),
+    Profile: ("agent_id", "name", "entity_id", "kind", "initial", "final", "holdings", "pnl", "stats"),
+    EngagementSummaryFile: ("backend",),
+}
+# fmt: on
 
 
 @dataclass(frozen=True)
 class RunArtifacts:
     """The parsed artifacts of one run; lists keep the engine's order (ids ascending)."""
 
-    market_curves: dict[str, Any]
-    trajectories: dict[str, Any]
-    engagement: dict[str, Any]
-    top_posts: list[dict[str, Any]]
-    posts: list[dict[str, Any]]
-    trades: list[dict[str, Any]]
-    social_graph: dict[str, Any]
-    profiles: list[dict[str, Any]]
+    market_curves: MarketCurvesFile
+    trajectories: AgentTrajectoriesFile
+    engagement: EngagementSummaryFile
+    top_posts: list[TopPost]
+    posts: list[Post]
+    trades: list[Trade]
+    social_graph: SocialGraphFile
+    profiles: list[Profile]
 
     @property
     def rounds(self) -> int:
         return int(self.market_curves["rounds"])
 
     @property
-    def markets(self) -> list[dict[str, Any]]:
+    def markets(self) -> list[Market]:
         return list(self.market_curves["markets"])
 
     @property
-    def goal(self) -> dict[str, Any]:
-        return dict(self.market_curves["goal"])
+    def goal(self) -> Goal:
+        return self.market_curves["goal"].copy()
 
     @property
-    def agents(self) -> list[dict[str, Any]]:
+    def agents(self) -> list[AgentTrajectory]:
         return list(self.trajectories["agents"])
 
     @property
-    def forecast(self) -> dict[str, Any]:
+    def forecast(self) -> Forecast:
         """The forecast over all replicates (docs/forecasting.md §4), checked by `parse_artifacts`."""
-        return dict(self.market_curves["forecast"])
+        return self.market_curves["forecast"].copy()
 
     @property
-    def evidence(self) -> dict[str, Any] | None:
+    def evidence(self) -> Evidence | None:
         """What the engine read from the seed; None for artifacts written before it recorded this."""
         evidence = self.market_curves.get("evidence")
-        return dict(evidence) if isinstance(evidence, Mapping) else None
+        return evidence.copy() if isinstance(evidence, Mapping) else None
 
     @property
-    def baselines(self) -> dict[str, Any] | None:
+    def baselines(self) -> Baselines | None:
         """What the forecast is compared with (opening price, a single forecast without simulation);
         None for artifacts written before the engine recorded them."""
         baselines = self.market_curves.get("baselines")
-        return dict(baselines) if isinstance(baselines, Mapping) else None
+        return baselines.copy() if isinstance(baselines, Mapping) else None
 
     @property
     def replicates(self) -> int:
         return int(self.market_curves["forecast"]["goal"]["replicates"])
-
-
-def _load(name: str, raw: bytes) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ArtifactError(f"{name} is not valid JSON: {exc}") from None
 
 
 def _need(obj: Any, name: str, where: str, fields: tuple[str, ...]) -> None:
@@ -99,7 +138,7 @@ def _need(obj: Any, name: str, where: str, fields: tuple[str, ...]) -> None:
         raise ArtifactError(f"{name}: {where} lacks {', '.join(missing)}")
 
 
-def _list(obj: Any, name: str, key: str) -> list[dict[str, Any]]:
+def _list(obj: Any, name: str, key: str) -> list[Any]:
     _need(obj, name, "the top level", (key,))
     value = obj[key]
     if not isinstance(value, list):
@@ -122,7 +161,7 @@ def _probability(value: Any, name: str, what: str) -> float:
 
 def _check_estimate(obj: Any, name: str, where: str) -> None:
     """One market's forecast: probability, an interval [low, high] around it, market, belief."""
-    _need(obj, name, where, ("probability", "interval", "market", "belief"))
+    _need(obj, name, where, NEEDED[MarketForecast])
     for key in ("probability", "market", "belief"):
         _probability(obj[key], name, f"{where} {key}")
     interval = obj["interval"]
@@ -139,9 +178,9 @@ def _check_forecast(curves: Mapping[str, Any], name: str, market_ids: list[str])
         # Written by an engine from before replicates and intervals: no headline to report.
         raise ArtifactError(f"{name} lacks forecast (the run predates the forecast with an interval)")
     forecast = curves["forecast"]
-    _need(forecast, name, "forecast", ("goal", "markets", "method"))
+    _need(forecast, name, "forecast", NEEDED[Forecast])
     goal = forecast["goal"]
-    _need(goal, name, "forecast.goal", ("market_id", "level", "replicates"))
+    _need(goal, name, "forecast.goal", NEEDED[GoalForecast])
     _check_estimate(goal, name, "forecast.goal")
     if goal["market_id"] != market_ids[0]:
         raise ArtifactError(
@@ -165,21 +204,21 @@ def _check_forecast(curves: Mapping[str, Any], name: str, market_ids: list[str])
 
 
 def _check_evidence(evidence: Any, name: str) -> None:
-    _need(evidence, name, "evidence", ("prior", "stakeholders", "low_evidence", "items"))
+    _need(evidence, name, "evidence", NEEDED[Evidence])
     _probability(evidence["prior"], name, "evidence prior")
     if not isinstance(evidence["items"], list):
         raise ArtifactError(f"{name}: evidence items is not a list")
     for item in evidence["items"]:
-        _need(item, name, "an evidence item", ("kind", "text", "weight"))
+        _need(item, name, "an evidence item", NEEDED[EvidenceFact])
 
 
 def _check_baselines(baselines: Any, name: str) -> None:
-    _need(baselines, name, "baselines", ("opening_price", "direct"))
+    _need(baselines, name, "baselines", NEEDED[Baselines])
     _probability(baselines["opening_price"], name, "baselines opening_price")
     direct = baselines["direct"]
     if direct is None:  # a run checkpointed before the engine recorded it, then resumed
         return
-    _need(direct, name, "baselines.direct", ("probability", "source"))
+    _need(direct, name, "baselines.direct", NEEDED[DirectForecast])
     if not isinstance(direct["source"], str):
         raise ArtifactError(f"{name}: baselines.direct source is not a string")
     if direct["probability"] is None:
@@ -196,11 +235,11 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
     missing = [n for n in REQUIRED_ARTIFACTS if n not in raw]
     if missing:
         raise ArtifactError(f"missing artifacts: {', '.join(missing)}")
-    data = {name: _load(name, raw[name]) for name in REQUIRED_ARTIFACTS}
+    data = {name: load_artifact(name, raw[name]) for name in REQUIRED_ARTIFACTS}
 
     name = "market_curves.json"
     curves = data[name]
-    _need(curves, name, "the top level", ("rounds", "markets", "goal"))
+    _need(curves, name, "the top level", NEEDED[MarketCurvesFile])
     rounds = curves["rounds"]
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ArtifactError(f"{name}: rounds is not a non-negative integer")
@@ -208,26 +247,17 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
     if not markets:
         raise ArtifactError(f"{name}: no markets")
     for i, market in enumerate(markets):
-        _need(
-            market,
-            name,
-            f"market {i}",
-            ("id", "question", "initial_price_yes", "final_price_yes", "belief_probability",
-             "total_volume_shares", "total_volume_cash", "curve"),
-        )  # fmt: skip
+        _need(market, name, f"market {i}", NEEDED[Market])
         curve = market["curve"]
         if not isinstance(curve, list) or len(curve) != rounds + 1:
             raise ArtifactError(f"{name}: market {market['id']} curve does not hold rounds 0..{rounds}")
         for point in curve:
-            _need(point, name, f"a curve point of {market['id']}", ("round", "price_yes", "volume_cash"))
+            _need(point, name, f"a curve point of {market['id']}", NEEDED[CurvePoint])
             price = _number(point["price_yes"], name, f"a price of {market['id']}")
             if not 0.0 <= price <= 1.0:
                 raise ArtifactError(f"{name}: price {price} of {market['id']} is outside [0, 1]")
         _number(market["final_price_yes"], name, f"final_price_yes of {market['id']}")
-    _need(
-        curves["goal"], name, "goal", ("question", "belief_probability", "spread", "market_probability",
-                                       "p10", "p50", "p90")
-    )  # fmt: skip
+    _need(curves["goal"], name, "goal", NEEDED[Goal])
     _check_forecast(curves, name, [str(m["id"]) for m in markets])
     if curves.get("evidence") is not None:  # absent only in artifacts older than the evidence reader
         _check_evidence(curves["evidence"], name)
@@ -237,37 +267,34 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
     name = "agent_trajectories.json"
     agents = _list(data[name], name, "agents")
     for agent in agents:
-        _need(agent, name, "an agent", ("agent_id", "name", "entity_id", "position", "confidence"))
+        _need(agent, name, "an agent", NEEDED[AgentTrajectory])
         if len(agent["position"]) != rounds + 1 or len(agent["confidence"]) != rounds + 1:
             raise ArtifactError(f"{name}: agent {agent['agent_id']} does not hold rounds 0..{rounds}")
 
     name = "posts.json"
     posts = _list(data[name], name, "posts")
     for post in posts:
-        _need(post, name, "a post", ("id", "round", "author_id", "author", "kind", "text", "stance",
-                                     "likes", "dislikes", "replies", "reposts"))  # fmt: skip
+        _need(post, name, "a post", NEEDED[Post])
     name = "trades.json"
     trades = _list(data[name], name, "trades")
     for trade in trades:
-        _need(trade, name, "a trade", ("id", "round", "agent_id", "market_id", "side", "outcome", "shares",
-                                       "cash", "price_before", "price_after"))  # fmt: skip
+        _need(trade, name, "a trade", NEEDED[Trade])
     name = "top_posts.json"
     top_posts = _list(data[name], name, "posts")
     name = "social_graph.json"
     graph = data[name]
-    _need(graph, name, "the top level", ("nodes", "edges"))
+    _need(graph, name, "the top level", NEEDED[SocialGraphFile])
     for node in graph["nodes"]:
-        _need(node, name, "a node", ("id", "name", "followers", "position"))
+        _need(node, name, "a node", NEEDED[GraphNode])
     for edge in graph["edges"]:
-        _need(edge, name, "an edge", ("source", "target"))
+        _need(edge, name, "an edge", NEEDED[FollowEdge])
     name = "profiles.json"
     profiles = _list(data[name], name, "agents")
     for profile in profiles:
-        _need(profile, name, "a profile", ("agent_id", "name", "entity_id", "kind", "initial", "final",
-                                           "holdings", "pnl", "stats"))  # fmt: skip
+        _need(profile, name, "a profile", NEEDED[Profile])
     name = "engagement_summary.json"
     engagement = data[name]
-    _need(engagement, name, "the top level", ("backend",))
+    _need(engagement, name, "the top level", NEEDED[EngagementSummaryFile])
     return RunArtifacts(
         market_curves=curves,
         trajectories=data["agent_trajectories.json"],

@@ -107,19 +107,19 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
 
     # --- Key findings
     out += ["## Key Findings", ""]
-    for i, f in enumerate(facts.findings, start=1):
-        text = prose.finding_texts.get(f.id, f.text).strip()
-        title = prose.finding_titles.get(f.id, f.title).strip().rstrip(".")
+    for i, finding in enumerate(facts.findings, start=1):
+        text = prose.finding_texts.get(finding.id, finding.text).strip()
+        title = prose.finding_titles.get(finding.id, finding.title).strip().rstrip(".")
         in_text_posts, in_text_trades = cited_ids(text)
         # The finding's own evidence is always listed (ids the text has not cited already).
         evidence = fmt.cite(
-            [p for p in f.post_ids if p not in in_text_posts],
-            [t for t in f.trade_ids if t not in in_text_trades],
+            [p for p in finding.post_ids if p not in in_text_posts],
+            [t for t in finding.trade_ids if t not in in_text_trades],
         )
         line = f"{i}. **{title}.** {text}"
         if evidence:
             line += f" Evidence: {evidence}"
-        elif not (f.post_ids or f.trade_ids or in_text_posts or in_text_trades):
+        elif not (finding.post_ids or finding.trade_ids or in_text_posts or in_text_trades):
             line += " (No post or trade to cite: the run had too little activity.)"
         out.append(line)
     out.append("")

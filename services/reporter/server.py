@@ -17,12 +17,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from swarmcast.reporter.v1 import reporter_pb2, reporter_pb2_grpc
 
 from services.common.config import Settings
+from services.common.errors import InvalidArgument, Unavailable
 from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
 from services.common.identity import TokenAuthenticator, require_operator
-from services.common.status import abort_failed_precondition, abort_invalid, abort_unavailable
 from services.common.storage import ObjectStore, StorageError
-from services.reporter.service import NothingToRegenerate, ReportService
-from services.reporter.settings import ReporterSettings
+from services.reporter.service import ReportService
+from services.reporter.settings import ReporterSettings, get_reporter_settings
 from services.reporter.status import ReportState, ReportStatus
 
 SERVICE_NAME = reporter_pb2.DESCRIPTOR.services_by_name["ReporterService"].full_name
@@ -33,6 +33,11 @@ _STATES = {
     ReportState.DONE: reporter_pb2.REPORT_STATE_DONE,
     ReportState.FAILED: reporter_pb2.REPORT_STATE_FAILED,
 }
+
+
+def _check_job_id(job_id: int) -> None:
+    if job_id <= 0:
+        raise InvalidArgument("job_id must be a positive integer", fields={"job_id": "must be > 0"})
 
 
 def _timestamp(status: ReportStatus) -> Timestamp | None:
@@ -64,18 +69,12 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
         self, request: reporter_pb2.RegenerateReportRequest, context: grpc.aio.ServicerContext
     ) -> reporter_pb2.RegenerateReportResponse:
         await require_operator(context)
-        if request.job_id <= 0:
-            await abort_invalid(
-                context, "job_id must be a positive integer", fields={"job_id": "must be > 0"}
-            )
+        _check_job_id(request.job_id)
+        # NothingToRegenerate is a FailedPrecondition and answered as such.
         try:
             status = await self._service().regenerate(request.job_id, deterministic=request.deterministic)
-        except NothingToRegenerate as exc:
-            await abort_failed_precondition(context, str(exc))
         except (StorageError, OSError, TimeoutError) as exc:
-            await abort_unavailable(
-                context, f"the report could not be rewritten right now; retry shortly ({exc})"
-            )
+            raise Unavailable(f"the report could not be rewritten right now; retry shortly ({exc})") from exc
         return reporter_pb2.RegenerateReportResponse(
             job_id=status.job_id,
             state=_STATES[status.state],
@@ -90,14 +89,11 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
         self, request: reporter_pb2.GetReportStatusRequest, context: grpc.aio.ServicerContext
     ) -> reporter_pb2.GetReportStatusResponse:
         await require_operator(context)
-        if request.job_id <= 0:
-            await abort_invalid(
-                context, "job_id must be a positive integer", fields={"job_id": "must be > 0"}
-            )
+        _check_job_id(request.job_id)
         try:
             status = await self._service().status(request.job_id)
-        except (StorageError, OSError, TimeoutError):
-            await abort_unavailable(context, "report status is unavailable right now; retry shortly")
+        except (StorageError, OSError, TimeoutError) as exc:
+            raise Unavailable("report status is unavailable right now; retry shortly") from exc
         response = reporter_pb2.GetReportStatusResponse(
             job_id=request.job_id,
             state=_STATES[status.state],
@@ -114,16 +110,21 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
         return response
 
 
-async def build(settings: Settings, *, keys: TokenAuthenticator | None = None) -> ServiceSpec:
+async def build(
+    settings: Settings,
+    reporter_settings: ReporterSettings | None = None,
+    *,
+    keys: TokenAuthenticator | None = None,
+) -> ServiceSpec:
     """The reporter's spec; `keys` replaces the auth-backed signing-key cache (tests)."""
-    reporter_settings = ReporterSettings.from_settings(settings)
-    runtime = ServiceRuntime(reporter_settings, "reporter", error_source="worker")
+    reporter_settings = reporter_settings or get_reporter_settings()
+    runtime = ServiceRuntime(settings, "reporter", error_source="worker")
     servicer = ReporterServicer()
 
     async def on_start(server: GrpcServer) -> None:
         await runtime.start()
         assert runtime.bus is not None
-        store = ObjectStore.from_settings(reporter_settings)
+        store = ObjectStore.from_settings(settings)
         await store.ensure_bucket()
         service = ReportService(reporter_settings, bus=runtime.bus, store=store, errors=runtime.errors)
         await service.start()
@@ -142,7 +143,7 @@ async def build(settings: Settings, *, keys: TokenAuthenticator | None = None) -
         add_servicers=lambda server: reporter_pb2_grpc.add_ReporterServiceServicer_to_server(
             servicer, server
         ),
-        listen_addr=reporter_settings.listen_addr(reporter_settings.reporter_addr),
+        listen_addr=settings.listen_addr(settings.reporter_addr),
         on_start=on_start,
         on_stop=on_stop,
         interceptors=runtime.interceptors(keys=keys),
@@ -150,7 +151,7 @@ async def build(settings: Settings, *, keys: TokenAuthenticator | None = None) -
 
 
 def main() -> None:
-    run_service("reporter", build, ReporterSettings())
+    run_service("reporter", build)
 
 
 if __name__ == "__main__":

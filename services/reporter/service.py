@@ -35,6 +35,7 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta, Subscription
+from services.common.errors import FailedPrecondition
 from services.common.interceptors import ErrorReporter
 from services.common.storage import ObjectNotFound, ObjectStore
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse_artifacts
@@ -71,7 +72,7 @@ class PermanentReportError(Exception):
     """The report cannot be written from these artifacts (missing, corrupt): retrying won't help."""
 
 
-class NothingToRegenerate(Exception):
+class NothingToRegenerate(FailedPrecondition):
     """No runner.completed was ever seen for the job, so there is nothing to rewrite from."""
 
 

@@ -1,17 +1,23 @@
-"""The reporter's settings: the shared `Settings` plus the knobs of its LLM writer.
+"""Reporter-only settings: the knobs of its LLM writer (prefix `SWARMCAST_`).
 
-Shared names (`SWARMCAST_REPORT_LLM_URL`, `SWARMCAST_REPORT_MODEL`) live in services/common; the
-ones below only the reporter reads, so they live here (same `SWARMCAST_` prefix).
+The shared ones are in services/common/config.py.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.config import Settings
 
+class ReporterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWARMCAST_", extra="ignore")
 
-class ReporterSettings(Settings):
+    # OpenAI-compatible endpoint for report prose; empty: the deterministic writer.
+    report_llm_url: str = ""
+    # Model asked for; empty: the job's routed model.
+    report_model: str = ""
     # Bearer key for the report LLM endpoint (hosted providers); unset for a local vLLM.
     report_llm_api_key: SecretStr | None = None
     # One chat-completion request may take this long before it counts as failed.
@@ -31,9 +37,7 @@ class ReporterSettings(Settings):
         wanted = {b.strip().lower() for b in self.report_llm_backends.split(",") if b.strip()}
         return not wanted or backend.strip().lower() in wanted
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ReporterSettings:
-        """`settings` as ReporterSettings (its values win; reporter-only fields come from the env)."""
-        if isinstance(settings, ReporterSettings):
-            return settings
-        return cls(**{name: getattr(settings, name) for name in Settings.model_fields})
+
+@lru_cache(maxsize=1)
+def get_reporter_settings() -> ReporterSettings:
+    return ReporterSettings()

@@ -23,7 +23,6 @@ Run standalone: ``python -m tests.fakes.openai_server --port 8001 --concurrency 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -32,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.app_server import AppServer, serve_until_interrupted, standalone_parser
 
 BEHAVIOURS = ("valid", "invalid_json", "schema_violation", "slow", "http_429", "http_500")
 Responder = Callable[[dict[str, Any], int], dict[str, Any]]
@@ -175,8 +176,11 @@ def scripted_beliefs(
     return respond
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(AppServer):
     """See the module docstring. Use ``await start()`` / ``await stop()`` or ``async with``."""
+
+    url_suffix = "/v1"
+    backlog = 1024
 
     def __init__(
         self,
@@ -193,6 +197,7 @@ class FakeOpenAIServer:
         unknown = [s for s in script if s not in BEHAVIOURS]
         if unknown or not script:
             raise ValueError(f"unknown script entries {unknown}; choose from {BEHAVIOURS}")
+        super().__init__()
         self.concurrency = concurrency
         self.latency = latency_ms / 1000.0
         self.slow = slow_ms / 1000.0
@@ -200,8 +205,6 @@ class FakeOpenAIServer:
         self.script = list(script)
         self.responder = responder
         self._slots = asyncio.Semaphore(concurrency)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
         self.reset()
 
     def reset(self) -> None:
@@ -323,33 +326,9 @@ class FakeOpenAIServer:
         app.router.add_post("/stats/reset", self._reset)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen (port 0 = any free port); returns the base URL ending in ``/v1``."""
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=1024)
-        await site.start()
-        sock = site._server.sockets[0]  # type: ignore[union-attr]
-        self.base_url = f"http://{host}:{sock.getsockname()[1]}/v1"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeOpenAIServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
+    parser = standalone_parser(__doc__, 8001)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--slow-ms", type=float, default=400.0)
@@ -363,19 +342,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         overflow=args.overflow,
         script=args.script.split(","),
     )
-
-    async def serve() -> None:
-        url = await server.start(args.host, args.port)
-        print(
-            f"fake OpenAI server on {url} (concurrency {args.concurrency}, {args.latency_ms:g} ms)",
-            flush=True,
-        )
-        await asyncio.Event().wait()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    serve_until_interrupted(
+        server,
+        args.host,
+        args.port,
+        lambda url: f"fake OpenAI server on {url} (concurrency {args.concurrency}, {args.latency_ms:g} ms)",
+    )
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ class AuthNode:
 
     @property
     def outbox(self) -> Path:
-        return self.settings.mail_outbox_dir
+        return self.auth_settings.mail_outbox_dir
 
     async def stop(self) -> None:
         await self.channel.close()
@@ -82,20 +82,22 @@ async def start_auth_node(
         # Port 0: a free port (50051 belongs to the stack fixture).
         auth_addr="127.0.0.1:0",
         bind_host="127.0.0.1",
-        signing_key_dir=key_dir or workdir / "keys",
-        mail_outbox_dir=outbox or workdir / "outbox",
-        operator_emails=OPERATOR_EMAIL,
-        smtp_url=None,
         database_pool_size=4,
         **overrides,
     )
-    spec = await build(settings, auth_settings or AuthSettings())
+    own = (auth_settings or settings_for(AuthSettings)).model_copy(
+        update={
+            "signing_key_dir": key_dir or workdir / "keys",
+            "mail_outbox_dir": outbox or workdir / "outbox",
+            "operator_emails": OPERATOR_EMAIL,
+            "smtp_url": None,
+        }
+    )
+    spec = await build(settings, own)
     server = GrpcServer(spec)
     await server.start()
     channel = insecure_channel(server.address)
-    return AuthNode(
-        server, settings, auth_settings or AuthSettings(), channel, auth_pb2_grpc.AuthServiceStub(channel)
-    )
+    return AuthNode(server, settings, own, channel, auth_pb2_grpc.AuthServiceStub(channel))
 
 
 def unique_email(tag: str = "user") -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from swarmcast.auth.v1 import auth_pb2
 
 from services.auth.tests.support import (
@@ -134,13 +135,14 @@ async def test_bad_input_everywhere_is_invalid_argument_and_writes_nothing(
         )
 
     for name, opaque in BAD_OPAQUE_TOKENS.items():
-        for rpc, request in (
+        token_requests: tuple[tuple[str, Message], ...] = (
             ("VerifyEmail", auth_pb2.VerifyEmailRequest(token=opaque)),
             ("ResetPassword", auth_pb2.ResetPasswordRequest(token=opaque, new_password="good password 1")),
             ("Refresh", auth_pb2.RefreshRequest(refresh_token=opaque)),
             ("Logout", auth_pb2.LogoutRequest(refresh_token=opaque)),
-        ):
-            await _expect_invalid(c.call(rpc, request), f"{rpc} token {name}")
+        )
+        for rpc, token_request in token_requests:
+            await _expect_invalid(c.call(rpc, token_request), f"{rpc} token {name}")
 
     await _expect_invalid(
         c.call("Authenticate", auth_pb2.AuthenticateRequest(access_token="")), "Authenticate"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.auth.ratelimit import Limit, bucket_for, client_address, parse_networks, peer_host
+from services.auth.ratelimit import Limit, bucket_for
 from services.auth.settings import DEFAULT_TRUSTED_PROXIES
+from services.common.clientip import client_address, parse_networks, peer_host
 
 TRUSTED = parse_networks("127.0.0.0/8,::1/128,10.0.0.0/8")
 

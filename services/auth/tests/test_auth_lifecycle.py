@@ -275,6 +275,7 @@ async def test_resend_verification(auth_node: AuthNode, auth_client: Client) -> 
 async def test_operator_role_and_get_user_permissions(auth_client: Client) -> None:
     c = auth_client
     # The operator account may already exist from another test module on this database.
+    op: auth_pb2.RegisterResponse | auth_pb2.LoginResponse
     try:
         op = await c.register(OPERATOR_EMAIL, "operator password")
     except grpc.aio.AioRpcError:

@@ -136,7 +136,7 @@ async def test_smtp_delivery(smtp_server: tuple[str, int], tmp_path: Path) -> No
     assert "noreply@x.test" in mail["from"] and "bob@example.com" in mail["rcpt"][0]
     parsed = email.message_from_string(mail["data"], policy=email.policy.default)
     assert parsed["Subject"] == "Reset your swarmcast password" and parsed["To"] == "bob@example.com"
-    assert "reset-password?token=tok123" in parsed.get_content()  # type: ignore[attr-defined]
+    assert "reset-password?token=tok123" in parsed.get_content()
     assert mail["auth"]  # logged in with the URL's credentials
     assert not os.listdir(tmp_path)  # nothing in the outbox in SMTP mode
 

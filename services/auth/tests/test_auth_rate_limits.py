@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -43,7 +43,7 @@ async def _at_window_start() -> None:
     await asyncio.sleep(math.floor(now / WINDOW) * WINDOW + WINDOW - now + 0.05)
 
 
-async def _outcomes(calls: list[Awaitable[Any]]) -> tuple[int, list[grpc.aio.AioRpcError]]:
+async def _outcomes(calls: Sequence[Awaitable[Any]]) -> tuple[int, list[grpc.aio.AioRpcError]]:
     results = await asyncio.gather(*calls, return_exceptions=True)
     limited = [r for r in results if isinstance(r, grpc.aio.AioRpcError) and r.code() is EXHAUSTED]
     others = [r for r in results if isinstance(r, BaseException) and r not in limited]
@@ -131,7 +131,7 @@ async def test_two_replicas_share_the_counters(auth_node_factory: NodeFactory) -
     b = await auth_node_factory(
         auth_settings=short_windows(),
         nats_prefix=a.settings.nats_prefix,
-        key_dir=a.settings.signing_key_dir,
+        key_dir=a.auth_settings.signing_key_dir,
         outbox=a.outbox,
     )
     email = unique_email("replicas")

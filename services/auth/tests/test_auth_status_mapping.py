@@ -1,7 +1,9 @@
-"""Use-case errors → gRPC status codes (no server needed: a fake context records the abort)."""
+"""Auth's errors → gRPC status codes through the shared interceptors (no server needed: a fake
+context records the abort)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -9,9 +11,12 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from swarmcast.auth.v1 import auth_pb2
 
-from services.auth import errors
 from services.auth.ratelimit import RateLimited
-from services.auth.servicer import UNDECODABLE, _rpc, _tolerant
+from services.auth.servicer import dependency_unavailable
+from services.common import errors
+from services.common.interceptors import DomainErrorInterceptor, MalformedRequestInterceptor
+
+LOGIN = "/swarmcast.auth.v1.AuthService/Login"
 
 
 class Aborted(Exception):
@@ -47,31 +52,44 @@ CASES = [
 
 @pytest.mark.parametrize(("exc", "code"), CASES, ids=[type(e).__name__ for e, _ in CASES])
 async def test_error_mapping(exc: Exception, code: grpc.StatusCode) -> None:
-    async def handler(self: object, request: object, context: object) -> Any:
-        raise exc
-
     context = FakeContext()
     with pytest.raises(Aborted):
-        await _rpc(handler)(object(), object(), context)  # type: ignore[arg-type]
+        async with DomainErrorInterceptor(dependency_unavailable).around(LOGIN, None, context):
+            raise exc
     assert context.code is code
-    if isinstance(exc, errors.AuthError):
+    if isinstance(exc, errors.DomainError):
         assert context.message == exc.message
     if isinstance(exc, RateLimited):
         assert ("retry-after", "17") in context.trailers
 
 
-async def test_undecodable_request_is_invalid_argument() -> None:
-    async def handler(self: object, request: object, context: object) -> Any:
+async def _login_handler_behind_malformed_interceptor() -> grpc.RpcMethodHandler:
+    async def handler(request: object, context: object) -> Any:
         raise AssertionError("must not run")
 
+    async def continuation(details: object) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(
+            handler,
+            request_deserializer=auth_pb2.LoginRequest.FromString,
+            response_serializer=auth_pb2.LoginResponse.SerializeToString,
+        )
+
+    return await MalformedRequestInterceptor().intercept_service(
+        continuation,
+        SimpleNamespace(method=LOGIN),
+    )
+
+
+async def test_undecodable_request_is_invalid_argument() -> None:
+    handler = await _login_handler_behind_malformed_interceptor()
     context = FakeContext()
     with pytest.raises(Aborted):
-        await _rpc(handler)(object(), UNDECODABLE, context)  # type: ignore[arg-type]
+        await handler.unary_unary(handler.request_deserializer(b"\x0a\x02\xff\xfe"), context)
     assert context.code is grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_tolerant_deserializer() -> None:
-    parse = _tolerant(auth_pb2.LoginRequest.FromString)
+async def test_tolerant_deserializer() -> None:
+    parse = (await _login_handler_behind_malformed_interceptor()).request_deserializer
     assert parse(auth_pb2.LoginRequest(email="a@b.co").SerializeToString()).email == "a@b.co"
-    assert parse(b"\x0a\x02\xff\xfe") is UNDECODABLE
-    assert parse(b"\xff\xff\xff") is UNDECODABLE
+    assert not isinstance(parse(b"\x0a\x02\xff\xfe"), auth_pb2.LoginRequest)
+    assert not isinstance(parse(b"\xff\xff\xff"), auth_pb2.LoginRequest)

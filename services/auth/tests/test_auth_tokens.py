@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.auth.keys import KeyRing
 from services.auth.keytool import main as keys_main
+from services.auth.settings import AuthSettings
 from services.auth.tokens import (
     MAX_ACCESS_TTL_SECONDS,
     AccessTokenCodec,
@@ -211,7 +212,7 @@ def test_opaque_tokens() -> None:
 
 
 def test_operator_key_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = settings_for(signing_key_dir=tmp_path / "ops-keys")
+    settings = settings_for(AuthSettings, signing_key_dir=tmp_path / "ops-keys")
     assert keys_main(["list"], settings) == 0
     first = KeyRing.open(tmp_path / "ops-keys").active().kid
     assert keys_main(["rotate"], settings) == 0

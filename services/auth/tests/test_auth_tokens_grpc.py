@@ -103,7 +103,7 @@ async def test_key_rotation_keeps_everyone_logged_in(auth_node: AuthNode, auth_c
     old_kid = jwt.get_unverified_header(before.access_token)["kid"]
 
     # Rotate as an operator would: a new key file in the shared folder (another process).
-    new_key = KeyRing(auth_node.settings.signing_key_dir)
+    new_key = KeyRing(auth_node.auth_settings.signing_key_dir)
     new_key.reload()
     new_kid = new_key.rotate().kid
     assert new_kid != old_kid
@@ -140,4 +140,4 @@ async def test_require_verified_email_claim_is_in_the_token(auth_node: AuthNode,
     reg = await auth_client.register(unique_email("claims"), "claims password")
     claims = _claims(reg.access_token)
     assert claims["email_verified"] is False and claims["sub"] == str(reg.user.id)
-    assert claims["exp"] - claims["iat"] == auth_node.settings.access_token_ttl_seconds <= 3600  # type: ignore[operator]
+    assert claims["exp"] - claims["iat"] == auth_node.auth_settings.access_token_ttl_seconds <= 3600  # type: ignore[operator]

@@ -86,7 +86,7 @@ class Api:
         return self._signed_in(self.http.post("/api/auth/login", json={"email": email, "password": password}))
 
     def submit(self, **fields: Any) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "seed_text": SEED,
             "goal": f"Will the cycle lane be built? ({secrets.token_hex(3)})",
             "tier": "small",
@@ -94,7 +94,7 @@ class Api:
         body.update(enrich_web=False, **fields)
         response = self.post("/api/jobs", json=body)
         assert response.status_code == 201, response.text
-        return response.json()["job"]  # type: ignore[no-any-return]
+        return response.json()["job"]
 
     def wait_for(
         self, job_id: int, statuses: frozenset[str] = TERMINAL, timeout: float = 90.0
@@ -103,20 +103,20 @@ class Api:
         while True:
             job = self.get(f"/api/jobs/{job_id}").json()["job"]
             if job["status"] in statuses:
-                return job  # type: ignore[no-any-return]
+                return job
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
             time.sleep(0.3)
 
 
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """Asserts the gateway's error body (`{"error": {status, code, message, …}}`) and returns it."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["status"] == status
     assert error["code"] == code
     assert error["message"]
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 def mail_token(outbox: Path, to: str, kind: str, timeout: float = 15.0) -> str:

@@ -28,7 +28,7 @@ def test_invalid_json_is_400(api: Api) -> None:
 def test_wrong_json_types_are_422(api: Api) -> None:
     body = {"seed_text": 5, "goal": ["x"], "tier": None, "forecast_days": "many"}
     error = error_of(api.post("/api/jobs", json=body), 422, "INVALID_ARGUMENT")
-    assert {"seed_text", "goal", "tier", "forecast_days"} <= set(error["fields"])  # type: ignore[arg-type]
+    assert {"seed_text", "goal", "tier", "forecast_days"} <= set(error["fields"])
     error_of(api.post("/api/jobs", json=[1, 2]), 422, "INVALID_ARGUMENT")
 
 

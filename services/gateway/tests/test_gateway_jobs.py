@@ -73,7 +73,7 @@ def test_list_filters_by_status(api: Api) -> None:
 def test_bad_job_input_is_422_and_writes_nothing(api: Api, fields: dict[str, Any], field: str) -> None:
     body = {"seed_text": SEED, "goal": "Will the cycle lane be built?", "tier": "small", **fields}
     error = error_of(api.post("/api/jobs", json=body), 422, "INVALID_ARGUMENT")
-    assert field in error["fields"], error  # type: ignore[operator]
+    assert field in error["fields"], error
     assert api.get("/api/jobs").json()["total"] == 0
 
 
@@ -94,7 +94,7 @@ def test_a_short_seed_and_an_open_ended_goal_are_refused_at_their_fields(api: Ap
     error = error_of(api.post("/api/jobs", json=open_ended), 422, "INVALID_ARGUMENT")
     suggestions = error["suggestions"]
     assert isinstance(suggestions, list) and 1 <= len(suggestions) <= 3
-    assert set(error["fields"]) == {"goal"}  # type: ignore[arg-type]
+    assert set(error["fields"]) == {"goal"}
     assert all(question in str(error["message"]) for question in suggestions)
     assert api.get("/api/jobs").json()["total"] == 0
     # A suggestion is a question the service takes.
@@ -122,7 +122,7 @@ def test_suggest_questions(api: Api, anon: Api) -> None:
         ({"goal": "Will it?"}, "seed_text"),
     ):
         error = error_of(api.post("/api/jobs/suggest-questions", json=body), 422, "INVALID_ARGUMENT")
-        assert field in error["fields"], error  # type: ignore[operator]
+        assert field in error["fields"], error
     error_of(anon.post("/api/jobs/suggest-questions", json={"seed_text": SEED}), 401, "UNAUTHENTICATED")
     assert api.get("/api/jobs").json()["total"] == 0
 
@@ -193,7 +193,7 @@ def test_draft_lifecycle(api: Api) -> None:
     assert draft["status"] == "DRAFT" and draft["goal"] == "Will the draft launch?"
     # Incomplete: launching it is refused with the missing field named.
     error = error_of(api.post(f"/api/jobs/draft/{draft['id']}/launch"), 422, "INVALID_ARGUMENT")
-    assert "seed_text" in error["fields"]  # type: ignore[operator]
+    assert "seed_text" in error["fields"]
     error_of(
         api.request("PATCH", f"/api/jobs/draft/{draft['id']}", json={"tier": "huge"}), 422, "INVALID_ARGUMENT"
     )
@@ -389,7 +389,7 @@ def test_admin_tier_settings(operator: Api, api: Api) -> None:
         for bad in refused:
             answer = operator.request("PUT", "/api/admin/routes", json={**rest, **bad})
             error = error_of(answer, 422, "INVALID_ARGUMENT")
-            assert set(bad) <= set(error["fields"]), error  # type: ignore[arg-type]
+            assert set(bad) <= set(error["fields"]), error
         as_user = api.request("PUT", "/api/admin/routes", json={**rest, "replicates": 9})
         error_of(as_user, 403, "PERMISSION_DENIED")
     finally:

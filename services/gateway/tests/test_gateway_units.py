@@ -12,7 +12,7 @@ from grpc_status import rpc_status
 from pydantic import ValidationError
 from swarmcast.jobs.v1 import jobs_pb2
 
-from services.gateway.clientip import client_address, parse_networks
+from services.common.clientip import client_address, parse_networks
 from services.gateway.convert import enum_name, enum_number, message_to_json, model_for
 from services.gateway.errors import GRPC_TO_HTTP, from_rpc_error
 from services.gateway.models import DraftBody, JobBody

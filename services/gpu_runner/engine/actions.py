@@ -1,4 +1,4 @@
-"""The agents' turn: a JSON schema for it and a validator for it.
+"""The agents' turn: a JSON schema for it, a validator for it, and the typed actions it holds.
 
 A turn is ``{"thought": str?, "beliefs": {market_id: {"reason": str, "probability": 0..1}, ...},
 "confidence": 0..1, "actions": [action, ...]}`` with a belief for every market of the run. The
@@ -7,29 +7,21 @@ checks the same rules by hand (fast, with a precise reason) so every backend, co
 LLM or heuristic, is held to one standard. A turn that fails validation is *invalid* (the LLM is
 asked once more, then it is counted); an action that is well-formed but cannot apply (unknown post,
 insufficient funds) is *rejected* later with a reason.
+
+Each action kind is a frozen dataclass below (:data:`ACTIONS`) whose fields carry their JSON
+schema, so the schema, the validator and the engine's dispatch on the action's class share one
+definition; :func:`parse_action` turns a validated action object into its dataclass.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeAlias
 
-ACTION_TYPES = (
-    "create_post",
-    "reply",
-    "like",
-    "dislike",
-    "repost",
-    "follow",
-    "unfollow",
-    "buy",
-    "sell",
-    "comment_on_market",
-    "do_nothing",
-)
 MAX_TEXT = 280
 MAX_THOUGHT = 400
 MAX_REASON = 160
@@ -40,20 +32,141 @@ _ID = {"type": "integer", "minimum": 0}
 _MARKET = {"type": "string", "minLength": 1, "maxLength": 32}
 _OUTCOME = {"type": "string", "enum": ["yes", "no"]}
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 
+
+def _field(schema: dict[str, Any]) -> Any:
+    """A required dataclass field that carries its JSON schema (the turn schema is built from it)."""
+    return dataclasses.field(metadata={"schema": schema})
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePost:
+    """A new top-level post at ``stance`` (the author's position on the goal, in [-1, 1])."""
+
+    kind: ClassVar[str] = "create_post"
+    text: str = _field(_TEXT)
+    stance: float = _field(_STANCE)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply to post ``post_id`` of the agent's feed, at ``stance`` in [-1, 1]."""
+
+    kind: ClassVar[str] = "reply"
+    post_id: int = _field(_ID)
+    text: str = _field(_TEXT)
+    stance: float = _field(_STANCE)
+
+
+@dataclass(frozen=True, slots=True)
+class Like:
+    """A like of post ``post_id`` of the agent's feed."""
+
+    kind: ClassVar[str] = "like"
+    post_id: int = _field(_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Dislike:
+    """A dislike of post ``post_id`` of the agent's feed."""
+
+    kind: ClassVar[str] = "dislike"
+    post_id: int = _field(_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Repost:
+    """A repost of post ``post_id`` of the agent's feed (same text and stance)."""
+
+    kind: ClassVar[str] = "repost"
+    post_id: int = _field(_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """Following agent ``agent_id``."""
+
+    kind: ClassVar[str] = "follow"
+    agent_id: int = _field(_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Unfollow:
+    """No longer following agent ``agent_id``."""
+
+    kind: ClassVar[str] = "unfollow"
+    agent_id: int = _field(_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Buy:
+    """Spending ``amount`` (> 0) cash on ``outcome`` (yes / no) shares of market ``market_id``."""
+
+    kind: ClassVar[str] = "buy"
+    market_id: str = _field(_MARKET)
+    outcome: str = _field(_OUTCOME)
+    amount: float = _field(_POSITIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class Sell:
+    """Selling ``shares`` (> 0) of ``outcome`` (yes / no) on market ``market_id``."""
+
+    kind: ClassVar[str] = "sell"
+    market_id: str = _field(_MARKET)
+    outcome: str = _field(_OUTCOME)
+    shares: float = _field(_POSITIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class CommentOnMarket:
+    """A comment on market ``market_id`` (its stance is the author's stated belief there)."""
+
+    kind: ClassVar[str] = "comment_on_market"
+    market_id: str = _field(_MARKET)
+    text: str = _field(_TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class DoNothing:
+    """An explicit pass."""
+
+    kind: ClassVar[str] = "do_nothing"
+
+
+Action: TypeAlias = (
+    CreatePost
+    | Reply
+    | Like
+    | Dislike
+    | Repost
+    | Follow
+    | Unfollow
+    | Buy
+    | Sell
+    | CommentOnMarket
+    | DoNothing
+)
+# In schema order (the order of the ``anyOf`` variants a model is shown).
+ACTIONS: tuple[type[Action], ...] = (
+    CreatePost,
+    Reply,
+    Like,
+    Dislike,
+    Repost,
+    Follow,
+    Unfollow,
+    Buy,
+    Sell,
+    CommentOnMarket,
+    DoNothing,
+)
+ACTION_TYPES = tuple(action.kind for action in ACTIONS)
+_ACTION_BY_KIND: dict[str, type[Action]] = {action.kind: action for action in ACTIONS}
 # field name -> schema, per action type ("type" is implied)
 _FIELDS: dict[str, dict[str, dict[str, Any]]] = {
-    "create_post": {"text": _TEXT, "stance": _STANCE},
-    "reply": {"post_id": _ID, "text": _TEXT, "stance": _STANCE},
-    "like": {"post_id": _ID},
-    "dislike": {"post_id": _ID},
-    "repost": {"post_id": _ID},
-    "follow": {"agent_id": _ID},
-    "unfollow": {"agent_id": _ID},
-    "buy": {"market_id": _MARKET, "outcome": _OUTCOME, "amount": {"type": "number", "exclusiveMinimum": 0}},
-    "sell": {"market_id": _MARKET, "outcome": _OUTCOME, "shares": {"type": "number", "exclusiveMinimum": 0}},
-    "comment_on_market": {"market_id": _MARKET, "text": _TEXT},
-    "do_nothing": {},
+    action.kind: {f.name: f.metadata["schema"] for f in dataclasses.fields(action)} for action in ACTIONS
 }
 _TOP_FIELDS = frozenset(("thought", "beliefs", "confidence", "actions"))
 
@@ -77,7 +190,12 @@ class Turn:
     thought: str
     beliefs: dict[str, StatedBelief]
     confidence: float | None
-    actions: list[dict[str, Any]]
+    actions: list[dict[str, Any]]  # validated, in their JSON form: see :func:`parse_action`
+
+
+def parse_action(data: dict[str, Any]) -> Action:
+    """The typed action of one action object as :func:`validate_turn` returns it."""
+    return _ACTION_BY_KIND[data["type"]](**{name: value for name, value in data.items() if name != "type"})
 
 
 def action_schema(max_actions: int, market_ids: Sequence[str]) -> dict[str, Any]:

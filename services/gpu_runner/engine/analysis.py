@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from services.common import artifacts as contract
+
 from . import beliefs
 from .types import Agent, Relation
 from .world import STREAM_BOOTSTRAP, World, rng_for
@@ -69,13 +71,13 @@ def _mean_logit(values: list[float]) -> float:
     return beliefs.sigmoid(sum(beliefs.logit(v) for v in values) / len(values))
 
 
-def forecast(worlds: list[World]) -> dict[str, Any]:
+def forecast(worlds: list[World]) -> contract.Forecast:
     """The run's forecast (DESIGN §7): per market, the replicates' combined forecasts averaged in
     log-odds, with an 80% interval across replicates (a bootstrap over agents for one replicate)."""
     views = [replicate_view(w) for w in worlds]
     first = worlds[0]
     lo_q, hi_q = (1.0 - LEVEL) / 2.0, 1.0 - (1.0 - LEVEL) / 2.0
-    markets: dict[str, dict[str, Any]] = {}
+    markets: dict[str, contract.MarketForecast] = {}
     for mid in first.market_ids:
         per = [v[mid] for v in views]
         probability = _mean_logit([p["probability"] for p in per])
@@ -105,7 +107,7 @@ def forecast(worlds: list[World]) -> dict[str, Any]:
     }
 
 
-def goal_summary(world: World) -> dict[str, Any]:
+def goal_summary(world: World) -> contract.GoalSummary:
     """One replicate's view of the goal: pooled stated belief, spread and quantiles across agents."""
     goal_id = world.goal_market
     agents = world.agents

@@ -1,14 +1,15 @@
-"""The ten artifact files of DESIGN §6 as canonical JSON bytes (shapes: docs/artifacts.md).
+"""The ten artifact files of DESIGN §6, built as the typed contract of
+:mod:`services.common.artifacts` and written as its canonical JSON bytes.
 
-Canonical = ``sort_keys``, fixed separators, no NaN, floats rounded where they are measurements:
-the bytes depend only on the run's state, never on wall-clock time or hash order.
+Floats are rounded where they are measurements: the bytes depend only on the run's state, never
+on wall-clock time or hash order.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from services.common import artifacts as contract
 from services.common.artifacts import ARTIFACT_NAMES
 
 from . import beliefs
@@ -21,17 +22,11 @@ TOP_POSTS = 25
 ENGAGEMENT_KINDS = ("post", "reply", "repost", "market_comment")
 
 
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
-
-
 def engagement_score(post: Any) -> float:
     return post.likes + 2.0 * post.reposts + 1.5 * post.replies - 0.5 * post.dislikes
 
 
-def _post_row(world: World, post: Any) -> dict[str, Any]:
+def _post_row(world: World, post: Any) -> contract.Post:
     return {
         "id": post.id,
         "round": post.round,
@@ -49,15 +44,15 @@ def _post_row(world: World, post: Any) -> dict[str, Any]:
     }
 
 
-def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, Any]:
+def market_curves(worlds: list[World], forecast: contract.Forecast) -> contract.MarketCurvesFile:
     """Replicate 0's curves in full, every replicate's price and belief curves, the forecast and
     the baselines it is compared with."""
     world = worlds[0]
     per_market = forecast["markets"]
-    markets = []
+    markets: list[contract.Market] = []
     for spec in world.specs:
         market = world.markets[spec.id]
-        curve = [
+        curve: list[contract.CurvePoint] = [
             {"round": 0, "price_yes": r4(spec.initial_price_yes), "volume_shares": 0.0, "volume_cash": 0.0}
         ]
         for snap, prices in zip(world.snapshots, market.history, strict=True):
@@ -88,11 +83,11 @@ def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, An
                 "curve": curve,
             }
         )
-    goal_curve = [
+    goal_curve: list[contract.GoalPoint] = [
         {"round": s.round, "probability": r4(s.goal_probability), "spread": r4(s.goal_spread)}
         for s in world.snapshots
     ]
-    replicate_curves = []
+    replicate_curves: list[contract.ReplicateCurves] = []
     for w in worlds:
         initial = w.stated[0]
         weights0 = w.confidences[0]
@@ -124,10 +119,10 @@ def market_curves(worlds: list[World], forecast: dict[str, Any]) -> dict[str, An
     }
 
 
-def agent_trajectories(world: World) -> dict[str, Any]:
+def agent_trajectories(world: World) -> contract.AgentTrajectoriesFile:
     rounds = len(world.stated)
     ids = world.market_ids
-    reasons: dict[int, list[dict[str, Any]]] = {}
+    reasons: dict[int, list[contract.ReasonChange]] = {}
     for r, agent_id, mid, reason in world.reason_log:
         reasons.setdefault(agent_id, []).append({"round": r, "market_id": mid, "reason": reason})
     return {
@@ -150,11 +145,11 @@ def agent_trajectories(world: World) -> dict[str, Any]:
 
 def engagement_summary(
     world: World,
-    backend: dict[str, Any],
-    llm_totals: dict[str, int],
+    backend: contract.BackendLabel,
+    llm_totals: contract.LlmUsage,
     llm_calls: list[list[Any]],
     replicates: int,
-) -> dict[str, Any]:
+) -> contract.EngagementSummaryFile:
     totals: dict[str, int] = {}
     per_round = []
     for snap in world.snapshots:
@@ -189,15 +184,15 @@ def engagement_summary(
     }
 
 
-def top_posts(world: World) -> dict[str, Any]:
+def top_posts(world: World) -> contract.TopPostsFile:
     ranked = sorted(
         (p for p in world.posts if p.kind != "repost"), key=lambda p: (-engagement_score(p), p.id)
     )[:TOP_POSTS]
     return {"posts": [{**_post_row(world, p), "score": r4(engagement_score(p))} for p in ranked]}
 
 
-def social_graph(world: World) -> dict[str, Any]:
-    nodes = [
+def social_graph(world: World) -> contract.SocialGraphFile:
+    nodes: list[contract.GraphNode] = [
         {
             "id": a.id,
             "name": a.name,
@@ -208,15 +203,15 @@ def social_graph(world: World) -> dict[str, Any]:
         }
         for a in world.agents
     ]
-    edges = [
+    edges: list[contract.FollowEdge] = [
         {"source": a.id, "target": t, "type": "follows"} for a in world.agents for t in sorted(a.follows)
     ]
     return {"nodes": nodes, "edges": edges}
 
 
-def profiles(world: World) -> dict[str, Any]:
+def profiles(world: World) -> contract.ProfilesFile:
     prices = world.prices()
-    out = []
+    out: list[contract.Profile] = []
     for a in world.agents:
         value = a.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in a.holdings.items())
         out.append(
@@ -263,11 +258,13 @@ def profiles(world: World) -> dict[str, Any]:
     return {"agents": out}
 
 
-def chat_log(world: World) -> dict[str, Any]:
+def chat_log(world: World) -> contract.ChatLogFile:
     """Chronological replay: posts, replies, reposts, market comments, trades and (LLM) thoughts."""
-    entries: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
+    entries: list[
+        tuple[tuple[int, int, int], contract.ChatThought | contract.ChatPost | contract.ChatTrade]
+    ] = []
     for p in world.posts:
-        row = {
+        row: contract.ChatPost = {
             "round": p.round,
             "kind": p.kind,
             "post_id": p.id,
@@ -315,9 +312,9 @@ def chat_log(world: World) -> dict[str, Any]:
     return {"entries": [row for _, row in entries]}
 
 
-def relations_file(world: World, relations: list[Relation]) -> dict[str, Any]:
+def relations_file(world: World, relations: list[Relation]) -> contract.RelationsFile:
     names = {e.id: e.name for e in world.entities}
-    rows = [
+    rows: list[contract.Relation] = [
         {
             "source": r.source,
             "target": r.target,
@@ -336,16 +333,16 @@ def relations_file(world: World, relations: list[Relation]) -> dict[str, Any]:
 
 def build_artifacts(
     worlds: list[World],
-    forecast: dict[str, Any],
+    forecast: contract.Forecast,
     relations: list[Relation],
-    backend: dict[str, Any],
-    llm_totals: dict[str, int],
+    backend: contract.BackendLabel,
+    llm_totals: contract.LlmUsage,
     llm_calls: list[list[Any]],
 ) -> dict[str, bytes]:
     """All ten artifacts, name -> canonical JSON bytes: replicate 0's posts, trades, agents and
     graph; every replicate's curves and the forecast in ``market_curves.json``."""
     world = worlds[0]
-    files = {
+    files: contract.ArtifactFiles = {
         "market_curves.json": market_curves(worlds, forecast),
         "agent_trajectories.json": agent_trajectories(world),
         "engagement_summary.json": engagement_summary(world, backend, llm_totals, llm_calls, len(worlds)),
@@ -374,4 +371,4 @@ def build_artifacts(
         "relations.json": relations_file(world, relations),
     }
     assert tuple(files) == ARTIFACT_NAMES
-    return {name: canonical_json(body) for name, body in files.items()}
+    return {name: contract.dump_artifact(body) for name, body in files.items()}

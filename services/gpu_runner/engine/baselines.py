@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
+
+from services.common.artifacts import Baselines, DirectForecast
 
 from ..llm.base import LLMBackend
 from .evidence import Evidence
@@ -73,7 +75,7 @@ async def direct_forecast_llm(
     goal_market: MarketSpec,
     config: SimulationConfig,
     stats: CallStats,
-) -> dict[str, Any]:
+) -> DirectForecast:
     """One call to the run's backend (its retry included); never raises for a bad or failed reply:
     the record then has ``probability`` None and says why in ``error``."""
     messages = direct_forecast_messages(
@@ -97,7 +99,7 @@ async def direct_forecast_llm(
     return {"probability": round(probability, 4), "source": SOURCE_LLM, "reason": reason}
 
 
-def direct_forecast_heuristic(evidence: Evidence) -> dict[str, Any]:
+def direct_forecast_heuristic(evidence: Evidence) -> DirectForecast:
     """The heuristic backend's forecast before round 1: the seed-evidence prior (docs/forecasting.md §1)."""
     items = sorted(evidence.items, key=lambda i: -abs(i.weight))[:HEURISTIC_REASON_ITEMS]
     if items:
@@ -125,11 +127,12 @@ def describe(direct: Mapping[str, Any]) -> str:
     return f"a single forecast without simulation puts the goal at {p:.0%}{how}"
 
 
-def baselines(specs: list[MarketSpec], meta: Mapping[str, Any]) -> dict[str, Any]:
+def baselines(specs: list[MarketSpec], meta: Mapping[str, Any]) -> Baselines:
     """``market_curves.json → baselines`` and ``summary["baselines"]``: the goal market's opening
     price and the direct forecast (None for a run checkpointed before it was recorded)."""
     direct = meta.get("direct_forecast")
     return {
         "opening_price": specs[0].initial_price_yes,
-        "direct": dict(direct) if isinstance(direct, Mapping) else None,
+        # the meta holds what a direct_forecast_* function returned (or its checkpointed JSON)
+        "direct": cast(DirectForecast, dict(direct)) if isinstance(direct, Mapping) else None,
     }

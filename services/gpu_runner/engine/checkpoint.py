@@ -96,7 +96,7 @@ class _WorldWriter:
 
     def segments(self, world: World) -> list[bytes]:
         frozen_upto = max(-1, world.round - feed.WINDOW - 1)  # rounds <= this never change again
-        trades = _bounds(world.trades, world.round)  # type: ignore[arg-type]
+        trades = _bounds(world.trades, world.round)
         reasons = _bounds(world.reason_log, world.round)
 
         def payload(r: int) -> dict[str, Any]:

@@ -585,6 +585,7 @@ def _read_poll(
     if yes is None and no is None:
         return None
     if yes is None:
+        assert no is not None
         yes = max(0.0, 100.0 - no - und)
     if no is None:
         no = max(0.0, 100.0 - yes - und)

@@ -127,13 +127,15 @@ def seed_relations(entities: Sequence[Entity], sentences: Sequence[str]) -> list
                 pairs.setdefault((a.id, b.id), []).append(n)
     by_id = {e.id: e for e in entities}
     relations = []
-    for (a, b), where in pairs.items():
-        sa, sb = by_id[a].stance, by_id[b].stance
+    for (a_id, b_id), where in pairs.items():
+        sa, sb = by_id[a_id].stance, by_id[b_id].stance
         kind = "co_mentioned"
         if abs(sa) > 0.1 and abs(sb) > 0.1:
             kind = "aligned_with" if sa * sb > 0 else "opposes"
         relations.append(
-            Relation(a, b, kind, float(len(where)), "seed", tuple(f"seed:sentence:{n}" for n in where[:5]))
+            Relation(
+                a_id, b_id, kind, float(len(where)), "seed", tuple(f"seed:sentence:{n}" for n in where[:5])
+            )
         )
     return relations
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from services.common.artifacts import LlmUsage
+
 from ..llm.base import LLMBackend, LLMError
 
 T = TypeVar("T")
@@ -29,7 +31,7 @@ class CallStats:
     retries: int = 0
     errors: int = 0
 
-    def totals(self) -> dict[str, int]:
+    def totals(self) -> LlmUsage:
         return {
             "calls": len(self.calls),
             "prompt_tokens": sum(c[3] for c in self.calls),

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..llm.base import LLMBackend, LLMError, LLMResult
+from ..llm.base import LLMBackend, LLMError, LLMResult, Message, Sampling
 from .actions import Turn, action_schema, validate_turn
 from .llm_calls import CallStats, Outcome, call_validated
 from .prompts import agent_messages, system_prompt
@@ -22,7 +22,7 @@ from .world import World
 BUILD_BATCH = 32  # prompts built between yields to the event loop once the first requests are out
 
 
-class BoundedBackend:
+class BoundedBackend(LLMBackend):
     """A backend proxy that admits at most ``capacity`` concurrent calls."""
 
     def __init__(self, backend: LLMBackend) -> None:
@@ -30,11 +30,11 @@ class BoundedBackend:
         self.name, self.model, self.capacity = backend.name, backend.model, max(1, backend.capacity)
         self._slots = asyncio.Semaphore(self.capacity)
 
-    async def complete_json(
-        self, messages: Sequence[Mapping[str, str]], schema: Mapping[str, Any], **kwargs: Any
+    async def generate(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], schema_name: str, sampling: Sampling
     ) -> LLMResult:
         async with self._slots:
-            return await self.inner.complete_json(messages, schema, **kwargs)
+            return await self.inner.generate(messages, schema, schema_name, sampling)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -17,7 +17,7 @@ import bm25s
 import numpy as np
 
 try:  # optional: folds inflections ("approves" ~ "approval"); ranking works without it
-    import Stemmer  # type: ignore[import-not-found]
+    import Stemmer
 
     _STEMMER = Stemmer.Stemmer("english")
 except ImportError:  # pragma: no cover - depends on the environment

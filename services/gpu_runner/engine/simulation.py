@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.common.artifacts import BackendLabel
+
 from ..llm.base import LLMBackend
 from . import heuristic_policy, llm_policy
 from .actions import validate_turn
@@ -65,7 +67,7 @@ def is_heuristic(backend: Any) -> bool:
     return bool(getattr(backend, "heuristic", False))
 
 
-def backend_label(backend: Any) -> dict[str, Any]:
+def backend_label(backend: Any) -> BackendLabel:
     return {"name": backend.name, "model": backend.model, "heuristic": is_heuristic(backend)}
 
 

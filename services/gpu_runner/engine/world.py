@@ -5,33 +5,42 @@ the prices, its wallet), then all turns are applied in a seeded random order - s
 a round can all be in flight together, and the heuristic and LLM paths share one semantics.
 Randomness is drawn from ``numpy`` generators keyed by ``(seed, stream, round)``, never carried
 between rounds, which makes the state after a round a complete checkpoint.
+An action is applied by the handler of its class (``World._HANDLERS``), one small method each,
+whose docstring states the invariant it keeps.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from . import beliefs, feed
-from .lmsr import LMSRMarket, TradeRejected
-from .types import (
-    Agent,
-    BeliefState,
-    Entity,
-    MarketSpec,
-    Post,
-    Relation,
-    RoundSnapshot,
-    SimulationConfig,
-    Trade,
+from .actions import (
+    Action,
+    Buy,
+    CommentOnMarket,
+    CreatePost,
+    Dislike,
+    DoNothing,
+    Follow,
+    Like,
+    Reply,
+    Repost,
+    Sell,
+    Turn,
+    Unfollow,
+    parse_action,
 )
+from .lmsr import LMSRMarket, TradeRejected
+from .types import Agent, BeliefState, Post, RoundSnapshot, Trade
 
 if TYPE_CHECKING:
-    from .actions import Turn
+    from .types import Entity, MarketSpec, Relation, SimulationConfig
 
 RECENT_ACTIONS = 6
 MAX_FOLLOWS = 60
@@ -94,6 +103,36 @@ def agent_name(k: int) -> str:
 
 def clamp(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else hi if x > hi else x
+
+
+def _count(counter: dict[Any, int], key: Any) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _append_capped(items: list[Any], item: Any, cap: int) -> None:
+    """Append ``item``, dropping the oldest entry once ``items`` holds more than ``cap``."""
+    items.append(item)
+    if len(items) > cap:
+        del items[0]
+
+
+_PostAction = TypeVar("_PostAction", Reply, Like, Dislike, Repost)
+
+
+def _on_feed_post(
+    handler: Callable[[World, Agent, RoundTally, _PostAction, Post, Agent], str | None],
+) -> Callable[[World, Agent, RoundTally, _PostAction], str | None]:
+    """An action handler on post ``post_id``, rejected unless that post is in the agent's feed this
+    round (agents act on what they saw); ``handler`` also gets the post and its author."""
+
+    @functools.wraps(handler)
+    def on_visible_post(world: World, agent: Agent, tally: RoundTally, act: _PostAction) -> str | None:
+        if act.post_id not in tally.feeds[agent.id]:
+            return "post_not_in_feed"
+        target = world.posts[act.post_id]
+        return handler(world, agent, tally, act, target, world.agents[target.author])
+
+    return on_visible_post
 
 
 class World:
@@ -329,23 +368,21 @@ class World:
         r = tally.round
         if turn is None:
             why = reason or "invalid"
-            counts["failed_turn"] = counts.get("failed_turn", 0) + 1
+            _count(counts, "failed_turn")
             self.failed_turns.append([r, agent_id, why])
             self._remember(agent, f"r{r}: my reply was unusable ({why[:60]})")
             return
         self.state_beliefs(agent, r, turn)
         if turn.thought:
             tally.thoughts.append((agent_id, turn.thought))
-        visible = tally.feeds[agent_id]
-        for action in turn.actions:
-            kind = action["type"]
-            rejected = self._apply(agent, r, visible, action, tally.liked, tally.disliked)
+        for action in map(parse_action, turn.actions):
+            kind = action.kind
+            rejected = self._apply(agent, tally, action)
             if rejected is None:
-                counts[kind] = counts.get(kind, 0) + 1
+                _count(counts, kind)
             else:
-                counts["rejected"] = counts.get("rejected", 0) + 1
-                key = f"{kind}:{rejected}"
-                self.rejections[key] = self.rejections.get(key, 0) + 1
+                _count(counts, "rejected")
+                _count(self.rejections, f"{kind}:{rejected}")
                 agent.rejected += 1
                 self._remember(agent, f"r{r}: {kind} rejected ({rejected})")
 
@@ -389,9 +426,7 @@ class World:
         return self.end_round(tally)
 
     def _remember(self, agent: Agent, line: str) -> None:
-        agent.recent_actions.append(line)
-        if len(agent.recent_actions) > RECENT_ACTIONS:
-            del agent.recent_actions[0]
+        _append_capped(agent.recent_actions, line, RECENT_ACTIONS)
 
     def _new_post(
         self,
@@ -405,108 +440,145 @@ class World:
     ) -> Post:
         post = Post(len(self.posts), round_no, agent.id, kind, text, stance, parent, market)
         self.posts.append(post)
-        recent = self.recent_by_author.setdefault(agent.id, [])
-        recent.append(post.id)
-        if len(recent) > feed.AUTHOR_RECENT:
-            del recent[0]
+        self._index_post(post)
         agent.posts += 1
         return post
 
-    def _apply(
-        self,
-        agent: Agent,
-        r: int,
-        visible: Sequence[int],
-        act: dict[str, Any],
-        liked: dict[int, int],
-        disliked: dict[int, int],
+    def _index_post(self, post: Post) -> None:
+        """Add a listed post to the derived indexes: its author's recent posts, replies to an author."""
+        _append_capped(self.recent_by_author.setdefault(post.author, []), post.id, feed.AUTHOR_RECENT)
+        if post.kind == "reply" and post.parent_id is not None:
+            parent_author = self.posts[post.parent_id].author
+            _append_capped(self.replies_to.setdefault(parent_author, []), post.id, NOTIFY_KEEP)
+
+    def _apply(self, agent: Agent, tally: RoundTally, action: Action) -> str | None:
+        """Apply one validated action of ``agent`` by its class; returns why it was rejected, or None."""
+        return self._HANDLERS[type(action)](self, agent, tally, action)
+
+    # One handler per action class: each applies a validated action for ``agent`` and returns why
+    # it was rejected (state unchanged), or None. ``_HANDLERS`` below maps the class to it.
+
+    def _do_nothing(self, agent: Agent, tally: RoundTally, act: DoNothing) -> str | None:
+        """Changes no state (it is still counted, so a quiet turn shows in the round's tally)."""
+        return None
+
+    def _create_post(self, agent: Agent, tally: RoundTally, act: CreatePost) -> str | None:
+        """Adds one post by the agent; post ids stay dense (``posts[i].id == i``)."""
+        post = self._new_post(agent, tally.round, "post", act.text, act.stance)
+        self._remember(agent, f"r{tally.round}: posted #{post.id} ({act.stance:+.2f})")
+        return None
+
+    @_on_feed_post
+    def _reply(self, agent: Agent, tally: RoundTally, act: Reply, target: Post, author: Agent) -> str | None:
+        """Only to a post in the agent's feed; the parent's ``replies`` counts its replies."""
+        post = self._new_post(agent, tally.round, "reply", act.text, act.stance, parent=act.post_id)
+        target.replies += 1
+        if abs(act.stance - target.stance) >= DISAGREE_REPLY:
+            _count(tally.disliked, author.id)
+        self._interact(agent, author, "replies", f"post:{post.id}")
+        self._remember(agent, f"r{tally.round}: replied #{post.id} to #{act.post_id} by {author.name}")
+        return None
+
+    @_on_feed_post
+    def _like(self, agent: Agent, tally: RoundTally, act: Like, target: Post, author: Agent) -> str | None:
+        """Only a post in the agent's feed; its author's likes and the agent's trust in it rise."""
+        self._react(agent, tally, target, author, True)
+        return None
+
+    @_on_feed_post
+    def _dislike(
+        self, agent: Agent, tally: RoundTally, act: Dislike, target: Post, author: Agent
     ) -> str | None:
-        kind = act["type"]
-        if kind == "do_nothing":
-            return None
-        if kind == "create_post":
-            post = self._new_post(agent, r, "post", act["text"], act["stance"])
-            self._remember(agent, f"r{r}: posted #{post.id} ({act['stance']:+.2f})")
-            return None
-        if kind in ("reply", "like", "dislike", "repost"):
-            pid = act["post_id"]
-            if pid not in visible:
-                return "post_not_in_feed"
-            target = self.posts[pid]
-            author = self.agents[target.author]
-            if kind == "reply":
-                post = self._new_post(agent, r, "reply", act["text"], act["stance"], parent=pid)
-                target.replies += 1
-                notes = self.replies_to.setdefault(author.id, [])
-                notes.append(post.id)
-                if len(notes) > NOTIFY_KEEP:
-                    del notes[0]
-                if abs(act["stance"] - target.stance) >= DISAGREE_REPLY:
-                    disliked[author.id] = disliked.get(author.id, 0) + 1
-                self._interact(agent, author, "replies", f"post:{post.id}")
-                self._remember(agent, f"r{r}: replied #{post.id} to #{pid} by {author.name}")
-            elif kind == "like":
-                target.likes += 1
-                author.likes_received += 1
-                liked[author.id] = liked.get(author.id, 0) + 1
-                self._nudge_trust(agent, author.id, True)
-                self._interact(agent, author, "likes", f"post:{pid}")
-                self._remember(agent, f"r{r}: liked #{pid} by {author.name}")
-            elif kind == "dislike":
-                target.dislikes += 1
-                author.dislikes_received += 1
-                disliked[author.id] = disliked.get(author.id, 0) + 1
-                self._nudge_trust(agent, author.id, False)
-                self._interact(agent, author, "dislikes", f"post:{pid}")
-                self._remember(agent, f"r{r}: disliked #{pid} by {author.name}")
-            else:
-                post = self._new_post(agent, r, "repost", target.text, target.stance, parent=pid)
-                target.reposts += 1
-                liked[author.id] = liked.get(author.id, 0) + 1
-                self._interact(agent, author, "reposts", f"post:{post.id}")
-                self._remember(agent, f"r{r}: reposted #{pid} by {author.name}")
-            return None
-        if kind in ("follow", "unfollow"):
-            target_id = act["agent_id"]
-            if kind == "follow":
-                reason = self.follow(agent, target_id)
-                if reason is None:
-                    self._interact(agent, self.agents[target_id], "follows", f"round:{r}")
-                    self._remember(agent, f"r{r}: followed {self.agents[target_id].name}")
-                return reason
-            if target_id not in agent.follows:
-                return "not_following"
-            del agent.follows[target_id]
-            self.agents[target_id].followers -= 1
-            self._remember(agent, f"r{r}: unfollowed {self.agents[target_id].name}")
-            return None
-        market = self.markets.get(act["market_id"])
+        """Only a post in the agent's feed; its author's dislikes rise, the agent's trust in it falls."""
+        self._react(agent, tally, target, author, False)
+        return None
+
+    def _react(self, agent: Agent, tally: RoundTally, target: Post, author: Agent, like: bool) -> None:
+        """A like or dislike: post and author counters move together; trust stays within [0, 1]."""
+        if like:
+            target.likes += 1
+            author.likes_received += 1
+        else:
+            target.dislikes += 1
+            author.dislikes_received += 1
+        _count(tally.liked if like else tally.disliked, author.id)
+        self._nudge_trust(agent, author.id, like)
+        self._interact(agent, author, "likes" if like else "dislikes", f"post:{target.id}")
+        self._remember(
+            agent, f"r{tally.round}: {'liked' if like else 'disliked'} #{target.id} by {author.name}"
+        )
+
+    @_on_feed_post
+    def _repost(
+        self, agent: Agent, tally: RoundTally, act: Repost, target: Post, author: Agent
+    ) -> str | None:
+        """Only a post in the agent's feed; the copy keeps its text and stance and points to it."""
+        post = self._new_post(agent, tally.round, "repost", target.text, target.stance, parent=act.post_id)
+        target.reposts += 1
+        _count(tally.liked, author.id)
+        self._interact(agent, author, "reposts", f"post:{post.id}")
+        self._remember(agent, f"r{tally.round}: reposted #{act.post_id} by {author.name}")
+        return None
+
+    def _follow(self, agent: Agent, tally: RoundTally, act: Follow) -> str | None:
+        """Never follows itself, twice or past MAX_FOLLOWS; ``followers`` counts the follow edges."""
+        reason = self.follow(agent, act.agent_id)
+        if reason is None:
+            followed = self.agents[act.agent_id]
+            self._interact(agent, followed, "follows", f"round:{tally.round}")
+            self._remember(agent, f"r{tally.round}: followed {followed.name}")
+        return reason
+
+    def _unfollow(self, agent: Agent, tally: RoundTally, act: Unfollow) -> str | None:
+        """Only an existing follow edge; ``followers`` counts the follow edges."""
+        if act.agent_id not in agent.follows:
+            return "not_following"
+        del agent.follows[act.agent_id]
+        followed = self.agents[act.agent_id]
+        followed.followers -= 1
+        self._remember(agent, f"r{tally.round}: unfollowed {followed.name}")
+        return None
+
+    def _comment_on_market(self, agent: Agent, tally: RoundTally, act: CommentOnMarket) -> str | None:
+        """Only on a market of this run; the comment's stance is the agent's ``2p - 1`` there."""
+        if act.market_id not in self.markets:
+            return "unknown_market"
+        position = 2.0 * agent.belief.probabilities[act.market_id] - 1.0
+        post = self._new_post(agent, tally.round, "market_comment", act.text, position, market=act.market_id)
+        self._remember(agent, f"r{tally.round}: commented #{post.id} on {act.market_id}")
+        return None
+
+    def _buy(self, agent: Agent, tally: RoundTally, act: Buy) -> str | None:
+        """Never spends more than the agent's cash (no negative cash); LMSR prices still sum to 1."""
+        return self._trade(agent, tally.round, act, amount=act.amount)
+
+    def _sell(self, agent: Agent, tally: RoundTally, act: Sell) -> str | None:
+        """Never sells more shares than held (no negative holdings); LMSR prices still sum to 1."""
+        return self._trade(agent, tally.round, act, shares=act.shares)
+
+    def _trade(self, agent: Agent, r: int, act: Buy | Sell, **size: float) -> str | None:
+        """Fill a buy or sell of ``size`` (``amount`` of cash or ``shares``) against the market maker
+        and record the trade (with the YES price around it)."""
+        market_id, side, outcome = act.market_id, act.kind, act.outcome
+        market = self.markets.get(market_id)
         if market is None:
             return "unknown_market"
-        if kind == "comment_on_market":
-            position = 2.0 * agent.belief.probabilities[act["market_id"]] - 1.0
-            post = self._new_post(agent, r, "market_comment", act["text"], position, market=act["market_id"])
-            self._remember(agent, f"r{r}: commented #{post.id} on {act['market_id']}")
-            return None
-        outcome = OUTCOMES[act["outcome"]]
-        holdings = agent.holdings[act["market_id"]]
+        i = OUTCOMES[outcome]
+        holdings = agent.holdings[market_id]
         try:
-            if kind == "buy":
-                fill, agent.cash = market.execute(holdings, agent.cash, "buy", outcome, amount=act["amount"])
-            else:
-                fill, agent.cash = market.execute(holdings, agent.cash, "sell", outcome, shares=act["shares"])
+            fill, agent.cash = market.execute(holdings, agent.cash, side, i, **size)
         except TradeRejected as exc:
             return exc.reason
-        yes_before = fill.price_before if outcome == 0 else 1.0 - fill.price_before
-        yes_after = fill.price_after if outcome == 0 else 1.0 - fill.price_after
+        yes_before = fill.price_before if i == 0 else 1.0 - fill.price_before
+        yes_after = fill.price_after if i == 0 else 1.0 - fill.price_after
         self.trades.append(
             Trade(
                 len(self.trades),
                 r,
                 agent.id,
-                act["market_id"],
-                kind,
-                act["outcome"],
+                market_id,
+                side,
+                outcome,
                 fill.shares,
                 fill.cash,
                 yes_before,
@@ -516,10 +588,24 @@ class World:
         agent.trades += 1
         self._remember(
             agent,
-            f"r{r}: {'bought' if kind == 'buy' else 'sold'} {fill.shares:.1f} "
-            f"{act['outcome'].upper()} on {act['market_id']} for {fill.cash:.2f}",
+            f"r{r}: {'bought' if side == 'buy' else 'sold'} {fill.shares:.1f} "
+            f"{outcome.upper()} on {market_id} for {fill.cash:.2f}",
         )
         return None
+
+    _HANDLERS: ClassVar[dict[type[Action], Callable[[World, Agent, RoundTally, Any], str | None]]] = {
+        DoNothing: _do_nothing,
+        CreatePost: _create_post,
+        Reply: _reply,
+        Like: _like,
+        Dislike: _dislike,
+        Repost: _repost,
+        Follow: _follow,
+        Unfollow: _unfollow,
+        CommentOnMarket: _comment_on_market,
+        Buy: _buy,
+        Sell: _sell,
+    }
 
     # -- end of round ---------------------------------------------------------------------------
 
@@ -576,12 +662,4 @@ class World:
         self.recent_by_author = {}
         self.replies_to = {}
         for post in self.posts:
-            recent = self.recent_by_author.setdefault(post.author, [])
-            recent.append(post.id)
-            if len(recent) > feed.AUTHOR_RECENT:
-                del recent[0]
-            if post.kind == "reply" and post.parent_id is not None:
-                notes = self.replies_to.setdefault(self.posts[post.parent_id].author, [])
-                notes.append(post.id)
-                if len(notes) > NOTIFY_KEEP:
-                    del notes[0]
+            self._index_post(post)

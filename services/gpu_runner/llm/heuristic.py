@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .base import LLMError, LLMResult, Message
+from .base import LLMBackend, LLMError, LLMResult, Message, Sampling
 
 
-class HeuristicBackend:
+class HeuristicBackend(LLMBackend):
     """Deterministic, CPU-only; the CPU default."""
 
     heuristic = True
@@ -23,15 +23,8 @@ class HeuristicBackend:
         self.model = model
         self.capacity = capacity
 
-    async def complete_json(
-        self,
-        messages: Sequence[Message],
-        schema: Mapping[str, Any],
-        *,
-        schema_name: str = "response",
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-        seed: int | None = None,
+    async def generate(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], schema_name: str, sampling: Sampling
     ) -> LLMResult:
         raise LLMError("the heuristic backend has no text completions; the engine plays its turns by rule")
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import LLMError, LLMResult, Message, parse_json_text
+from .base import LLMBackend, LLMError, LLMResult, Message, Sampling, parse_answer
 
 GGUF_MAGIC = b"GGUF"
 
@@ -100,7 +100,7 @@ def schema_grammar(schema: Mapping[str, Any]) -> str:
     """The GBNF grammar of ``schema`` (see the module docstring)."""
     from llama_cpp import llama_grammar
 
-    class Converter(llama_grammar.SchemaConverter):  # type: ignore[misc]
+    class Converter(llama_grammar.SchemaConverter):
         def visit(self, schema: dict[str, Any], name: str) -> str:
             body = _range_rule(schema)
             if body is not None:
@@ -175,7 +175,7 @@ class Throughput:
             }
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(LLMBackend):
     """A GGUF model served by llama.cpp contexts inside the runner process."""
 
     name = "llamacpp"
@@ -280,9 +280,7 @@ class LlamaCppBackend:
         llama: Any,
         messages: list[dict[str, str]],
         grammar: Any,
-        max_tokens: int,
-        temperature: float,
-        seed: int | None,
+        sampling: Sampling,
     ) -> dict[str, Any]:
         self.throughput.begin()
         self._share_cores(llama, starting=True)
@@ -291,9 +289,9 @@ class LlamaCppBackend:
             out = llama.create_chat_completion(
                 messages=messages,
                 grammar=grammar,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                seed=seed,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                seed=sampling.seed,
                 repeat_penalty=self.repeat_penalty,
             )
             usage = out.get("usage") or {}
@@ -302,24 +300,15 @@ class LlamaCppBackend:
             self._share_cores(llama, starting=False)
             self.throughput.end(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
 
-    async def complete_json(
-        self,
-        messages: Sequence[Message],
-        schema: Mapping[str, Any],
-        *,
-        schema_name: str = "response",
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-        seed: int | None = None,
+    async def generate(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], schema_name: str, sampling: Sampling
     ) -> LLMResult:
         await self.start()
         assert self._idle is not None and self._pool is not None
         grammar = self._grammar(schema)
         llama = await self._idle.get()
         loop = asyncio.get_running_loop()
-        future = self._pool.submit(
-            self._generate, llama, [dict(m) for m in messages], grammar, max_tokens, temperature, seed
-        )
+        future = self._pool.submit(self._generate, llama, [dict(m) for m in messages], grammar, sampling)
         # The context goes back to the pool when its thread is done, not when a cancelled caller
         # stops waiting: a context never serves two calls at once.
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release, llama))
@@ -332,9 +321,7 @@ class LlamaCppBackend:
         choice = out["choices"][0]
         text = choice["message"].get("content") or ""
         usage = out.get("usage") or {}
-        data, error = parse_json_text(text)
-        if error is not None and choice.get("finish_reason") == "length":
-            error = f"the answer was cut off at max_tokens={max_tokens} ({error})"
+        data, error = parse_answer(text, choice.get("finish_reason"), sampling.max_tokens)
         return LLMResult(
             text=text,
             data=data,

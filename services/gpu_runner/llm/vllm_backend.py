@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .base import LLMError, LLMResult, Message, parse_json_text
+from .base import LLMBackend, LLMError, LLMResult, Message, Sampling, parse_json_text
 
 # SamplingParams kept per (schema, max_tokens, temperature); a runner sees a handful of schemas
 # per job, the bound only keeps a long-lived process from growing.
@@ -77,7 +77,7 @@ def _coerce(value: str) -> Any:
     return value
 
 
-class VLLMBackend:
+class VLLMBackend(LLMBackend):
     """An ``AsyncLLMEngine`` serving one model inside the runner process."""
 
     name = "vllm"
@@ -169,16 +169,14 @@ class VLLMBackend:
             ids = ids["input_ids"]
         return {"prompt_token_ids": list(ids)}
 
-    def _sampling(
-        self, schema: Mapping[str, Any], max_tokens: int, temperature: float, seed: int | None
-    ) -> Any:
-        if seed is not None:  # one request's own params; not worth caching
-            return _make_sampling(schema, max_tokens, temperature, seed)
-        key = (json.dumps(schema, sort_keys=True, default=str), max_tokens, temperature)
+    def _sampling(self, schema: Mapping[str, Any], sampling: Sampling) -> Any:
+        if sampling.seed is not None:  # one request's own params; not worth caching
+            return _make_sampling(schema, sampling)
+        key = (json.dumps(schema, sort_keys=True, default=str), sampling.max_tokens, sampling.temperature)
         params = self._sampling_cache.get(key)
         if params is None:
             # vLLM clones the params per request, so one object serves every call with this key.
-            params = _make_sampling(schema, max_tokens, temperature, None)
+            params = _make_sampling(schema, sampling)
             self._sampling_cache[key] = params
             while len(self._sampling_cache) > SAMPLING_CACHE_SIZE:
                 self._sampling_cache.popitem(last=False)
@@ -186,22 +184,15 @@ class VLLMBackend:
             self._sampling_cache.move_to_end(key)
         return params
 
-    async def complete_json(
-        self,
-        messages: Sequence[Message],
-        schema: Mapping[str, Any],
-        *,
-        schema_name: str = "response",
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-        seed: int | None = None,
+    async def generate(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], schema_name: str, sampling: Sampling
     ) -> LLMResult:
         await self.start()
         prompt = self._prompt(messages)
-        sampling = self._sampling(schema, max_tokens, temperature, seed)
+        params = self._sampling(schema, sampling)
         final = None
         try:
-            async for output in self._engine.generate(prompt, sampling, f"{schema_name}-{uuid.uuid4().hex}"):
+            async for output in self._engine.generate(prompt, params, f"{schema_name}-{uuid.uuid4().hex}"):
                 final = output
         except Exception as exc:  # the engine's errors are not part of a stable API
             raise LLMError(f"vLLM generation failed: {exc}") from exc
@@ -267,10 +258,14 @@ def _positive_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _make_sampling(schema: Mapping[str, Any], max_tokens: int, temperature: float, seed: int | None) -> Any:
+def _make_sampling(schema: Mapping[str, Any], sampling: Sampling) -> Any:
     from vllm import SamplingParams
 
-    kwargs: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
+    kwargs: dict[str, Any] = {
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature,
+        "seed": sampling.seed,
+    }
     try:  # vLLM >= 0.11
         from vllm.sampling_params import StructuredOutputsParams
 

@@ -54,20 +54,25 @@ async def runner_factory(
             nats_prefix=nats_prefix,
             s3_endpoint=s3_endpoint,
             s3_bucket=object_store.bucket,
+            runner_tiers=tiers,
+        )
+        own = settings_for(
+            RunnerSettings,
+            instance_id=instance,
+            concurrency=concurrency,
             llm_backend=backend,
             llm_url=llm_url,
             llm_model=llm_model,
             llm_concurrency=8,
-            runner_tiers=tiers,
-            runner_concurrency=concurrency,
             gpu_provider="test-cloud",
             gpu_hourly_usd=3.6,
+            **{**FAST, **runner_settings},
         )
         bus: EventBus = await event_bus_factory(name=f"runner-{instance}")
         runner = Runner(
             settings,
             bus,
-            runner_settings=RunnerSettings(instance_id=instance, **{**FAST, **runner_settings}),
+            runner_settings=own,
             search_settings=SearchSettings(url=search_url, timeout_seconds=3.0),
             store=object_store if backend == "vllm" else None,  # pre-staged weights
         )

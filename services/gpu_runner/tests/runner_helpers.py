@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 from google.protobuf import json_format
 from swarmcast.events.v1 import events_pb2
 
+# free_port: re-exported for the runner tests (one helper for every test, services/cli/processes.py).
+from services.cli.processes import free_port as free_port
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.storage import ObjectStore
@@ -24,12 +25,6 @@ REPO = Path(__file__).resolve().parents[3]
 SEED_TEXT = (REPO / "demos" / "harbor_transit.md").read_text()
 GOAL = "Will Harbor City voters approve Measure T, the Eastline light-rail levy?"
 URL_TTL = timedelta(hours=2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_job_id() -> int:

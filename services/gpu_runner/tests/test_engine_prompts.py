@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from services.gpu_runner.engine.actions import validate_turn
+from services.gpu_runner.engine.actions import Turn, validate_turn
 from services.gpu_runner.engine.prompts import (
     TEMPLATE_TOKENS,
     agent_messages,
@@ -90,7 +90,7 @@ def play(world: World, rounds: int, text_chars: int = 280) -> None:
     ids = world.market_ids
     for r in range(world.round + 1, world.round + rounds + 1):
         feeds = world.build_feeds(r)
-        turns = []
+        turns: list[Turn | None] = []
         for agent in world.agents:
             i = agent.id
             if (i + r) % 17 == 0:

@@ -8,6 +8,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -153,6 +154,8 @@ class FakeVLLM:
             FINAL_ONLY = 2
 
         class AsyncEngineArgs:
+            max_num_seqs: int | None
+
             @staticmethod
             def add_cli_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                 parser.add_argument("--model")
@@ -169,6 +172,8 @@ class FakeVLLM:
                 return args
 
         class Engine:
+            vllm_config: Any = None  # absent in older vLLM: the backend reads it with getattr
+
             @classmethod
             def from_engine_args(cls, args: AsyncEngineArgs) -> "Engine":
                 fake.loaded_on.append(threading.current_thread().name)
@@ -204,7 +209,10 @@ class FakeVLLM:
             def shutdown(self):
                 fake.closed.set()
 
-        sampling = {"SamplingParams": SamplingParams, "GuidedDecodingParams": GuidedDecodingParams}
+        sampling: dict[str, Any] = {
+            "SamplingParams": SamplingParams,
+            "GuidedDecodingParams": GuidedDecodingParams,
+        }
         if self.structured_outputs:
             sampling["StructuredOutputsParams"] = StructuredOutputsParams
         if self.output_kind:

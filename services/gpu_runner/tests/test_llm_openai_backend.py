@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from services.common.openai_client import chat_url
 from services.gpu_runner.engine import SimulationConfig, SimulationRequest, run_simulation
 from services.gpu_runner.engine.actions import action_schema
 from services.gpu_runner.llm import LLMError, make_backend
-from services.gpu_runner.llm.openai_backend import chat_url
 from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -162,7 +162,7 @@ async def test_real_server_gets_schema_constrained_output_in_the_form_it_takes(l
     finally:
         await be.aclose()
     # llama.cpp's server refuses the json_schema form (HTTP 500) and takes json_object + schema.
-    assert be.formats.style == "json_object"
+    assert be.client.formats.style == "json_object"
     for result in (first, second):
         assert result.ok, result.text
         assert {"beliefs", "actions"} <= set(result.data)

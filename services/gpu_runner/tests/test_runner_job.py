@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -55,7 +56,7 @@ async def test_a_dispatched_job_runs_to_completed_with_every_artifact_uploaded(
     assert done.run_id == dispatch.run_id and done.pod_id == "r1" and done.bucket == object_store.bucket
     assert json.loads(done.result_graph)["nodes"]
     assert "entries" in json.loads(done.result_chat_log)
-    markets = json_format.MessageToDict(done.markets)
+    markets: Any = json_format.MessageToDict(done.markets)
     assert markets and markets[0]["id"] == "m1"
     summary = json_format.MessageToDict(done.summary)
     assert summary["counts"]["rounds"] == 15 and summary["backend"]["heuristic"] is True

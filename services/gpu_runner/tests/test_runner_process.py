@@ -10,19 +10,17 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import grpc
 import pytest
 import pytest_asyncio
 from swarmcast.events.v1 import events_pb2
 
+from services.cli.processes import ManagedProcess, free_address, grpc_probe
 from services.common.bus import EventBus
-from services.common.clients import check_health
 from services.common.storage import ObjectStore
 from services.gpu_runner.server import SERVICE_NAME
 from services.gpu_runner.tests.runner_helpers import (
     EventRecorder,
     artifacts_of,
-    free_port,
     live,
     make_dispatch,
     publish_dispatch,
@@ -31,7 +29,7 @@ from services.gpu_runner.tests.runner_helpers import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-StartRunner = Callable[..., Awaitable[asyncio.subprocess.Process]]
+StartRunner = Callable[..., Awaitable[ManagedProcess]]
 
 
 @pytest_asyncio.fixture
@@ -39,10 +37,10 @@ async def runner_process(
     nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore, tmp_path: Path
 ) -> AsyncIterator[StartRunner]:
     """``await start(instance)``: a runner process on this test's prefix and bucket, SERVING."""
-    procs: list[tuple[asyncio.subprocess.Process, Path]] = []
+    procs: list[ManagedProcess] = []
 
-    async def start(instance: str, **env_overrides: str) -> asyncio.subprocess.Process:
-        address = f"127.0.0.1:{free_port()}"
+    async def start(instance: str, **env_overrides: str) -> ManagedProcess:
+        address = free_address()
         env = {
             **os.environ,
             "SWARMCAST_NATS_URL": nats_url,
@@ -50,7 +48,7 @@ async def runner_process(
             "SWARMCAST_S3_ENDPOINT": s3_endpoint,
             "SWARMCAST_S3_BUCKET": object_store.bucket,
             "SWARMCAST_RUNNER_ADDR": address,
-            "SWARMCAST_AUTH_ADDR": f"127.0.0.1:{free_port()}",  # never dialled: no tokens here
+            "SWARMCAST_AUTH_ADDR": free_address(),  # never dialled: no tokens here
             "SWARMCAST_LLM_BACKEND": "heuristic",
             "SWARMCAST_RUNNER_TIERS": "large",
             "SWARMCAST_RUNNER_INSTANCE_ID": instance,
@@ -61,32 +59,18 @@ async def runner_process(
             "SWARMCAST_LOG_FORMAT": "text",
             **env_overrides,
         }
-        log_path = tmp_path / f"{instance}.log"
-        log_file = await asyncio.to_thread(log_path.open, "wb")
-        with log_file:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.gpu_runner", env=env, stdout=log_file, stderr=log_file
-            )
-        procs.append((proc, log_path))
-        async with grpc.aio.insecure_channel(address) as channel:
-            deadline = asyncio.get_running_loop().time() + 30
-            while (status := await check_health(channel, SERVICE_NAME)) != "SERVING":
-                assert proc.returncode is None, log_path.read_text()[-3000:]
-                assert asyncio.get_running_loop().time() < deadline, f"never SERVING ({status})"
-                await asyncio.sleep(0.2)
+        command = [sys.executable, "-m", "services.gpu_runner"]
+        proc = ManagedProcess(instance, command, tmp_path / f"{instance}.log", env).start()
+        procs.append(proc)
+        # Raises (with the log's tail) if the runner exits or is not SERVING within 30 s.
+        await asyncio.to_thread(proc.wait_ready, grpc_probe(address, service=SERVICE_NAME), 30.0)
         return proc
 
     yield start
-    for proc, log_path in procs:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    for proc in procs:
+        await asyncio.to_thread(proc.stop, 30.0)  # SIGTERM; SIGKILL after 30 s
         if proc.returncode != -signal.SIGKILL:
-            output = log_path.read_text(errors="replace")
+            output = proc.log_path.read_text(errors="replace")
             assert proc.returncode == 0, output[-4000:]
             assert "Traceback" not in output, output[-4000:]
 
@@ -105,7 +89,7 @@ async def test_a_sigkilled_runner_costs_at_most_a_round_and_the_artifacts_are_un
     await recorder.wait_for(mid_run, 60, "runner-a at round 8")
     assert await object_store.exists(checkpoint)
     first.send_signal(signal.SIGKILL)
-    await first.wait()
+    await asyncio.to_thread(first.wait)
     killed_progress = recorder.of(dispatch.job_id)
     last_reported = max(p.round for p in killed_progress)
     assert all(p.pod_id == "runner-a" for p in killed_progress)
@@ -157,7 +141,7 @@ async def test_sigterm_releases_the_running_job_to_another_runner_at_once(
     loop = asyncio.get_running_loop()
     sent = loop.time()
     first.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(first.wait(), 20) == 0
+    assert await asyncio.to_thread(first.wait, 20) == 0
     exit_seconds = loop.time() - sent
     await recorder.wait_for(
         lambda: [p for p in recorder.of(dispatch.job_id) if p.pod_id == "runner-b"], 10, "runner-b's pickup"

@@ -47,14 +47,17 @@ async def test_health_waits_for_the_llm_and_status_reports_the_running_job(
         s3_bucket=object_store.bucket,
         runner_addr=runner_addr,
         auth_addr=f"127.0.0.1:{free_port()}",
+        runner_tiers="small,medium",
+    )
+    runner_settings = settings_for(
+        RunnerSettings,
+        instance_id="status-runner",
+        llm_probe_interval_seconds=0.2,
+        progress_interval_seconds=0.1,
         llm_backend="openai",
         llm_url=f"http://127.0.0.1:{llm_port}/v1",
         llm_model="served-model",
-        runner_tiers="small,medium",
         gpu_provider="test-cloud",
-    )
-    runner_settings = RunnerSettings(
-        instance_id="status-runner", llm_probe_interval_seconds=0.2, progress_interval_seconds=0.1
     )
     server = GrpcServer(
         await build(settings, runner_settings=runner_settings, search_settings=SearchSettings())

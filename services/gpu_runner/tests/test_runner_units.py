@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from swarmcast.events.v1 import events_pb2
 
 from services.common.bus import SharedSlots
@@ -55,7 +55,8 @@ def test_job_config_comes_from_the_route_and_bad_values_are_refused() -> None:
     with pytest.raises(ValueError, match="max_rounds=0"):
         simulation_config(d, heuristic=True)
     assert pinned_markets(d) is None
-    d.markets.extend([{"id": "m1", "question": "Q?", "initial_price_yes": 0.4, "rationale": "r"}])
+    market_row = {"id": "m1", "question": "Q?", "initial_price_yes": 0.4, "rationale": "r"}
+    d.markets.extend([json_format.ParseDict(market_row, struct_pb2.Struct())])
     (market,) = pinned_markets(d) or ()
     assert market.id == "m1" and market.initial_price_yes == 0.4
     d.markets.Clear()

@@ -1,7 +1,8 @@
 """Input validation for jobs and drafts (DESIGN §5), as pure functions.
 
 Nothing here touches the database: callers pass the tiers that exist, get back a normalised value
-or a `ValidationError` naming the offending field, and write only when validation passed.
+or a `ValidationError` (an INVALID_ARGUMENT domain error) naming the offending field, and write
+only when validation passed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from google.protobuf.message import Message
+from swarmcast.jobs.v1 import jobs_pb2
+
+from services.common.errors import InvalidArgument
 from services.common.questions import analyze_goal, suggest_questions
 
 log = logging.getLogger("swarmcast.jobs.validation")
@@ -42,12 +47,13 @@ _WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
 _CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
-class ValidationError(ValueError):
-    """Bad input: maps to INVALID_ARGUMENT with `message` shown to the user.
+class ValidationError(InvalidArgument):
+    """Bad input in one field: INVALID_ARGUMENT with `message` shown to the user.
 
     `description` is what is wrong with `field` alone (the message may say more, such as the
-    suggested questions); `suggestions` are the yes/no questions offered instead of a refused goal
-    (None: not a refused goal; empty: the seed suggested none).
+    suggested questions): the status's field violation. `suggestions` are the yes/no questions
+    offered instead of a refused goal (None: not a refused goal; empty: the seed suggested none),
+    sent as a jobs.v1.GoalSuggestions detail so a client lists them without parsing the message.
     """
 
     def __init__(
@@ -58,11 +64,16 @@ class ValidationError(ValueError):
         description: str | None = None,
         suggestions: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, fields={field: description or message})
         self.field = field
-        self.message = message
         self.description = description or message
         self.suggestions = None if suggestions is None else list(suggestions)
+
+    def status_details(self) -> list[Message]:
+        details = super().status_details()
+        if self.suggestions is not None:
+            details.append(jobs_pb2.GoalSuggestions(suggestions=self.suggestions))
+        return details
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Fixtures for the jobs service tests: real PostgreSQL, NATS JetStream and S3.
 
-- `jobs_settings`: Settings aimed at the session's test database, this test's NATS prefix and
-  bucket, with a short stale threshold (0.5 s) and a retry budget of 2.
+- `jobs_settings`: JobsSettings with a short stale threshold (0.5 s) and a retry budget of 2 (the
+  app gets the database, bus and bucket from the fixtures below).
 - `jobs_db`: the session factory on a clean jobs schema (outbox and dedupe ids included) with the
   DESIGN §2 tiers and their forecast settings (migration 0004's rows) seeded.
 - `jobs_app`: a `JobsApp` (consumers running; relay/detector/pruner loops off, tests drive them).
@@ -28,30 +28,19 @@ from swarmcast.jobs.v1 import jobs_pb2_grpc
 
 from services.common import subjects
 from services.common.bus import EventBus
-from services.common.config import Settings
 from services.common.storage import ObjectStore
 from services.jobs.app import JobsApp
 from services.jobs.domain.tier_settings import SEEDED_TIER_SETTINGS
-from services.jobs.tests.jobs_helpers import AUDIENCE, ISSUER, SigningKeys, start_jobs_server
+from services.jobs.settings import JobsSettings
+from services.jobs.tests.jobs_helpers import SigningKeys, start_jobs_server
 from services.jobs.tier_models import TierSettingsRow
 from tests.fixtures.settings import settings_for
 
 
 @pytest.fixture
-def jobs_settings(
-    database_url: str, nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore
-) -> Settings:
+def jobs_settings() -> JobsSettings:
     return settings_for(
-        database_url=database_url,
-        nats_url=nats_url,
-        nats_prefix=nats_prefix,
-        s3_endpoint=s3_endpoint,
-        s3_bucket=object_store.bucket,
-        token_issuer=ISSUER,
-        token_audience=AUDIENCE,
-        stale_after_seconds=0.5,
-        stale_check_interval_seconds=3600.0,
-        retry_budget=2,
+        JobsSettings, stale_after_seconds=0.5, stale_check_interval_seconds=3600.0, retry_budget=2
     )
 
 
@@ -76,7 +65,7 @@ async def jobs_db(
 
 @pytest_asyncio.fixture
 async def jobs_app(
-    jobs_settings: Settings,
+    jobs_settings: JobsSettings,
     jobs_db: async_sessionmaker[AsyncSession],
     event_bus: EventBus,
     object_store: ObjectStore,

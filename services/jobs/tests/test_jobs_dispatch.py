@@ -12,11 +12,10 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore, get_via_presigned, put_via_presigned
-from services.jobs.app import JobsApp
+from services.jobs.app import JobsApp, outbox_relay
 from services.jobs.domain.artifacts import ARTIFACT_NAMES, artifact_key, checkpoint_key
 from services.jobs.domain.dispatch import random_seed_for
 from services.jobs.domain.state_machine import JobStatus
-from services.jobs.outbox import OutboxRelay
 from services.jobs.runtime_models import JobRun, OutboxMessage
 from services.jobs.tests.jobs_helpers import identity, job_fields, last_cancel, row, seed_text
 
@@ -69,7 +68,7 @@ async def test_a_crash_between_commit_and_publish_is_repaired_by_the_next_relay(
     assert await unpublished(jobs_app) == 1
     assert await dispatch_reader.nothing()
     # A restarted process (a fresh relay) publishes it on its first sweep.
-    restarted = OutboxRelay(jobs_app.sessions, event_bus)
+    restarted = outbox_relay(jobs_app.sessions, event_bus)
     assert await restarted.flush() == 1
     assert await unpublished(jobs_app) == 0
     assert (await dispatch_reader.take()).run_id == job.workflow_run_id
@@ -88,8 +87,8 @@ async def test_two_relays_publish_each_dispatch_exactly_once(
     ]
     other_bus = await event_bus_factory(name="replica-b")
     relays = [
-        OutboxRelay(jobs_app.sessions, jobs_app.bus, batch_size=7),
-        OutboxRelay(jobs_app.sessions, other_bus, batch_size=7),
+        outbox_relay(jobs_app.sessions, jobs_app.bus, batch_size=7),
+        outbox_relay(jobs_app.sessions, other_bus, batch_size=7),
     ]
     counts = await asyncio.gather(*(relay.flush() for relay in relays))
     assert sum(counts) == 30
@@ -116,10 +115,23 @@ async def test_a_dispatch_cancelled_before_it_went_out_is_never_published(
     assert values["error_message"] == "cancelled by user"
 
 
+async def test_the_dispatch_of_a_job_deleted_before_it_went_out_is_never_published(
+    jobs_app: JobsApp, dispatch_reader: Any, event_bus: EventBus
+) -> None:
+    """The job row and its run are gone; the pending dispatch (msg_id = run id) is retired unpublished."""
+    job = await jobs_app.core.create_job(identity(), job_fields())
+    await jobs_app.core.delete_job(identity(), job.id)
+    assert await row(jobs_app.sessions, job.id) is None
+    assert await jobs_app.relay.flush() == 1  # only the cancel
+    assert await dispatch_reader.nothing()
+    assert (await last_cancel(event_bus, job.id)).job_id == job.id
+    assert await unpublished(jobs_app) == 0
+
+
 async def test_the_running_relay_publishes_right_after_commit(
     jobs_app: JobsApp, dispatch_reader: Any
 ) -> None:
-    relay_task = asyncio.create_task(jobs_app.relay.run())
+    jobs_app.relay.periodic.start()
     try:
         await asyncio.sleep(0.1)
         job = await jobs_app.core.create_job(identity(), job_fields())
@@ -127,8 +139,7 @@ async def test_the_running_relay_publishes_right_after_commit(
         dispatch = await dispatch_reader.take(wait=1.0)
         assert dispatch.job_id == job.id
     finally:
-        relay_task.cancel()
-        await asyncio.gather(relay_task, return_exceptions=True)
+        await jobs_app.relay.periodic.stop()
 
 
 async def test_redispatch_keeps_the_route_snapshot(

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import json_format, struct_pb2
 from grpc_status import rpc_status
 from sqlalchemy import func, select
 from swarmcast.jobs.v1 import jobs_pb2
@@ -58,7 +59,7 @@ async def refused(call: Any) -> grpc.aio.AioRpcError:
 
 def suggestions_of(error: grpc.aio.AioRpcError) -> list[str] | None:
     """The GoalSuggestions detail of a failed call, as any gRPC client reads it."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None, "no google.rpc.Status details"
     for detail in status.details:
         found = J.GoalSuggestions()
@@ -352,7 +353,7 @@ async def test_the_dispatch_carries_the_tier_settings_and_a_redispatch_keeps_the
 
     # The runner derives the markets and reports them; then it goes silent.
     report = progress(job.id, first.run_id, 1, 3, round=2)
-    report.markets.extend([m.to_config() for m in markets])
+    report.markets.extend([json_format.ParseDict(m.to_config(), struct_pb2.Struct()) for m in markets])
     await app.handlers.apply_progress(report)
     stored = await row(app.sessions, job.id)
     assert stored is not None and stored["markets_config"] == [m.to_config() for m in markets]

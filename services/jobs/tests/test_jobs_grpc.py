@@ -180,7 +180,7 @@ async def test_duplicate_submissions_are_refused_even_when_racing(jobs_server: A
 
 
 async def test_require_verified_email(jobs_app: JobsApp) -> None:
-    from services.jobs.domain.errors import FailedPrecondition
+    from services.common.errors import FailedPrecondition
     from services.jobs.service import JobsCore
 
     strict = JobsCore(

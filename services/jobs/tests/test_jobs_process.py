@@ -6,12 +6,11 @@ Auth is stood in for by a gRPC server that answers only GetSigningKeys with the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,9 +19,9 @@ import pytest_asyncio
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
+from services.cli.processes import ManagedProcess, free_address, grpc_probe
 from services.common import subjects
 from services.common.bus import EventBus
-from services.common.clients import check_health
 from services.common.storage import ObjectStore
 from services.jobs.tests.jobs_helpers import AUDIENCE, GOAL, ISSUER, SEED, SERVICE_NAME, SigningKeys, progress
 
@@ -39,12 +38,6 @@ class KeysOnlyAuth(auth_pb2_grpc.AuthServiceServicer):
         return await self.keys.fetch()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest_asyncio.fixture
 async def fake_auth() -> AsyncIterator[tuple[str, SigningKeys]]:
     keys = SigningKeys()
@@ -54,18 +47,6 @@ async def fake_auth() -> AsyncIterator[tuple[str, SigningKeys]]:
     await server.start()
     yield f"127.0.0.1:{port}", keys
     await server.stop(0)
-
-
-async def wait_serving(address: str, proc: asyncio.subprocess.Process, limit: float = 30.0) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
-        deadline = asyncio.get_running_loop().time() + limit
-        while True:
-            assert proc.returncode is None, "the jobs process exited during start-up"
-            with contextlib.suppress(Exception):
-                if await check_health(channel, SERVICE_NAME) == "SERVING":
-                    return
-            assert asyncio.get_running_loop().time() < deadline, "the jobs process never became SERVING"
-            await asyncio.sleep(0.2)
 
 
 async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
@@ -78,9 +59,10 @@ async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
     event_bus: EventBus,
     dispatch_reader: Any,
     fake_auth: tuple[str, SigningKeys],
+    tmp_path: Path,
 ) -> None:
     auth_addr, keys = fake_auth
-    jobs_addr = f"127.0.0.1:{free_port()}"
+    jobs_addr = free_address()
     env = {
         **os.environ,
         "SWARMCAST_DATABASE_URL": database_url,
@@ -94,12 +76,10 @@ async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
         "SWARMCAST_TOKEN_AUDIENCE": AUDIENCE,
         "SWARMCAST_LOG_FORMAT": "text",
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.jobs", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    proc = ManagedProcess("jobs", [sys.executable, "-m", "services.jobs"], tmp_path / "jobs.log", env).start()
     try:
-        await wait_serving(jobs_addr, proc)
+        # Raises (with the log's tail) if the process exits or is not SERVING within 30 s.
+        await asyncio.to_thread(proc.wait_ready, grpc_probe(jobs_addr, service=SERVICE_NAME), 30.0)
         async with grpc.aio.insecure_channel(jobs_addr) as channel:
             stub = jobs_pb2_grpc.JobsServiceStub(channel)
             md = (("authorization", f"Bearer {keys.token(5)}"),)
@@ -117,10 +97,8 @@ async def test_the_process_serves_dispatches_watches_and_stops_cleanly(
             assert update.status == jobs_pb2.JOB_STATUS_RUNNING and update.pipeline_stage == 1
             watch.cancel()
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert await asyncio.to_thread(proc.wait, 30) == 0
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        output = (await proc.stdout.read()).decode(errors="replace") if proc.stdout else ""
+        await asyncio.to_thread(proc.stop, 5.0, signal.SIGKILL)  # only if still running
+        output = proc.log_path.read_text(errors="replace")
         assert "Traceback" not in output, output[-4000:]

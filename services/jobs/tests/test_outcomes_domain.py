@@ -170,6 +170,7 @@ def test_skill_against_a_baseline_has_a_reproducible_bootstrap_interval() -> Non
     base = [0.25] * 5
     skill = scoring.brier_skill(swarm, base, seed=3)
     assert skill.value == pytest.approx(1 - 0.66 / 1.25)
-    assert skill.interval is not None and skill.interval[0] <= skill.value <= skill.interval[1]
+    assert skill.value is not None and skill.interval is not None
+    assert skill.interval[0] <= skill.value <= skill.interval[1]
     assert skill == scoring.brier_skill(swarm, base, seed=3)
     assert scoring.brier_skill([0.1], [0.0]).value is None  # a perfect baseline leaves no room

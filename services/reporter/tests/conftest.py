@@ -1,7 +1,8 @@
 """Fixtures for the reporter tests: real NATS JetStream and S3 (the shared harness), a heuristic run.
 
 - `heuristic_result` (session): a 30-agent × 12-round heuristic run of the engine, in process.
-- `reporter_settings`: ReporterSettings on this test's NATS prefix and bucket, no LLM, quick retries.
+- `shared_settings`: the shared Settings on this test's NATS prefix and bucket (for `build`).
+- `reporter_settings`: ReporterSettings with no LLM and quick retries.
 - `make_reporter`: `await make_reporter(store=None, **settings_overrides)` starts a ReportService (a
   "replica") on its own bus connection; all are stopped after the test.
 - `collector`: what the reporter publishes (reporter.completed / reporter.failed), as jobs sees it.
@@ -16,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from services.common.bus import EventBus
+from services.common.config import Settings
 from services.common.storage import ObjectStore
 from services.reporter.service import ReportService
 from services.reporter.settings import ReporterSettings
@@ -35,21 +37,21 @@ async def heuristic_result() -> SimulationResult:
 
 
 @pytest.fixture
-def reporter_settings(
-    nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore
-) -> ReporterSettings:
-    base = settings_for(
+def shared_settings(nats_url: str, nats_prefix: str, s3_endpoint: str, object_store: ObjectStore) -> Settings:
+    return settings_for(
         nats_url=nats_url,
         nats_prefix=nats_prefix,
         s3_endpoint=s3_endpoint,
         s3_bucket=object_store.bucket,
         token_issuer=ISSUER,
         token_audience=AUDIENCE,
-        report_llm_url="",
-        report_model="",
         reporter_addr="127.0.0.1:0",  # a free port: never the DESIGN port a dev stack may hold
     )
-    return ReporterSettings.from_settings(base).model_copy(update={"report_max_deliver": 4})
+
+
+@pytest.fixture
+def reporter_settings() -> ReporterSettings:
+    return settings_for(ReporterSettings, report_llm_url="", report_model="", report_max_deliver=4)
 
 
 @pytest_asyncio.fixture

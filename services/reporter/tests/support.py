@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import json_format, struct_pb2
 from swarmcast.auth.v1 import auth_pb2
 from swarmcast.events.v1 import events_pb2
 
@@ -29,10 +30,15 @@ if TYPE_CHECKING:
 class RunOutput(Protocol):
     """What a run hands the runner: the engine's SimulationResult, or a hand-built run (synthetic.py)."""
 
-    artifacts: dict[str, bytes]
-    result_graph: dict[str, Any]
-    markets_config: list[dict[str, Any]]
-    summary: dict[str, Any]
+    # Read-only members, so frozen dataclasses match.
+    @property
+    def artifacts(self) -> dict[str, bytes]: ...
+    @property
+    def result_graph(self) -> dict[str, Any]: ...
+    @property
+    def markets_config(self) -> list[dict[str, Any]]: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
 
 
 SEED = (
@@ -102,7 +108,7 @@ def runner_completed(
         forecast_days=forecast_days,
         goal=GOAL,
     )
-    event.markets.extend(result.markets_config)
+    event.markets.extend(json_format.ParseDict(m, struct_pb2.Struct()) for m in result.markets_config)
     event.summary.update(json.loads(json.dumps(result.summary)))
     event.completed_at.FromSeconds(int(completed_at))
     return event

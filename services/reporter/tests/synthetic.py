@@ -168,7 +168,7 @@ def synthetic_run(
     the seed (fewer than 3 is low evidence); `lean` is the evidence's log-odds for the goal."""
     rng = random.Random(seed)
     named = [name for name, _ in STAKEHOLDERS[:stakeholders]]
-    entities = [
+    entities: list[dict[str, Any]] = [
         {"id": f"e{i + 1}", "name": name, "kind": kind, "lean": rng.choice((-1, 1)) * rng.uniform(0.3, 0.9)}
         for i, (name, kind) in enumerate(STAKEHOLDERS[:stakeholders])
     ]
@@ -437,8 +437,8 @@ def _post(
     person = people[i]
     stance = _r4(2 * belief["m1"] - 1)
     kind = "post"
-    parent = None
-    market_id = None
+    parent: dict[str, Any] | None = None
+    market_id: str | None = None
     earlier = [p for p in posts if p["kind"] != "repost" and p["round"] >= r - 2]
     roll = rng.random()
     if earlier and roll < 0.3:
@@ -449,8 +449,10 @@ def _post(
         kind, market_id = "market_comment", rng.choice(ids)
         stance = _r4(2 * belief[market_id] - 1)
     if kind == "repost":
+        assert parent is not None
         text = parent["text"]
     elif kind == "market_comment":
+        assert market_id is not None
         text = (
             f"At these prices {market_id} is {'cheap' if stance > 0 else 'too dear'}; "
             f"my number is {belief[market_id] * 100:.0f} in 100."
@@ -588,7 +590,7 @@ def _assemble(
             for k, r in enumerate(runs)
         ],
     }
-    trajectories = {
+    trajectories: dict[str, Any] = {
         "rounds": list(range(rounds + 1)),
         "agents": [
             {

@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from swarmcast.reporter.v1 import reporter_pb2, reporter_pb2_grpc
 
 from services.common.bus import EventBus
+from services.common.config import Settings
 from services.common.grpc_server import GrpcServer
 from services.common.identity import SigningKeyCache
 from services.common.storage import ObjectStore
@@ -48,10 +49,10 @@ class Reporter:
 
 
 @pytest_asyncio.fixture
-async def reporter(reporter_settings: ReporterSettings) -> AsyncIterator[Reporter]:
+async def reporter(shared_settings: Settings, reporter_settings: ReporterSettings) -> AsyncIterator[Reporter]:
     keys = SigningKeys()
     cache = SigningKeyCache(fetch=keys.fetch, issuer=ISSUER, audience=AUDIENCE)
-    server = GrpcServer(await build(reporter_settings, keys=cache))
+    server = GrpcServer(await build(shared_settings, reporter_settings, keys=cache))
     await server.start()
     channel = grpc.aio.insecure_channel(server.address)
     try:

@@ -67,7 +67,11 @@ async def test_duplicates_across_replicas_produce_one_report(
     event = runner_completed(job_id, heuristic_result, manifest, run_id="run-a")
     for n in range(4):
         await publish_completed(event_bus, event, msg_id=f"dup-{n}")
-        await wait_for(lambda n=n: first.stats.handled + second.stats.handled == n + 1, what=f"delivery {n}")
+
+        def delivered(expected: int = n + 1) -> bool:
+            return first.stats.handled + second.stats.handled == expected
+
+        await wait_for(delivered, what=f"delivery {n}")
     assert first.stats.written + second.stats.written == 1
     assert first.stats.duplicates + second.stats.duplicates == 3
     await asyncio.sleep(0.3)

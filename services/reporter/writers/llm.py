@@ -9,14 +9,14 @@ object. It is trusted with wording only:
   answer is still wrong, invented citations are removed, and a section with any other problem
   (a made-up number, a missing or malformed text) falls back to the deterministic writer's text;
 - if the endpoint fails (HTTP errors, timeouts, no JSON after a retry) the whole report falls
-  back to the deterministic writer.
+  back to the deterministic writer. Retries and the form of structured output are the shared
+  client's (`services.common.openai_client`).
 
 Tables, probabilities and evidence lists never pass through the model (see markdown.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -24,10 +24,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
-
-from services.common.retry import backoff_delay
-from services.common.structured_output import FormatNegotiation, refuses_response_format
+from services.common.openai_client import ChatClient, ChatError
 from services.reporter import fmt
 from services.reporter.citations import canonicalize, describe, invalid_citations, strip_invalid
 from services.reporter.facts import ReportFacts
@@ -37,7 +34,6 @@ from services.reporter.writers.deterministic import write_prose
 
 log = logging.getLogger("swarmcast.reporter.llm")
 
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_SECTION_CHARS = 2500
 MAX_TITLE_CHARS = 120
 # Sections are left unbounded in the schema: llama.cpp compiles a maxLength into nested rules, and
@@ -88,128 +84,6 @@ RESPONSE_SCHEMA: dict[str, Any] = {
         "belief_dynamics", "conclusion", "key_insight",
     ],
 }  # fmt: skip
-
-
-class LLMUnavailable(Exception):
-    """The endpoint did not produce a usable answer (after retries)."""
-
-
-def chat_url(base_url: str) -> str:
-    base = base_url.rstrip("/")
-    if base.endswith("/chat/completions"):
-        return base
-    return f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions"
-
-
-class ChatClient:
-    """Minimal OpenAI-compatible chat-completions client with retries and structured output.
-
-    Asks for schema-constrained output in the forms of `services.common.structured_output` (OpenAI's
-    and vLLM's `json_schema`, then llama.cpp's `json_object`, then none): an endpoint that refuses a
-    form is asked again in the next one at once, and never in the refused one again.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        model: str,
-        *,
-        api_key: str | None = None,
-        timeout_s: float = 120.0,
-        attempts: int = 3,
-        max_tokens: int = 3000,
-        temperature: float = 0.3,
-        backoff_s: float = 0.5,
-        max_backoff_s: float = 10.0,
-    ) -> None:
-        self.url = chat_url(base_url)
-        self.model = model
-        self.timeout_s = timeout_s
-        self.attempts = max(1, attempts)
-        self.max_tokens = max_tokens
-        self.temperature = temperature
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self.formats = FormatNegotiation()
-        self._http: httpx.AsyncClient | None = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None or self._http.is_closed:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
-            )
-        return self._http
-
-    async def complete(self, messages: list[dict[str, str]], schema: Mapping[str, Any] | None = None) -> str:
-        """The assistant's text; raises LLMUnavailable once the attempts are spent."""
-        last = "no attempt made"
-        attempt = 0
-        while attempt < self.attempts:
-            attempt += 1
-            body: dict[str, Any] = {
-                "model": self.model,
-                "messages": messages,
-                "max_tokens": self.max_tokens,
-                "temperature": self.temperature,
-            }
-            member = self.formats.member(schema, "report") if schema is not None else None
-            if member is not None:
-                body["response_format"] = member
-            retry_after: str | None = None
-            try:
-                response = await self._client().post(self.url, json=body, headers=self._headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                last = f"{type(exc).__name__}: {exc}"[:200] or type(exc).__name__
-            else:
-                if response.status_code == 200:
-                    return _content(response)
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-                if (
-                    "response_format" in body
-                    and refuses_response_format(response.status_code, response.text[:300])
-                    and self.formats.refused()
-                ):
-                    # This form is unsupported here: ask again in the next one (not a spent attempt).
-                    log.info(
-                        "report LLM refused response_format (%s); now asking with %s",
-                        last,
-                        self.formats.style,
-                    )
-                    attempt -= 1
-                    continue
-                if response.status_code not in RETRY_STATUS:
-                    raise LLMUnavailable(last)
-                retry_after = response.headers.get("Retry-After")
-            if attempt < self.attempts:
-                await asyncio.sleep(self._delay(attempt, retry_after))
-        raise LLMUnavailable(f"gave up after {self.attempts} attempts: {last}")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                return min(self.max_backoff_s, max(0.0, float(retry_after)))
-            except ValueError:
-                pass
-        return backoff_delay(attempt, base_delay=self.backoff_s, max_delay=self.max_backoff_s)
-
-    async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-
-def _content(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-        text = payload["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise LLMUnavailable(f"malformed completion payload: {exc!r}") from None
-    if not isinstance(text, str) or not text.strip():
-        raise LLMUnavailable("empty completion")
-    return text
 
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -470,7 +344,7 @@ class LLMWriter:
         fallback = write_prose(facts)
         messages = build_messages(facts)
         try:
-            reply = await self.client.complete(messages, RESPONSE_SCHEMA)
+            reply = await self._ask(messages)
             data, error = parse_reply(reply)
             if data is None:
                 # One more try, saying what was wrong; a second non-answer means the model can't do it.
@@ -482,11 +356,11 @@ class LLMWriter:
                         "content": f"That was not a JSON object ({error}). Answer with the JSON only.",
                     },
                 ]
-                reply = await self.client.complete(messages, RESPONSE_SCHEMA)
+                reply = await self._ask(messages)
                 data, error = parse_reply(reply)
                 if data is None:
-                    raise LLMUnavailable(f"no JSON object in the reply ({error})")
-        except LLMUnavailable as exc:
+                    raise ChatError(f"no JSON object in the reply ({error})")
+        except ChatError as exc:
             log.warning("report LLM failed for job %s: %s; writing deterministically", facts.job_id, exc)
             return WrittenReport(
                 prose=fallback,
@@ -505,8 +379,8 @@ class LLMWriter:
                 {"role": "user", "content": _feedback(problems)},
             ]
             try:
-                repaired_data, _ = parse_reply(await self.client.complete(retry_messages, RESPONSE_SCHEMA))
-            except LLMUnavailable as exc:
+                repaired_data, _ = parse_reply(await self._ask(retry_messages))
+            except ChatError as exc:
                 repaired_data = None
                 notes.append(f"Retrying the sections that broke the rules failed ({exc}).")
             repaired = extract_sections(repaired_data or {}, facts)
@@ -544,6 +418,13 @@ class LLMWriter:
         # "posts #3 and #5" -> "post #3 and post #5": every id readable (and parseable) with its kind.
         sections = {key: canonicalize(text) for key, text in sections.items()}
         return WrittenReport(prose=_merge(fallback, sections), writer=LLM, notes=notes)
+
+    async def _ask(self, messages: list[dict[str, str]]) -> str:
+        """The model's reply, asked for in the report's schema; ChatError when there is none."""
+        answer = await self.client.complete(messages, RESPONSE_SCHEMA, schema_name="report")
+        if not answer.text.strip():
+            raise ChatError("empty completion")
+        return answer.text
 
     @staticmethod
     def _problems(

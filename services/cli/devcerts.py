@@ -1,6 +1,6 @@
 """A private CA and per-service certificates for mutual TLS between the services.
 
-`python -m services.common.devcerts OUT_DIR [--service NAME ...] [--dns NAME ...] [--days N]`
+`python -m services.cli.devcerts OUT_DIR [--service NAME ...] [--dns NAME ...] [--days N]`
 writes
 
     OUT_DIR/ca.crt, OUT_DIR/ca.key           the CA (keep ca.key offline; only ca.crt is deployed)
@@ -191,7 +191,7 @@ def write_service(out_dir: Path, ca: Issued, service: str, dns: Sequence[str], d
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m services.common.devcerts", description=__doc__.split("\n")[0]
+        prog="python -m services.cli.devcerts", description=__doc__.split("\n")[0]
     )
     parser.add_argument("out_dir", type=Path)
     parser.add_argument(
