@@ -1,4 +1,4 @@
-"""Control-plane and whole-job benchmarks (DESIGN §10), against a private stack on free ports.
+"""Control-plane and whole-job benchmarks (docs/performance.md), against a private stack on free ports.
 
     python -m bench.control_plane          # prints the figures as JSON (bench.run merges them)
 

@@ -1,4 +1,4 @@
-"""Engine benchmarks (DESIGN §10): heuristic throughput, peak memory, scaling, LLM slot occupancy.
+"""Engine benchmarks (docs/performance.md): heuristic throughput, peak memory, scaling, LLM slot occupancy.
 
     python -m bench.engine            # everything, prints a table, merges bench/results/latest.json
     python -m bench.engine --quick    # smaller sizes, for a smoke check
@@ -170,7 +170,7 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
     figures: dict[str, Any] = {"cpu_count": os.cpu_count()}
 
-    # DESIGN §10: a job runs 5 replicates on the heuristic backend; the target is per replicate
+    # docs/performance.md: a job runs 5 replicates on the heuristic backend; the target is per replicate
     reps = 2 if args.quick else 5
     main_run = run_child("heuristic", agents=big, rounds=scale_rounds, replicates=reps)
     tag = f"{big // 1000}k" if big >= 1000 else str(big)

@@ -1,4 +1,4 @@
-"""Forecast-coherence benchmark (DESIGN §10), against a private stack on free ports.
+"""Forecast-coherence benchmark (docs/performance.md), against a private stack on free ports.
 
     python -m bench.forecast         # prints the per-case table (stderr) and the figures as JSON (stdout)
     python -m bench.run --only forecast

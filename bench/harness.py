@@ -5,7 +5,7 @@ dropped at the end), a NATS subject prefix (on the given server; streams deleted
 a moto_server on a free port with its own bucket. `PrivateStack` starts services exactly as
 `make up` does (`python -m services.<name>`), each on a free port, logs under its own folder,
 and stops every process it started by PID (services/cli/processes.py does the process handling).
-Nothing here touches the DESIGN ports.
+Nothing here touches the default ports.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The `local` tier on this machine's CPU: SmolLM2-135M-Instruct through llama.cpp (DESIGN §10).
+"""The `local` tier on this machine's CPU: SmolLM2-135M-Instruct through llama.cpp (docs/performance.md).
 
     python -m bench.local_llm        # prints the figures as JSON (bench.run merges them)
 

@@ -1,4 +1,4 @@
-"""`make bench`: every figure of DESIGN §10, its target and whether it is met.
+"""`make bench`: every figure of docs/performance.md, its target and whether it is met.
 
     python -m bench.run            # every benchmark; writes bench/results/latest.json
     python -m bench.run --skip-engine   # reuse the engine figures already in latest.json

@@ -3,7 +3,7 @@ holds the verdict, probabilities and the paths of the report and the web page; a
 reuses what is there and runs the job on the `local` tier (a real model on the CPU). Then `make down`
 stops it all.
 
-The demo's stack uses ports of its own (not the DESIGN ports of the session `stack` fixture), a
+The demo's stack uses ports of its own (not the default ports of the session `stack` fixture), a
 fresh database that the demo migrates itself, a NATS prefix, the session's S3 server and a temp
 run folder and CLI config folder, so it runs beside everything else.
 """

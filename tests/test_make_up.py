@@ -1,7 +1,7 @@
-"""`make up` / `make down` as a user runs them: every process answers health on its DESIGN port,
+"""`make up` / `make down` as a user runs them: every process answers health on its default port,
 and `down` leaves no process and no taken port behind.
 
-Uses the DESIGN ports like the session `stack` fixture; tests/fixtures/stack.py runs this
+Uses the default ports like the session `stack` fixture; tests/fixtures/stack.py runs this
 module first so the two never overlap.
 """
 
@@ -51,7 +51,7 @@ def _grpc_status(addr: str) -> int:
 def test_make_up_and_down(database_url: str, s3_endpoint: str, tmp_path: Path) -> None:
     taken = [port for host, port in _ports() if port_in_use(host, port)]
     if taken:
-        pytest.fail(f"DESIGN ports {taken} are taken (a dev stack? run `make down`); this test needs them")
+        pytest.fail(f"default ports {taken} are taken (a dev stack? run `make down`); this test needs them")
     run_dir = tmp_path / "run"
     env = stack_env(
         database_url=database_url,

@@ -1,8 +1,8 @@
-"""Scale-out on the local stack: two runners and two jobs replicas share the work (DESIGN §4).
+"""Scale-out on the local stack: two runners and two jobs replicas share the work (docs/architecture.md §3).
 
 Real processes, started here like `make up` starts them (`python -m services.<name>`), against the
 session's test database, this test's NATS prefix and S3 bucket, on free loopback ports (never the
-DESIGN ports a dev stack may hold): auth, jobs twice, gpu_runner twice (heuristic backend) and
+default ports a dev stack may hold): auth, jobs twice, gpu_runner twice (heuristic backend) and
 the reporter. 20 jobs are submitted through both jobs replicas; all must complete, each run
 exactly once (one dispatch attempt, one runner's progress, one runner.completed), and both
 runners must have taken some. A second, smaller stack runs every process with mutual TLS

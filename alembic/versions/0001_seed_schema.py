@@ -1,6 +1,6 @@
 """The seed schema: `auth.users`; `jobs.simulation_jobs`, `jobs.model_routing`, `jobs.error_events`.
 
-Also: the `jobs.jobstatus` enum, the seeded routing tiers (DESIGN §2) and one login role per
+Also: the `jobs.jobstatus` enum, the seeded routing tiers (docs/architecture.md §6) and one login role per
 service (`swarmcast_auth`, `swarmcast_jobs`) with rights on its own schema only.
 
 Roles are cluster-wide while this migration runs per database (several test databases share one
@@ -29,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 JOB_STATUSES = ("DRAFT", "PENDING", "PROVISIONING", "RUNNING", "REPORTING", "COMPLETED", "FAILED", "REFUNDED")
 
-# Frozen copy of DESIGN §2's tiers: a migration must not change when application code does.
+# Frozen copy of docs/architecture.md §6's tiers: a migration must not change when application code does.
 SEED_ROUTES = [
     {"sim_tier": tier, "model_id": "Qwen/Qwen3-14B", "gpu_type": gpu, "max_rounds": rounds,
      "target_agents": agents, "vllm_args": "--max-model-len 16384"}

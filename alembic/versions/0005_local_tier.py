@@ -1,4 +1,4 @@
-"""The `local` tier: a real language model on any CPU (DESIGN §2, the `llamacpp` backend).
+"""The `local` tier: a real language model on any CPU (docs/architecture.md §6, the `llamacpp` backend).
 
 One row in the seed's jobs.model_routing (its columns unchanged) and its jobs.tier_settings row.
 Small enough that a job takes a minute or two on a 2-core machine with SmolLM2-135M-Instruct.

@@ -1,6 +1,6 @@
 """Builds the account emails and hands them to the bus as `auth.email.requested` events.
 
-The auth service never talks SMTP itself: the mail sender (`mail_sender.py`) consumes these events.
+The auth service never talks SMTP itself: the mail sender (`handlers.py`) consumes these events.
 Sending is best effort from the caller's point of view (a verification mail can be re-requested,
 a reset can be requested again), so a failed publish is logged and reported as False, never raised.
 """

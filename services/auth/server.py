@@ -21,9 +21,9 @@ import logging
 
 from swarmcast.auth.v1 import auth_pb2_grpc
 
+from services.auth.handlers import MailSender
 from services.auth.keys import KeyRing
 from services.auth.mail import Mailer
-from services.auth.mail_sender import MailSender
 from services.auth.passwords import PasswordHasher
 from services.auth.ratelimit import Limits, RateLimiter
 from services.auth.service import AuthService

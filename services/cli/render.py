@@ -162,7 +162,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def forecast_of(job: jobs_pb2.Job) -> Forecast:
     """The headline, verdict and per-market forecasts of a finished job: from result_structured
-    (the reporter's `forecast`, DESIGN §7; older results carry only `probabilities`), falling back
+    (the reporter's `forecast`, docs/forecasting.md §4; older results carry only `probabilities`),
+    falling back
     to the runner's summary in live_status and markets_config."""
     st = _dict(_json(job.result_structured))
     questions: dict[str, str] = {}

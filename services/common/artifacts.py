@@ -1,4 +1,4 @@
-"""The artifact contract (DESIGN §6-7): the ten JSON files a run leaves in object storage, typed once.
+"""The artifact contract (docs/artifacts.md): the ten JSON files a run leaves in object storage, typed once.
 
 The engine (`services/gpu_runner/engine/artifacts.py`) builds every file as the `TypedDict` below
 and writes it with `dump_artifact`; the reporter reads it with `load_artifact` and gets the same
@@ -54,7 +54,7 @@ class GoalForecast(MarketForecast):
 
 
 class Forecast(TypedDict):
-    """The run's forecast (DESIGN §7): the goal, every market, and one sentence on the method."""
+    """The run's forecast (docs/forecasting.md §4): the goal, every market, and one sentence on the method."""
 
     goal: GoalForecast
     markets: dict[str, MarketForecast]

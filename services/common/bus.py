@@ -1,4 +1,4 @@
-"""The event bus: the one way services use NATS JetStream (DESIGN §4).
+"""The event bus: the one way services use NATS JetStream (docs/architecture.md §3).
 
 - Subjects and stream names are namespaced by ``settings.nats_prefix`` (``t3f9a.runner.progress.7``,
   stream ``t3f9a_RUNNER``). Callers pass and receive *logical* subjects (``runner.progress.7``).

@@ -1,4 +1,4 @@
-"""The transactional outbox, written once for every service (DESIGN §4).
+"""The transactional outbox, written once for every service (docs/architecture.md §3).
 
 An event that must not be lost is written as a row in the same transaction as the change it
 announces (`add`), and `OutboxRelay` publishes it to JetStream after commit. A crash between

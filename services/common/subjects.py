@@ -1,4 +1,4 @@
-"""NATS subject names (DESIGN §4) and the JetStream streams that store them.
+"""NATS subject names (docs/architecture.md §3) and the JetStream streams that store them.
 
 Subjects here are *logical*: the event bus prepends ``settings.nats_prefix`` to every subject
 and stream name, so callers never deal with the prefix. Each subject carries exactly one

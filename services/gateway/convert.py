@@ -1,6 +1,6 @@
 """Protobuf messages → the gateway's JSON, and pydantic models that document that JSON.
 
-The JSON uses the proto field names, which are the seed's column names (DESIGN §3). Unlike
+The JSON uses the proto field names, which are the seed's column names (docs/architecture.md §6). Unlike
 `MessageToDict` it keeps 64-bit integers as numbers, writes an unset optional field as `null`
 (so every job has the same keys), enums as their bare name (`COMPLETED`, not
 `JOB_STATUS_COMPLETED`), timestamps as RFC 3339 strings, and Struct/Value fields as plain JSON.

@@ -4,7 +4,7 @@ The services own the business rules and answer INVALID_ARGUMENT with a message a
 on; these models only guarantee what a protobuf message can hold: numbers within the field's
 integer range and text that is valid UTF-8 (a lone surrogate, which JSON can encode, cannot be
 serialised). Unknown fields are rejected, so a typo is an error rather than silently ignored.
-Where DESIGN fixes a bound (seed ≤ 50,000 characters, forecast_days 1–365) it is stated here too,
+Where the contract fixes a bound (seed ≤ 50,000 characters, forecast_days 1–365) it is stated here too,
 so clients see it in the schema.
 """
 

@@ -1,4 +1,4 @@
-"""Web enrichment of the seed (DESIGN §6, stage 1), through a configurable search provider.
+"""Web enrichment of the seed (docs/runner.md, stage 1), through a configurable search provider.
 
 The provider is an HTTP search API answering like SearxNG's JSON API
 (`GET <SWARMCAST_SEARCH_URL>/search?q=...&format=json` -> `{"results": [{"url", "title",

@@ -1,6 +1,6 @@
 """Live progress of one run: the `live_status` snapshot and the `runner.progress` publisher.
 
-Rules (DESIGN §4, issue 6):
+Rules (docs/architecture.md §3):
 - every stage change is published, in order, even when stages pass within milliseconds;
 - round-by-round updates are coalesced to one event per `progress_interval_seconds`;
 - a heartbeat event goes out at least every `heartbeat_seconds` (≤ 10 s) while the run lives;

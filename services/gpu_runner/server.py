@@ -20,9 +20,9 @@ from services.common.config import Settings
 from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
 from services.common.storage import ObjectStore
 from services.gpu_runner.backends import IN_PROCESS
-from services.gpu_runner.runner import Runner
+from services.gpu_runner.handlers import Runner
+from services.gpu_runner.servicer import RunnerStatusService, gpu_name
 from services.gpu_runner.settings import RunnerSettings, SearchSettings, get_runner_settings
-from services.gpu_runner.status import RunnerStatusService, gpu_name
 
 SERVICE_NAME = runner_pb2.DESCRIPTOR.services_by_name["RunnerService"].full_name
 

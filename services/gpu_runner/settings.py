@@ -38,7 +38,7 @@ Also here, under names without the `RUNNER_` part (each field's `validation_alia
 - `SWARMCAST_MODEL_DIR` (unset): local weights folder for `vllm`, and for relative `.gguf` paths
   of `llamacpp`.
 
-Prefix `SWARMCAST_SEARCH_` (web enrichment, DESIGN §6): `URL` (empty: enrichment is skipped and
+Prefix `SWARMCAST_SEARCH_` (web enrichment, docs/runner.md): `URL` (empty: enrichment is skipped and
 the reason recorded) of a SearxNG-style JSON search API, `TIMEOUT_SECONDS` (10), `MAX_RESULTS` (5).
 """
 
@@ -96,7 +96,7 @@ class RunnerSettings(BaseSettings):
     @field_validator("heartbeat_seconds")
     @classmethod
     def _heartbeat_within_contract(cls, value: float) -> float:
-        # DESIGN §4: a live run is heard from at least every 10 s.
+        # docs/architecture.md §3: a live run is heard from at least every 10 s.
         if not 0 < value <= 10:
             raise ValueError("heartbeat_seconds must be within (0, 10]")
         return value

@@ -1,4 +1,4 @@
-"""The stale-job detector (DESIGN §5): a periodic task (`periodic`) in every jobs replica.
+"""The stale-job detector (docs/architecture.md §3): a periodic task (`periodic`) in every jobs replica.
 
 A run is *silent* when nothing was heard from it for longer than its tier's threshold, measured on
 this service's clock from the newest of: dispatch, pickup, last progress. Then

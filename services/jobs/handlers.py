@@ -1,4 +1,4 @@
-"""Event consumers of the jobs service (DESIGN §4).
+"""Event consumers of the jobs service (docs/architecture.md §3).
 
 Each consumer is durable and idempotent and acks only after its transaction committed (the bus
 acks when the handler returns). Every job-row write is the guarded compare-and-set of

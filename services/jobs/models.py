@@ -26,7 +26,7 @@ __all__ = [
     "SimulationJob",
 ]
 
-# REFUNDED is never entered by normal flow but still counts as terminal (seed, DESIGN §2).
+# REFUNDED is never entered by normal flow but still counts as terminal (seed, docs/architecture.md §6).
 TERMINAL_STATUSES: Final[frozenset[JobStatus]] = TERMINAL
 LIVE_STATUSES: Final[frozenset[JobStatus]] = LIVE
 
@@ -39,7 +39,8 @@ JOB_STATUS_ENUM: Final = Enum(
     validate_strings=True,
 )
 
-# The tiers DESIGN §2 seeds (migrations 0001 and 0005 hold their own frozen copies of these rows).
+# The seeded tiers, docs/architecture.md §6 (migrations 0001 and 0005 hold their own frozen copies
+# of these rows).
 DEFAULT_ROUTES: Final[tuple[dict[str, Any], ...]] = (
     *(
         {

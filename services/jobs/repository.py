@@ -175,7 +175,7 @@ async def insert_job(
             tier=tier,
             enrich_web=enrich_web,
             forecast_days=forecast_days,
-            credits_charged=0,  # the dead billing column stays 0 always (DESIGN §2)
+            credits_charged=0,  # the dead billing column stays 0 always (docs/architecture.md §6)
             retry_count=0,
             retry_of=retry_of,
             sim_data_available=False,

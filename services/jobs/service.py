@@ -52,7 +52,7 @@ from services.jobs.outcomes import Outcomes
 from services.jobs.repository import JobRow
 from services.jobs.watch import ChangeNotifier
 
-# DESIGN §5: the same user + seed + goal + tier while one is live within 60 s is a duplicate.
+# docs/architecture.md §6: the same user + seed + goal + tier while one is live within 60 s is a duplicate.
 DUPLICATE_WINDOW = timedelta(seconds=60)
 SIM_DATA_URL_TTL = timedelta(hours=1)
 DELETED_BY_USER = "deleted by user"

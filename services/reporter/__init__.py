@@ -1,1 +1,4 @@
-"""reporter: turns a run's artifacts into report.md and structured results (DESIGN §1, §7)."""
+"""reporter: turns a run's artifacts into report.md and structured results.
+
+See docs/architecture.md §1, docs/report.md and this folder's README.
+"""

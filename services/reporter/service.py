@@ -40,9 +40,9 @@ from services.common.interceptors import ErrorReporter
 from services.common.storage import ObjectNotFound, ObjectStore
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse_artifacts
 from services.reporter.facts import RunContext, compute_facts
+from services.reporter.handlers import consume_runner_completed
 from services.reporter.report import BuiltReport, assemble
-from services.reporter.settings import ReporterSettings
-from services.reporter.status import (
+from services.reporter.repository import (
     ReportState,
     ReportStatus,
     RunSource,
@@ -50,20 +50,16 @@ from services.reporter.status import (
     artifact_key,
     report_key,
 )
+from services.reporter.settings import ReporterSettings
 from services.reporter.writers.base import Writer
 from services.reporter.writers.deterministic import DeterministicWriter
 from services.reporter.writers.llm import ChatClient, LLMWriter
 
 log = logging.getLogger("swarmcast.reporter")
 
-DURABLE = "reporter-runner-completed"
-BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-# JetStream redelivers a message whose handler has not acked (or said "working") for this long.
-ACK_WAIT_S = 60.0
 HEARTBEAT_S = 15.0
 # A WRITING status refreshed this recently belongs to a live writer (heartbeats refresh it).
 CLAIM_FRESH_S = 4 * HEARTBEAT_S
-CONCURRENCY = 4
 # Failures of the pure report computation are deterministic: retrying the same bytes cannot help.
 _COMPUTATION_ERRORS = (ArtifactError, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError)
 
@@ -117,15 +113,8 @@ class ReportService:
 
     # --- lifecycle
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(
-            subjects.RUNNER_COMPLETED_ALL,
-            events_pb2.RunnerCompleted,
-            self.on_runner_completed,
-            durable=DURABLE,
-            max_deliver=self.max_deliver,
-            backoff=BACKOFF,
-            ack_wait=ACK_WAIT_S,
-            concurrency=CONCURRENCY,
+        self._subscription = await consume_runner_completed(
+            self.bus, self.on_runner_completed, max_deliver=self.max_deliver
         )
         log.info(
             "reporter consuming %s (writer: %s)",

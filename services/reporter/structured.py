@@ -32,7 +32,7 @@ def baselines_object(baselines: BaselineFacts) -> dict[str, Any]:
 
 
 def forecast_object(facts: ReportFacts) -> dict[str, Any]:
-    """result_structured.forecast, the shape of DESIGN §7 (docs/forecasting.md §4), plus the
+    """result_structured.forecast, the shape of docs/forecasting.md §4, plus the
     baselines it is compared with when the artifacts carry them."""
     f = facts.forecast
     out: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Fault suite (DESIGN §10 reliability): load, process kills, NATS and PostgreSQL outages.
+"""Fault suite (docs/performance.md, reliability): load, process kills, NATS and PostgreSQL outages.
 
 Every test runs its own private stack (bench/harness.py): a fresh migrated database, a NATS
 prefix (or a private nats-server where NATS itself is restarted), a private moto_server, and the

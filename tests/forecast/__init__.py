@@ -1,1 +1,1 @@
-"""Forecast coherence (DESIGN §10): held-out seeds whose evidence clearly favours one side."""
+"""Forecast coherence (docs/performance.md): held-out seeds whose evidence clearly favours one side."""

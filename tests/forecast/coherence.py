@@ -1,4 +1,4 @@
-"""Runs the coherence cases through a running stack over gRPC and measures the DESIGN §10 figures.
+"""Runs the coherence cases through a running stack over gRPC and measures the docs/performance.md figures.
 
 Shared by the test (`tests/forecast/test_forecast_coherence.py`, the session `stack`) and the
 benchmark (`bench.forecast`, a private stack), so both submit the same jobs and compute the same
@@ -37,12 +37,13 @@ SUITES: dict[str, tuple[Case, ...]] = {
 }
 ALL_CASES: tuple[Case, ...] = tuple(case for cases in SUITES.values() for case in cases)
 
-# DESIGN §10 targets.
+# docs/performance.md targets.
 HIT_RATE_TARGET = 0.90
 NEGATION_GAP_TARGET = 0.05
 TIER_GAP_TARGET = 0.05
 
-# DESIGN §7: the forecast object, exactly (plus `baselines`, which evaluation reads: docs/report.md).
+# docs/forecasting.md §4: the forecast object, exactly (plus `baselines`, which evaluation reads:
+# docs/report.md).
 FORECAST_KEYS = frozenset({"goal", "markets", "method"})
 OPTIONAL_FORECAST_KEYS = frozenset({"baselines"})
 GOAL_KEYS = frozenset({"market_id", "probability", "interval", "level", "replicates", "market", "belief"})
@@ -119,7 +120,7 @@ def _is_probability(value: Any) -> bool:
 
 
 def shape_problems(forecast: Any) -> list[str]:
-    """What in `forecast` departs from the DESIGN §7 shape; empty when it matches exactly."""
+    """What in `forecast` departs from the docs/forecasting.md §4 shape; empty when it matches exactly."""
     if not isinstance(forecast, dict):
         return [f"forecast is {type(forecast).__name__}, not an object"]
     problems: list[str] = []

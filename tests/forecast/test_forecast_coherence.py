@@ -1,10 +1,10 @@
-"""Forecast coherence through the running stack (DESIGN §10, docs/forecasting.md §4).
+"""Forecast coherence through the running stack (docs/performance.md, docs/forecasting.md §4).
 
 A user submits every held-out case of `tests/forecast/seeds.py` over gRPC (heuristic backend, small
 tier; three of them on the large tier as well) and reads `result_structured.forecast` of each
 COMPLETED job. Seeds whose evidence clearly favours one side must land on that side (≥ 90%), a goal
 and its negation must sum to 1 (within 0.05), the small and large tiers must agree (within 0.05),
-and every forecast must have exactly the DESIGN §7 shape.
+and every forecast must have exactly the docs/forecasting.md §4 shape.
 """
 
 from __future__ import annotations

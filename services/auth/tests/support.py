@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from services.auth.mail_sender import read_outbox
+from services.auth.handlers import read_outbox
 from services.auth.server import build
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from swarmcast.auth.v1 import auth_pb2
 from swarmcast.events.v1 import events_pb2
 
-from services.auth.mail_sender import read_outbox
+from services.auth.handlers import read_outbox
 from services.auth.tests.support import (
     OPERATOR_EMAIL,
     AuthNode,

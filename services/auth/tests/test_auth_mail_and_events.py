@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from swarmcast.events.v1 import events_pb2
 
+from services.auth.handlers import MailSender, read_outbox, write_outbox
 from services.auth.mail import Mailer
-from services.auth.mail_sender import MailSender, read_outbox, write_outbox
 from services.auth.tests.support import AuthNode
 from services.common import subjects
 from services.common.bus import EventBus

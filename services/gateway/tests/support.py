@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from services.auth.mail_sender import read_outbox
+from services.auth.handlers import read_outbox
 
 PASSWORD = "correct horse battery"
 # 198.18.0.0/15 is reserved for benchmarking: never a real client.

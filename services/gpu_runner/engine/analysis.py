@@ -72,7 +72,7 @@ def _mean_logit(values: list[float]) -> float:
 
 
 def forecast(worlds: list[World]) -> contract.Forecast:
-    """The run's forecast (DESIGN §7): per market, the replicates' combined forecasts averaged in
+    """The run's forecast (docs/forecasting.md §4): per market, the replicates' combined forecasts averaged in
     log-odds, with an 80% interval across replicates (a bootstrap over agents for one replicate)."""
     views = [replicate_view(w) for w in worlds]
     first = worlds[0]

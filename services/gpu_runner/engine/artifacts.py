@@ -1,4 +1,4 @@
-"""The ten artifact files of DESIGN §6, built as the typed contract of
+"""The ten artifact files (docs/artifacts.md), built as the typed contract of
 :mod:`services.common.artifacts` and written as its canonical JSON bytes.
 
 Floats are rounded where they are measurements: the bytes depend only on the run's state, never

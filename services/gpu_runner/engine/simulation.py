@@ -1,4 +1,4 @@
-"""The simulation pipeline (DESIGN §6): seeding -> building -> simulating -> analyzing.
+"""The simulation pipeline (docs/runner.md): seeding -> building -> simulating -> analyzing.
 
 The runner calls :func:`run_simulation` (or :func:`resume_simulation` with checkpoint bytes). The
 engine does no I/O of its own: progress and checkpoints leave through callbacks, which may be

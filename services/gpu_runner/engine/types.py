@@ -298,9 +298,10 @@ class ProgressEvent:
 class SimulationResult:
     """Everything a finished run hands back.
 
-    ``artifacts`` maps the ten file names of DESIGN §6 to canonical JSON bytes (replicate 0's posts,
+    ``artifacts`` maps the ten file names of docs/artifacts.md to canonical JSON bytes (replicate 0's posts,
     trades and agents; every replicate's curves); ``result_graph`` is the entity graph; ``summary``
-    holds the forecast (DESIGN §7 shape, over all replicates), the evidence and the run's counters.
+    holds the forecast (the shape of docs/forecasting.md §4, over all replicates), the evidence and
+    the run's counters.
     All of it is deterministic for the heuristic backend.
     """
 

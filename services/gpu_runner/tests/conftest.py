@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.gpu_runner.runner import Runner
+from services.gpu_runner.handlers import Runner
 from services.gpu_runner.settings import RunnerSettings, SearchSettings
 from services.gpu_runner.tests.runner_helpers import EventRecorder
 from tests.fixtures.settings import settings_for

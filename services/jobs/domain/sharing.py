@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-# 32 random bytes = 256 bits, the DESIGN §5 minimum; URL-safe base64 without padding → 43 chars,
+# 32 random bytes = 256 bits, the docs/architecture.md §6 minimum; URL-safe base64 without padding → 43 chars,
 # well inside share_token's varchar(64).
 SHARE_TOKEN_BYTES = 32
 SHARE_TOKEN_CHARS = 43

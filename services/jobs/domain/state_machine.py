@@ -1,4 +1,4 @@
-"""The job state machine of DESIGN §5, as data.
+"""The job state machine of docs/architecture.md §3, as data.
 
     DRAFT → PENDING → PROVISIONING → RUNNING → REPORTING → COMPLETED
     FAILED from any live state (PENDING … REPORTING) and from DRAFT (a draft that can never launch)

@@ -1,4 +1,4 @@
-"""Input validation for jobs and drafts (DESIGN §5), as pure functions.
+"""Input validation for jobs and drafts (docs/architecture.md §6), as pure functions.
 
 Nothing here touches the database: callers pass the tiers that exist, get back a normalised value
 or a `ValidationError` (an INVALID_ARGUMENT domain error) naming the offending field, and write

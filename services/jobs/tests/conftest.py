@@ -3,7 +3,7 @@
 - `jobs_settings`: JobsSettings with a short stale threshold (0.5 s) and a retry budget of 2 (the
   app gets the database, bus and bucket from the fixtures below).
 - `jobs_db`: the session factory on a clean jobs schema (outbox and dedupe ids included) with the
-  DESIGN §2 tiers and their forecast settings (migration 0004's rows) seeded.
+  docs/architecture.md §6 tiers and their forecast settings (migration 0004's rows) seeded.
 - `jobs_app`: a `JobsApp` (consumers running; relay/detector/pruner loops off, tests drive them).
 - `test_keys`: an Ed25519 signing key standing in for auth; `test_keys.token(user_id, roles=...)`.
 - `jobs_server`: the JobsService on a free loopback port with the standard interceptor chain,

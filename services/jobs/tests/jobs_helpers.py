@@ -228,7 +228,7 @@ async def start_jobs_server(app: JobsApp, keys: SigningKeys, bus: Any = None) ->
         name="jobs",
         service_names=(SERVICE_NAME,),
         add_servicers=lambda server: jobs_pb2_grpc.add_JobsServiceServicer_to_server(app.servicer, server),
-        listen_addr="127.0.0.1:0",  # a free port: never the DESIGN port a dev stack may hold
+        listen_addr="127.0.0.1:0",  # a free port: never the default port a dev stack may hold
         interceptors=standard_interceptors("jobs", keys=cache, errors=ErrorReporter("jobs", "api", bus)),
         grace_seconds=1.0,
     )

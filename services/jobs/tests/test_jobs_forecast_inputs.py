@@ -332,7 +332,7 @@ async def test_the_dispatch_carries_the_tier_settings_and_a_redispatch_keeps_the
 ) -> None:
     # The runner's side (its engine is imported only here: the rest of this file needs none of it).
     from services.gpu_runner.engine import MarketSpec
-    from services.gpu_runner.job import pinned_markets, simulation_config
+    from services.gpu_runner.service import pinned_markets, simulation_config
 
     markets = [MarketSpec(**values) for values in MARKET_ROWS]
     app, stub, op = jobs_server.app, jobs_server.stub, jobs_server.operator()

@@ -45,7 +45,7 @@ def shared_settings(nats_url: str, nats_prefix: str, s3_endpoint: str, object_st
         s3_bucket=object_store.bucket,
         token_issuer=ISSUER,
         token_audience=AUDIENCE,
-        reporter_addr="127.0.0.1:0",  # a free port: never the DESIGN port a dev stack may hold
+        reporter_addr="127.0.0.1:0",  # a free port: never the default port a dev stack may hold
     )
 
 

@@ -21,7 +21,7 @@ from swarmcast.events.v1 import events_pb2
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.storage import ObjectStore
-from services.reporter.status import artifact_key
+from services.reporter.repository import artifact_key
 
 if TYPE_CHECKING:
     from services.gpu_runner.engine import SimulationResult

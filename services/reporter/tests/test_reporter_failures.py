@@ -8,7 +8,7 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore, StorageError
-from services.reporter.status import ReportState, artifact_key, report_key
+from services.reporter.repository import ReportState, artifact_key, report_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.support import (
     Collector,

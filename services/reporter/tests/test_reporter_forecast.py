@@ -16,7 +16,7 @@ from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse
 from services.reporter.facts import ReportFacts, RunContext, compute_facts
 from services.reporter.key_insight import MAX_CHARS, deterministic_key_insight
 from services.reporter.report import BuiltReport, assemble
-from services.reporter.status import report_key
+from services.reporter.repository import report_key
 from services.reporter.structured import SCHEMA_VERSION
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.report_llm import ReportLLM
@@ -79,7 +79,7 @@ async def test_structured_forecast_is_the_engines_forecast(run: SyntheticRun) ->
     s = json.loads(built.structured_json)
     forecast = artifact_forecast(run)
     assert s["schema_version"] == SCHEMA_VERSION == 2
-    # Exactly DESIGN §7's object: the same keys and the same numbers.
+    # Exactly docs/forecasting.md §4's object: the same keys and the same numbers.
     assert set(s["forecast"]) == {"goal", "markets", "method"}
     assert set(s["forecast"]["goal"]) == GOAL_KEYS
     assert all(set(m) == MARKET_KEYS for m in s["forecast"]["markets"].values())

@@ -17,10 +17,10 @@ from services.common.config import Settings
 from services.common.grpc_server import GrpcServer
 from services.common.identity import SigningKeyCache
 from services.common.storage import ObjectStore
+from services.reporter.repository import report_key
 from services.reporter.server import SERVICE_NAME, build
 from services.reporter.service import ReportService
 from services.reporter.settings import ReporterSettings
-from services.reporter.status import report_key
 from services.reporter.tests.support import (
     AUDIENCE,
     ISSUER,

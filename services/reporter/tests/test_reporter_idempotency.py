@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from services.common import subjects
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.reporter.status import ReportState, ReportStatus, RunSource, report_key
+from services.reporter.repository import ReportState, ReportStatus, RunSource, report_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.support import (
     Collector,

@@ -9,7 +9,7 @@ from services.common.storage import ObjectStore
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, parse_artifacts
 from services.reporter.facts import RunContext, compute_facts
 from services.reporter.report import BuiltReport, assemble
-from services.reporter.status import report_key
+from services.reporter.repository import report_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.report_llm import FAKE_POST, FAKE_TRADE, ReportLLM
 from services.reporter.tests.support import (

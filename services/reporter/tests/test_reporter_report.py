@@ -8,7 +8,7 @@ import pytest
 
 from services.common.bus import EventBus
 from services.common.storage import ObjectStore
-from services.reporter.status import ReportState, report_key, status_key
+from services.reporter.repository import ReportState, report_key, status_key
 from services.reporter.tests.conftest import MakeReporter
 from services.reporter.tests.support import (
     SECTIONS,

@@ -1,5 +1,5 @@
 // The forecast of a finished job, from what it carries: result_structured (the reporter's; its
-// `forecast` is the engine's forecast over replicates with an 80% interval, DESIGN §7), else
+// `forecast` is the engine's forecast over replicates with an 80% interval, docs/forecasting.md §4), else
 // market_curves.json's own `forecast`, else (results from before intervals) the final prices;
 // markets_config gives the questions.
 

@@ -35,8 +35,8 @@ from services.common.interceptors import ErrorReporter
 from services.common.storage import ObjectStore
 from services.gpu_runner.backends import BackendHost
 from services.gpu_runner.engine_thread import EngineThread
-from services.gpu_runner.job import STOP_WAIT_SECONDS, JobRun, RunnerContext
 from services.gpu_runner.outcomes import CANCELLED_BY_USER, PERMANENT, failed_event
+from services.gpu_runner.service import STOP_WAIT_SECONDS, JobRun, RunnerContext
 from services.gpu_runner.settings import (
     RunnerSettings,
     SearchSettings,

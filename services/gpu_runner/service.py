@@ -49,8 +49,8 @@ from services.gpu_runner.outcomes import (
     failed_event,
 )
 from services.gpu_runner.progress import LiveState, ProgressPublisher, SeqClock
+from services.gpu_runner.repository import JobStorage
 from services.gpu_runner.settings import RunnerSettings, SearchSettings
-from services.gpu_runner.uploads import JobStorage
 
 log = logging.getLogger("swarmcast.gpu_runner.job")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import grpc
 from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 
-from services.gpu_runner.runner import Runner
+from services.gpu_runner.handlers import Runner
 
 log = logging.getLogger("swarmcast.gpu_runner.status")
 
