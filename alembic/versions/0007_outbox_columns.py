@@ -14,7 +14,7 @@ old auth relay deleted a row once it was published).
 
 Revision ID: 0007_outbox_columns
 Revises: 0006_outcomes
-Create Date: 2026-12-12
+Create Date: 2026-12-05
 """
 
 from __future__ import annotations

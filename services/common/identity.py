@@ -19,13 +19,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 import grpc
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
+
+from services.common.errors import PermissionDenied, Unauthenticated
 
 log = logging.getLogger("swarmcast.identity")
 
@@ -312,23 +314,17 @@ def get_identity() -> Identity | None:
     return current_identity.get()
 
 
-async def require_identity(context: grpc.aio.ServicerContext) -> Identity:
-    """The caller of the current RPC; aborts UNAUTHENTICATED when there is none."""
+def require_identity() -> Identity:
+    """The caller of the current RPC; UNAUTHENTICATED when there is none (a domain error)."""
     identity = current_identity.get()
     if identity is None:
-        await _abort(context, grpc.StatusCode.UNAUTHENTICATED, "sign in required: missing access token")
-    assert identity is not None
+        raise Unauthenticated("sign in required: missing access token")
     return identity
 
 
-async def require_operator(context: grpc.aio.ServicerContext) -> Identity:
-    """The caller, who must hold the operator role; aborts PERMISSION_DENIED otherwise."""
-    identity = await require_identity(context)
+def require_operator() -> Identity:
+    """The caller, who must hold the operator role; PERMISSION_DENIED otherwise (a domain error)."""
+    identity = require_identity()
     if not identity.is_operator:
-        await _abort(context, grpc.StatusCode.PERMISSION_DENIED, "this action needs the operator role")
+        raise PermissionDenied("this action needs the operator role")
     return identity
-
-
-async def _abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("context.abort returned")  # abort always raises; keeps type checkers honest

@@ -64,7 +64,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     # --- jobs and drafts --------------------------------------------------------------------------
 
     async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: Ctx) -> jobs_pb2.CreateJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         fields = JobFields(
             seed_text=request.seed_text,
             goal=request.goal,
@@ -88,31 +88,31 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def CreateDraft(
         self, request: jobs_pb2.CreateDraftRequest, context: Ctx
     ) -> jobs_pb2.CreateDraftResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.create_draft(identity, self._draft_fields(request))
         return jobs_pb2.CreateDraftResponse(job=job_to_proto(job))
 
     async def UpdateDraft(
         self, request: jobs_pb2.UpdateDraftRequest, context: Ctx
     ) -> jobs_pb2.UpdateDraftResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.update_draft(identity, request.job_id, self._draft_fields(request))
         return jobs_pb2.UpdateDraftResponse(job=job_to_proto(job))
 
     async def LaunchDraft(
         self, request: jobs_pb2.LaunchDraftRequest, context: Ctx
     ) -> jobs_pb2.LaunchDraftResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.launch_draft(identity, request.job_id)
         return jobs_pb2.LaunchDraftResponse(job=job_to_proto(job))
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: Ctx) -> jobs_pb2.GetJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.get_job(identity, request.job_id)
         return jobs_pb2.GetJobResponse(job=job_to_proto(job))
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: Ctx) -> jobs_pb2.ListJobsResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         result = await self.core.list_jobs(
             identity,
             page=request.page,
@@ -127,17 +127,17 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         )
 
     async def DeleteJob(self, request: jobs_pb2.DeleteJobRequest, context: Ctx) -> jobs_pb2.DeleteJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         await self.core.delete_job(identity, request.job_id)
         return jobs_pb2.DeleteJobResponse()
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: Ctx) -> jobs_pb2.CancelJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.cancel_job(identity, request.job_id)
         return jobs_pb2.CancelJobResponse(job=job_to_proto(job, light=True))
 
     async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: Ctx) -> jobs_pb2.RetryJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         job = await self.core.retry_job(identity, request.job_id)
         return jobs_pb2.RetryJobResponse(job=job_to_proto(job))
 
@@ -150,7 +150,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def WatchJob(
         self, request: jobs_pb2.WatchJobRequest, context: Ctx
     ) -> AsyncIterator[jobs_pb2.WatchJobResponse]:
-        identity = await require_identity(context)
+        identity = require_identity()
         job_id = request.job_id
         # Register before the first read: a change committed in between still wakes us.
         with self.hub.watch(job_id) as changed:
@@ -174,14 +174,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def CreateShareLink(
         self, request: jobs_pb2.CreateShareLinkRequest, context: Ctx
     ) -> jobs_pb2.CreateShareLinkResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         token = await self.core.create_share_link(identity, request.job_id)
         return jobs_pb2.CreateShareLinkResponse(share_token=token)
 
     async def RevokeShareLink(
         self, request: jobs_pb2.RevokeShareLinkRequest, context: Ctx
     ) -> jobs_pb2.RevokeShareLinkResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         await self.core.revoke_share_link(identity, request.job_id)
         return jobs_pb2.RevokeShareLinkResponse()
 
@@ -195,7 +195,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def SuggestQuestions(
         self, request: jobs_pb2.SuggestQuestionsRequest, context: Ctx
     ) -> jobs_pb2.SuggestQuestionsResponse:
-        await require_identity(context)
+        require_identity()
         result = await self.core.suggest_questions(request.seed_text, request.goal, request.forecast_days)
         return jobs_pb2.SuggestQuestionsResponse(
             suggestions=result.suggestions, goal_ok=result.goal_ok, reason=result.reason
@@ -206,14 +206,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def GetSimData(
         self, request: jobs_pb2.GetSimDataRequest, context: Ctx
     ) -> jobs_pb2.GetSimDataResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         files = await self.core.sim_data(identity, request.job_id)
         return jobs_pb2.GetSimDataResponse(
             files=files, expires_in_seconds=int(SIM_DATA_URL_TTL.total_seconds())
         )
 
     async def GetGraph(self, request: jobs_pb2.GetGraphRequest, context: Ctx) -> jobs_pb2.GetGraphResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         graph = await self.core.graph(identity, request.job_id)
         return jobs_pb2.GetGraphResponse(graph=graph)
 
@@ -222,7 +222,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def ResolveJob(
         self, request: jobs_pb2.ResolveJobRequest, context: Ctx
     ) -> jobs_pb2.ResolveJobResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         given = ResolutionInput(
             outcome=resolution_from_proto(request.outcome),
             markets={k: resolution_from_proto(v) for k, v in request.markets.items()},
@@ -235,7 +235,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def GetOutcome(
         self, request: jobs_pb2.GetOutcomeRequest, context: Ctx
     ) -> jobs_pb2.GetOutcomeResponse:
-        identity = await require_identity(context)
+        identity = require_identity()
         view = await self.core.outcomes.get(identity, request.job_id)
         if view is None:
             return jobs_pb2.GetOutcomeResponse()
@@ -245,9 +245,9 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.GetTrackRecordRequest, context: Ctx
     ) -> jobs_pb2.GetTrackRecordResponse:
         if request.all_users:
-            identity = await require_operator(context)
+            identity = require_operator()
         else:
-            identity = await require_identity(context)
+            identity = require_identity()
         record = await self.core.outcomes.track_record(identity, all_users=request.all_users)
         return track_record_to_proto(record, all_users=request.all_users)
 
@@ -256,21 +256,21 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     async def ListRoutes(
         self, request: jobs_pb2.ListRoutesRequest, context: Ctx
     ) -> jobs_pb2.ListRoutesResponse:
-        await require_operator(context)
+        require_operator()
         routes = await self.core.routes()
         return jobs_pb2.ListRoutesResponse(routes=[route_to_proto(r.route, r.settings) for r in routes])
 
     async def UpsertRoute(
         self, request: jobs_pb2.UpsertRouteRequest, context: Ctx
     ) -> jobs_pb2.UpsertRouteResponse:
-        await require_operator(context)
+        require_operator()
         view = await self.core.upsert_route(route_from_proto(request.route))
         return jobs_pb2.UpsertRouteResponse(route=route_to_proto(view.route, view.settings))
 
     async def ListErrorEvents(
         self, request: jobs_pb2.ListErrorEventsRequest, context: Ctx
     ) -> jobs_pb2.ListErrorEventsResponse:
-        await require_operator(context)
+        require_operator()
         result = await self.core.error_events(
             page=request.page,
             per_page=request.per_page,

@@ -64,7 +64,7 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
     async def RegenerateReport(
         self, request: reporter_pb2.RegenerateReportRequest, context: grpc.aio.ServicerContext
     ) -> reporter_pb2.RegenerateReportResponse:
-        await require_operator(context)
+        require_operator()
         _check_job_id(request.job_id)
         # NothingToRegenerate is a FailedPrecondition and answered as such.
         try:
@@ -84,7 +84,7 @@ class ReporterServicer(reporter_pb2_grpc.ReporterServiceServicer):
     async def GetReportStatus(
         self, request: reporter_pb2.GetReportStatusRequest, context: grpc.aio.ServicerContext
     ) -> reporter_pb2.GetReportStatusResponse:
-        await require_operator(context)
+        require_operator()
         _check_job_id(request.job_id)
         try:
             status = await self._service().status(request.job_id)
