@@ -37,6 +37,7 @@ from services.common import subjects
 from services.common.bus import EventBus, EventMeta, Subscription
 from services.common.errors import FailedPrecondition
 from services.common.interceptors import ErrorReporter
+from services.common.periodic import PeriodicTask
 from services.common.storage import ObjectNotFound, ObjectStore
 from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse_artifacts
 from services.reporter.facts import RunContext, compute_facts
@@ -426,18 +427,15 @@ async def _heartbeat(meta: EventMeta | None, refresh: Callable[[], Awaitable[Non
         return
 
     async def beat() -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            await meta.working()
-            try:
-                await refresh()
-            except Exception as exc:  # a heartbeat must never break the write itself
-                log.warning("could not refresh the report status: %s", exc)
+        await meta.working()
+        try:
+            await refresh()
+        except Exception as exc:  # a heartbeat must never break the write itself
+            log.warning("could not refresh the report status: %s", exc)
 
-    task = asyncio.create_task(beat())
+    heartbeat = PeriodicTask("report-heartbeat", HEARTBEAT_S, beat, initial_delay=HEARTBEAT_S)
+    heartbeat.start()
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await heartbeat.stop()
