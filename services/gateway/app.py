@@ -48,7 +48,12 @@ from services.gateway.errors import (
     http_error_handler,
     validation_error_handler,
 )
-from services.gateway.middleware import BodyLimitMiddleware, ErrorCaptureMiddleware, SecurityHeadersMiddleware
+from services.gateway.middleware import (
+    BodyLimitMiddleware,
+    ErrorCaptureMiddleware,
+    JsonFieldLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from services.gateway.settings import GatewaySettings, get_gateway_settings
 
 log = logging.getLogger("swarmcast.gateway")
@@ -232,8 +237,10 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
     app.state.gateway_settings = gateway_settings
     app.state.errors = errors
 
-    # Added innermost first: security headers → request log → body limit → error capture → routes.
+    # Added innermost first: security headers → request log → body limit → JSON field limit →
+    # error capture → routes.
     app.add_middleware(ErrorCaptureMiddleware, reporter=lambda: app.state.errors)
+    app.add_middleware(JsonFieldLimitMiddleware, max_fields=gateway_settings.gateway_max_json_fields)
     app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_settings.gateway_max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

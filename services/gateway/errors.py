@@ -200,6 +200,10 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
     )
 
 
+# At most this many fields are listed in one validation error.
+MAX_FIELD_ERRORS = 20
+
+
 def _loc_name(loc: tuple[Any, ...]) -> str:
     # ("body", "seed_text") → "seed_text"; ("query", "page") → "page"; ("body",) → "body".
     parts = [str(p) for p in loc[1:]] or [str(p) for p in loc]
@@ -215,6 +219,10 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
     for e in errors:
         fields.setdefault(_loc_name(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
     summary = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+    if len(fields) > MAX_FIELD_ERRORS:
+        # The error names the first few fields, not every one of thousands.
+        summary += f"; and {len(fields) - 5} more fields"
+        fields = dict(list(fields.items())[:MAX_FIELD_ERRORS])
     return ApiError(422, "INVALID_ARGUMENT", f"invalid request: {summary}", fields=fields).response()
 
 

@@ -5,6 +5,8 @@
   (like uvicorn's `--forwarded-allow-ips`, whose default is also loopback). Empty: never believed.
   See services/common/clientip.py.
 - `SWARMCAST_GATEWAY_MAX_BODY_BYTES` (1 MiB): larger request bodies are answered 413.
+- `SWARMCAST_GATEWAY_MAX_JSON_FIELDS` (256): a JSON body with more object fields and array items in
+  all is answered 422 before it is validated (no request needs more than a few dozen).
 - `SWARMCAST_GATEWAY_RPC_TIMEOUT_SECONDS` (30): deadline of each unary gRPC call.
 - `SWARMCAST_GATEWAY_SSE_KEEPALIVE_SECONDS` (15): comment lines on an idle progress stream, so
   proxies don't time it out.
@@ -26,6 +28,7 @@ class GatewaySettings(BaseSettings):
 
     trusted_proxies: NetworkList = DEFAULT_TRUSTED_PROXIES
     gateway_max_body_bytes: int = 1024 * 1024
+    gateway_max_json_fields: int = 256
     gateway_rpc_timeout_seconds: float = 30.0
     gateway_sse_keepalive_seconds: float = 15.0
 
