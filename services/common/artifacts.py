@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any, NotRequired
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any, NotRequired
 
 # pydantic reads TypedDicts only from typing_extensions before Python 3.12
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 # --- market_curves.json ------------------------------------------------------------------------
 
@@ -486,6 +487,9 @@ def load_artifact(name: str, raw: bytes) -> Any:
 
 @cache
 def _adapter(name: str) -> TypeAdapter[Any]:
+    # pydantic only here: the engine imports this module to write artifacts and must not pay for it
+    from pydantic import TypeAdapter
+
     return TypeAdapter(ArtifactFiles.__annotations__[name])
 
 
@@ -494,6 +498,8 @@ def validate_artifact(name: str, raw: bytes) -> Any:
     coercion) and no field the contract does not name; `ArtifactError` says what differs."""
     if name not in ArtifactFiles.__annotations__:
         raise ArtifactError(f"{name} is not an artifact")
+    from pydantic import ValidationError
+
     adapter = _adapter(name)
     body = load_artifact(name, raw)
     try:

@@ -26,12 +26,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from services.common.retry import backoff_delay
 from services.common.structured_output import FormatNegotiation, refuses_response_format
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("swarmcast.openai_client")
 
@@ -113,6 +114,9 @@ class ChatClient:
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
+        # aiohttp is imported on first use: the engine imports `Sampling` from here and never calls
+        import aiohttp
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
@@ -144,6 +148,8 @@ class ChatClient:
             **({"seed": sampling.seed} if sampling.seed is not None else {}),
             **self.extra_body,
         }
+        import aiohttp  # for its exception types (see `_http` for why not at the top)
+
         head = json.dumps(body)[:-1]  # without its closing brace: response_format goes last
         last = "no attempt made"
         attempt = 0  # spent attempts
