@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.nats",
     "tests.fixtures.s3",
     "tests.fixtures.stack",
+    "tests.fixtures.tally",
 ]

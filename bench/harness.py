@@ -33,6 +33,7 @@ from services.cli.processes import ManagedProcess, ProcessGroup, free_port, free
 from services.cli.stack import NATS_SERVER, isolated_env, settings_from_env, start_moto_server
 from services.common.clients import auth_stub, bearer, insecure_channel, jobs_stub
 from services.common.config import Settings
+from services.common.nats_auth import ADMIN_USER, Credentials, server_config
 
 Metadata = tuple[tuple[str, str], ...]
 PASSWORD = "a long bench passphrase 42"
@@ -79,9 +80,14 @@ class Moto(RestartableServer):
 
 @dataclass(kw_only=True)
 class PrivateNats(RestartableServer):
-    """A nats-server with JetStream of our own (never the shared one on 4222)."""
+    """A nats-server with JetStream of our own (never the shared one on 4222).
+
+    With `config` (e.g. `nats_auth.server_config`: per-service users, no anonymous access), that
+    text is written next to the store and the server runs with it.
+    """
 
     store_dir: Path
+    config: str | None = None
 
     @property
     def url(self) -> str:
@@ -89,8 +95,23 @@ class PrivateNats(RestartableServer):
 
     def start(self) -> None:
         command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        if self.config is not None:
+            conf = self.store_dir.parent / f"nats-{self.port}.conf"
+            conf.parent.mkdir(parents=True, exist_ok=True)
+            conf.write_text(self.config, encoding="utf-8")
+            conf.chmod(0o600)  # it holds the passwords
+            command += ["-c", str(conf)]
         self.process = ManagedProcess("nats-server", command, self.log).start()
         self.process.wait_ready(tcp_probe("127.0.0.1", self.port), 15)
+
+
+# The jobs service's fair-use limits (services/jobs/settings.py), all off.
+FAIR_USE_OFF = {
+    "SWARMCAST_JOBS_MAX_LIVE_PER_USER": "0",
+    "SWARMCAST_JOBS_MAX_DRAFTS_PER_USER": "0",
+    "SWARMCAST_JOBS_CREATE_LIMIT": "0",
+    "SWARMCAST_JOBS_IN_FLIGHT_PER_USER": "0",
+}
 
 
 def stack_env(
@@ -109,6 +130,12 @@ def stack_env(
         SWARMCAST_BCRYPT_ROUNDS="4",
         SWARMCAST_AUTH_REGISTER_LIMIT="0",
         SWARMCAST_AUTH_LOGIN_LIMIT="0",
+        # Shared by auth and the gateway of this stack (auth believes forwarded addresses only
+        # with it); tests that play the gateway send it too.
+        SWARMCAST_GATEWAY_FORWARD_SECRET=secrets.token_urlsafe(32),
+        # Benchmarks and chaos runs submit hundreds of jobs as one user; tests/security/test_fair_use.py
+        # sets the limits it tests on top.
+        **FAIR_USE_OFF,
         SWARMCAST_AUTH_ADDR=f"127.0.0.1:{auth}",
         SWARMCAST_JOBS_ADDR=f"127.0.0.1:{jobs}",
         SWARMCAST_RUNNER_ADDR=f"127.0.0.1:{runner}",
@@ -120,12 +147,25 @@ def stack_env(
 class PrivateStack(ProcessGroup):
     """Service processes of one private stack; every one is stopped by its PID."""
 
+    # NATS user -> password of each service (`Infra.nats_users`); None: the env's NATS identity.
+    nats_users: dict[str, str] | None = None
+
     def addr(self, name: str) -> str:
         return self.env[SERVICES[name][1]]
 
     def start(self, name: str, **extra_env: str) -> ManagedProcess:
-        """Starts service `name` (a key of SERVICES); a previous process of that name must be gone."""
+        """Starts service `name` (a key of SERVICES); a previous process of that name must be gone.
+
+        With `nats_users` (an authenticated NATS, `Infra(authenticated_nats=True)`), the service
+        connects as its own NATS user, with only its own permissions.
+        """
         module, _ = SERVICES[name]
+        if self.nats_users is not None and name in self.nats_users:
+            extra_env = {
+                "SWARMCAST_NATS_USER": name,
+                "SWARMCAST_NATS_PASSWORD": self.nats_users[name],
+                **extra_env,
+            }
         return self.start_module(name, module, self.addr(name), **extra_env)
 
     async def launch(self, *names: str, **extra_env: str) -> None:
@@ -200,11 +240,24 @@ async def wait_terminal(
 class Infra:
     """A migrated database, a NATS prefix and a private moto_server for one private stack."""
 
-    def __init__(self, work_dir: Path, *, nats_url: str | None = None) -> None:
+    def __init__(
+        self, work_dir: Path, *, nats_url: str | None = None, authenticated_nats: bool = False
+    ) -> None:
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.nats_url = nats_url or os.environ.get("SWARMCAST_NATS_URL", "nats://127.0.0.1:4222")
         self.nats_prefix = f"bench{secrets.token_hex(4)}"
+        # authenticated_nats: a private nats-server refusing anonymous clients, one user per service
+        # (services/common/nats_auth.py); env() connects as `admin`, PrivateStack as each service.
+        self.nats_credentials = Credentials() if authenticated_nats else None
+        self.nats: PrivateNats | None = None
+        if self.nats_credentials is not None:
+            self.nats = PrivateNats(
+                log=work_dir / "nats.log",
+                store_dir=work_dir / "nats-store",
+                config=server_config(dict(self.nats_credentials.passwords), prefix=self.nats_prefix),
+            )
+            self.nats_url = self.nats.url
         self.bucket = f"bench-{secrets.token_hex(4)}"
         self.moto = Moto(log=work_dir / "moto.log")
         self.database_url = ""
@@ -214,6 +267,8 @@ class Infra:
 
         self.database_url = create_test_database("swarmcast_test_bench_")
         try:
+            if self.nats is not None:
+                self.nats.start()
             migrate(self.database_url)
             self.moto.start()
             run_async(self._ensure_bucket)
@@ -223,7 +278,7 @@ class Infra:
         return self
 
     def env(self, run_dir: Path | None = None) -> dict[str, str]:
-        return stack_env(
+        env = stack_env(
             database_url=self.database_url,
             nats_url=self.nats_url,
             nats_prefix=self.nats_prefix,
@@ -231,6 +286,20 @@ class Infra:
             bucket=self.bucket,
             run_dir=run_dir or self.work_dir / "run",
         )
+        if self.nats_credentials is not None:
+            env.update(self.nats_credentials.env(ADMIN_USER))
+        return env
+
+    @property
+    def nats_users(self) -> dict[str, str] | None:
+        """Each service's NATS password (for `PrivateStack(nats_users=...)`); None on an open server."""
+        if self.nats_credentials is None:
+            return None
+        return {u: p for u, p in self.nats_credentials.passwords.items() if u != ADMIN_USER}
+
+    def stack(self, work: Path) -> PrivateStack:
+        """A PrivateStack on this infrastructure, each service with its own NATS identity."""
+        return PrivateStack(self.env(work / "run"), work / "logs", nats_users=self.nats_users)
 
     def settings(self) -> Settings:
         return settings_from_env(self.env())
@@ -255,6 +324,8 @@ class Infra:
         with contextlib.suppress(Exception):
             run_async(self._delete_streams)
         self.moto.stop()
+        if self.nats is not None:
+            self.nats.stop()
         if self.database_url:
             drop_test_database(self.database_url)
 

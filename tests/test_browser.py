@@ -173,6 +173,13 @@ def test_signup_to_shared_report(stack: RunningStack, playwright_api: Any, tmp_p
         finally:
             browser.close()
 
+        # --- the link is stored hashed: shown once; back on the job page it only says "shared"
+        page.reload()
+        page.wait_for_selector("#share-status")
+        assert page.locator("#share-url").count() == 0
+        assert share_url.rsplit("/", 1)[1] not in page.content()
+        assert page.locator("#revoke-share").is_visible()
+
         # --- the job list
         page.goto(f"{base}/jobs")
         row = page.locator(f"tr[data-job-id='{job_id}']")

@@ -40,7 +40,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from services.common import subjects
+from services.cli.stack import NATS_SERVER
+from services.common import nats_auth, subjects
 from services.common.config import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -812,6 +813,125 @@ def test_nats_cluster_matches_the_replica_setting() -> None:
     assert mounts["data"] == "/data" and sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
     anti = pod_spec(sts)["affinity"]["podAntiAffinity"]
     assert anti["requiredDuringSchedulingIgnoredDuringExecution"], "prod spreads NATS over nodes"
+
+
+# --- NATS logins (issue 17): every service its own user, no anonymous access -------------------
+
+# Which NATS user (services/common/nats_auth.py ROLES) each compose service / k8s component is.
+NATS_USER_OF = {"auth": "auth", "jobs": "jobs", "runner": "gpu_runner", "gpu-runner": "gpu_runner",
+                "reporter": "reporter", "gateway": "gateway"}  # fmt: skip
+
+
+def generated_nats_auth() -> str:
+    users = (*nats_auth.SERVICE_USERS, nats_auth.ADMIN_USER)
+    return nats_auth.authorization_block({u: nats_auth.EnvRef(nats_auth.password_env(u)) for u in users})
+
+
+def test_nats_auth_configs_are_what_the_generator_writes() -> None:
+    expected = generated_nats_auth()
+    compose_conf = (DEPLOY / "nats-auth.conf").read_text()
+    assert compose_conf.endswith(expected), "run: python -m services.common.nats_auth --password-env"
+    assert all(line.startswith("#") for line in compose_conf[: -len(expected)].splitlines())
+    for overlay in OVERLAYS:
+        (conf_map,) = [
+            d
+            for d in build(overlay)
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("nats-config")
+        ]
+        assert conf_map["data"]["auth.conf"] == expected, overlay
+        assert re.search(r"^include \./auth\.conf$", conf_map["data"]["nats.conf"], re.MULTILINE)
+    # The roles are generated for the unprefixed subjects production uses.
+    assert "SWARMCAST_NATS_PREFIX" not in config_map(build("prod"))
+    assert all(
+        "SWARMCAST_NATS_PREFIX" not in (s.get("environment") or {}) for s in compose()["services"].values()
+    )
+
+
+def test_the_nats_auth_config_is_valid_and_needs_every_password(tmp_path: Path) -> None:
+    conf = tmp_path / "nats.conf"
+    conf.write_text(f"listen: 127.0.0.1:4999\n{generated_nats_auth()}")
+    users = (*nats_auth.SERVICE_USERS, nats_auth.ADMIN_USER)
+    env = {nats_auth.password_env(u): f"pw-{u}" for u in users}
+    ok = subprocess.run(
+        [NATS_SERVER, "-t", "-c", str(conf)], env=env, capture_output=True, text=True, check=False
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    env.pop(nats_auth.password_env("reporter"))
+    missing = subprocess.run(
+        [NATS_SERVER, "-t", "-c", str(conf)], env=env, capture_output=True, text=True, check=False
+    )
+    assert missing.returncode != 0, "a missing password must stop the server, not open it"
+
+
+def test_compose_gives_every_service_its_own_nats_login() -> None:
+    services = compose()["services"]
+    nats = services["nats"]
+    command = nats["command"]
+    assert command[command.index("--config") + 1] == "/etc/nats/nats-auth.conf"
+    assert "./nats-auth.conf:/etc/nats/nats-auth.conf:ro" in nats["volumes"]
+    users = (*nats_auth.SERVICE_USERS, nats_auth.ADMIN_USER)
+    assert {nats_auth.password_env(u) for u in users} <= set(nats["environment"])
+    for name, user in NATS_USER_OF.items():
+        env = services[name]["environment"]
+        assert env["SWARMCAST_NATS_USER"] == user, name
+        assert env["SWARMCAST_NATS_PASSWORD"] == nats["environment"][nats_auth.password_env(user)], name
+    raw = (DEPLOY / "compose.yaml").read_text()
+    for user in users:
+        # Each password comes from deploy/.env and is required: no default that would work.
+        assert f"${{{nats_auth.password_env(user)}:?" in raw, user
+    assert "SWARMCAST_NATS_USER" not in services["migrate"]["environment"]
+
+
+def nats_secret_ref(ref: Mapping[str, Any]) -> str:
+    """The key of a reference to Secret swarmcast-nats (the dev overlay's generated name has a hash)."""
+    assert re.fullmatch(r"swarmcast-nats(-[a-z0-9]{10})?", ref["name"]), ref
+    assert not ref.get("optional"), ref
+    return str(ref["key"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_gives_every_service_its_own_nats_login(overlay: str) -> None:
+    docs = build(overlay)
+    seen: set[str] = set()
+    for workload in workloads(docs):
+        component = workload["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component", "")
+        for container in pod_spec(workload)["containers"]:
+            env = {v["name"]: v for v in container.get("env", [])}
+            if component not in NATS_USER_OF or "swarmcast/" not in container["image"]:
+                assert "SWARMCAST_NATS_USER" not in env, workload["metadata"]["name"]
+                continue
+            user = NATS_USER_OF[component]
+            assert env["SWARMCAST_NATS_USER"]["value"] == user, workload["metadata"]["name"]
+            ref = env["SWARMCAST_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert nats_secret_ref(ref) == f"{user.replace('_', '-')}-password", ref
+            seen.add(component)
+    assert {"auth", "jobs", "runner", "reporter", "gateway"} <= seen
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "nats"]
+    nats_env = {v["name"]: v for v in pod_spec(sts)["containers"][0]["env"]}
+    for user in (*nats_auth.SERVICE_USERS, nats_auth.ADMIN_USER):
+        ref = nats_env[nats_auth.password_env(user)]["valueFrom"]["secretKeyRef"]
+        assert nats_secret_ref(ref) == f"{user.replace('_', '-')}-password", user
+
+
+def test_auth_and_the_gateway_share_the_forward_secret() -> None:
+    """Without it (and without mutual TLS) auth ignores the forwarded client address, and every
+    sign-in would count against the gateway's own address."""
+    services = compose()["services"]
+    secret = services["auth"]["environment"]["SWARMCAST_GATEWAY_FORWARD_SECRET"]
+    assert secret == services["gateway"]["environment"]["SWARMCAST_GATEWAY_FORWARD_SECRET"]
+    # Required from deploy/.env: no default that would work.
+    assert (DEPLOY / "compose.yaml").read_text().count("${SWARMCAST_GATEWAY_FORWARD_SECRET:?") == 2
+    for overlay in OVERLAYS:
+        refs: dict[str, tuple[str, str]] = {}
+        for workload in workloads(build(overlay)):
+            component = workload["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
+            for container in pod_spec(workload)["containers"]:
+                for var in container.get("env", []):
+                    if var["name"] == "SWARMCAST_GATEWAY_FORWARD_SECRET":
+                        ref = var["valueFrom"]["secretKeyRef"]
+                        refs[str(component)] = (ref["name"], ref["key"])
+        assert set(refs) == {"auth", "gateway"}, (overlay, refs)
+        assert refs["auth"] == refs["gateway"], overlay
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:

@@ -66,7 +66,9 @@ async def test_a_local_tier_job_runs_on_the_real_model_end_to_end(stack: Running
     assert valid / len(turns) >= 0.9, summary["failed_turns"]
 
     async with insecure_channel(DESIGN_ADDRS["SWARMCAST_LOCAL_RUNNER_ADDR"]) as channel:
-        status = await runner_stub(channel).GetRunnerStatus(runner_pb2.GetRunnerStatusRequest(), timeout=10)
+        status = await runner_stub(channel).GetRunnerStatus(
+            runner_pb2.GetRunnerStatusRequest(), metadata=md, timeout=10
+        )
     assert (status.backend, status.model_id, list(status.tiers)) == (
         "llamacpp",
         DEFAULT_GGUF_MODEL,

@@ -481,3 +481,70 @@ async def test_0007_gives_both_outbox_tables_the_same_columns(empty_database_url
     finally:
         await conn.close()
     assert await snapshot(url) == before
+
+
+async def test_0008_hashes_share_tokens_in_place_and_its_downgrade_clears_shares(
+    empty_database_url: str,
+) -> None:
+    """0008 replaces each plain share token with its SHA-256 (the one the jobs service computes),
+    so an existing link keeps working; NULLs stay NULL and the column's type and index do not
+    change. The downgrade cannot un-hash: it clears the shares."""
+    from services.jobs.domain.sharing import new_share_token, share_token_digest
+
+    url = empty_database_url
+    await asyncio.to_thread(migrate, url, "0007_outbox_columns")
+    before = await snapshot(url)
+    tokens = [new_share_token(), new_share_token()]
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        ids = [
+            await conn.fetchval(
+                "INSERT INTO jobs.simulation_jobs (user_id, seed_text, status, share_token) "
+                "VALUES ('7', 's', 'COMPLETED', $1) RETURNING id",
+                token,
+            )
+            for token in [*tokens, None]
+        ]
+    finally:
+        await conn.close()
+
+    await asyncio.to_thread(migrate, url, "0008_share_token_hashes")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        stored = [
+            await conn.fetchval("SELECT share_token FROM jobs.simulation_jobs WHERE id = $1", i) for i in ids
+        ]
+        assert stored == [share_token_digest(tokens[0]), share_token_digest(tokens[1]), None]
+        assert not any(token in (stored[0], stored[1]) for token in tokens)
+    finally:
+        await conn.close()
+    after = await snapshot(url)
+    assert after["columns"] == before["columns"] and after["types"] == before["types"]
+
+    # Once more from 0007 with the digests in place: nothing is hashed twice.
+    await asyncio.to_thread(migrate, url, "0007_outbox_columns", down=True)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await conn.fetchval("SELECT count(share_token) FROM jobs.simulation_jobs") == 0
+        await conn.execute(
+            "UPDATE jobs.simulation_jobs SET share_token = $1 WHERE id = $2",
+            share_token_digest(tokens[0]),
+            ids[0],
+        )
+    finally:
+        await conn.close()
+    await asyncio.to_thread(migrate, url, "0008_share_token_hashes")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await conn.fetchval(
+            "SELECT share_token FROM jobs.simulation_jobs WHERE id = $1", ids[0]
+        ) == share_token_digest(tokens[0])
+    finally:
+        await conn.close()
+    await asyncio.to_thread(migrate, url, "0007_outbox_columns", down=True)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("DELETE FROM jobs.simulation_jobs")
+    finally:
+        await conn.close()
+    assert await snapshot(url) == before

@@ -5,7 +5,8 @@ pods get from Kubernetes swapped for loopback values: addresses and ports, the r
 (nats-<i>.nats-headless), the data and pid paths, and POD_NAME. The event bus then creates every
 stream with SWARMCAST_NATS_STREAM_REPLICAS=3 through a comma-separated server list, and a stream
 keeps accepting and serving events after its leader's server is killed. Every process started
-here is stopped by its PID.
+here is stopped by its PID. The ConfigMap's `auth.conf` (per-service NATS users) comes along, with
+test passwords in the environment as the Secret gives them; the test connects as `admin`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from services.cli.stack import NATS_SERVER
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.config import REPO_ROOT
+from services.common.nats_auth import ADMIN_USER, SERVICE_USERS, password_env
 from tests.fixtures.settings import settings_for
 
 NATS_DIR = REPO_ROOT / "deploy" / "k8s" / "base" / "nats"
@@ -39,10 +41,18 @@ SERVERS = 3
 READY_WITHIN_S = 30.0
 
 
-def manifest_nats_conf() -> str:
+def manifest_nats_conf(key: str = "nats.conf") -> str:
     docs = [d for d in yaml.safe_load_all((NATS_DIR / "config.yaml").read_text()) if d]
     (config_map,) = [d for d in docs if d["kind"] == "ConfigMap"]
-    return str(config_map["data"]["nats.conf"])
+    return str(config_map["data"][key])
+
+
+# What the Secret swarmcast-nats gives the servers (NATS_<USER>_PASSWORD).
+PASSWORDS = {password_env(u): f"test-{u}-{secrets.token_hex(4)}" for u in (*SERVICE_USERS, ADMIN_USER)}
+
+
+def server_env(pod_name: str) -> dict[str, str]:
+    return {"POD_NAME": pod_name, **PASSWORDS}
 
 
 def statefulset_replicas() -> int:
@@ -96,6 +106,7 @@ class Node:
 
 def local_configs(tmp: Path) -> list[Node]:
     conf = manifest_nats_conf()
+    (tmp / "auth.conf").write_text(manifest_nats_conf("auth.conf"))  # `include ./auth.conf`
     nodes = [
         Node(i, free_port(), free_port(), free_port(), tmp / f"nats-{i}.conf", tmp / f"nats-{i}.log")
         for i in range(SERVERS)
@@ -120,9 +131,10 @@ def local_configs(tmp: Path) -> list[Node]:
 def test_the_config_is_valid_for_nats_server(tmp_path: Path) -> None:
     config = tmp_path / "nats.conf"
     config.write_text(manifest_nats_conf())
+    (tmp_path / "auth.conf").write_text(manifest_nats_conf("auth.conf"))
     result = subprocess.run(
         [NATS_SERVER, "-t", "-c", str(config)],
-        env={"POD_NAME": "nats-0"},
+        env=server_env("nats-0"),
         capture_output=True,
         text=True,
         timeout=30,
@@ -143,7 +155,7 @@ def cluster(tmp_path: Path) -> Iterator[list[Node]]:
             with open(node.log, "wb") as log:
                 node.popen = subprocess.Popen(
                     [NATS_SERVER, "-c", str(node.config)],
-                    env={"POD_NAME": node.name},
+                    env=server_env(node.name),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -171,6 +183,8 @@ async def cluster_bus(cluster: list[Node]) -> AsyncIterator[EventBus]:
         nats_url=",".join(node.url for node in cluster),
         nats_prefix=f"t{secrets.token_hex(4)}",
         nats_stream_replicas=3,
+        nats_user=ADMIN_USER,
+        nats_password=PASSWORDS[password_env(ADMIN_USER)],
     )
     bus = await EventBus.connect(settings, name="cluster-test", connect_attempts=5)
     try:
@@ -222,7 +236,13 @@ async def test_raising_the_replica_setting_updates_existing_streams(
     cluster: list[Node], cluster_bus: EventBus
 ) -> None:
     single = await EventBus.connect(
-        settings_for(nats_url=cluster[0].url, nats_prefix=cluster_bus.prefix, nats_stream_replicas=1),
+        settings_for(
+            nats_url=cluster[0].url,
+            nats_prefix=cluster_bus.prefix,
+            nats_stream_replicas=1,
+            nats_user=ADMIN_USER,
+            nats_password=PASSWORDS[password_env(ADMIN_USER)],
+        ),
         name="cluster-test-r1",
         connect_attempts=5,
     )

@@ -10,6 +10,10 @@ fields `message_id`, `to`, `kind` (`verification`, `password_reset`, `password_c
 by message id, so a redelivered event rewrites the same file instead of adding a second one. Files
 are private (0600): links carry secret tokens.
 
+Sealed requests (`mailseal.py`): with a `MailSeal` the sender opens `sealed` first. A request that
+does not open (another key, tampered) or arrives unsealed is logged without its content and dropped
+(acked, not redelivered: it never would open).
+
 SMTP URL: `smtp://user:pass@host:587` (STARTTLS when the server offers it), `smtps://…:465`
 (implicit TLS); `?from=noreply@example.com` sets the sender (default `swarmcast@<host>`).
 """
@@ -30,6 +34,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from swarmcast.events.v1 import events_pb2
 
+from services.auth.mailseal import MailSeal, SealError
 from services.common import subjects
 
 log = logging.getLogger("swarmcast.auth.mail_sender")
@@ -124,9 +129,12 @@ def smtp_send(smtp_url: str, msg: events_pb2.EmailRequested) -> None:
 
 
 class MailSender:
-    def __init__(self, *, outbox_dir: Path, smtp_url: str | None = None) -> None:
+    def __init__(
+        self, *, outbox_dir: Path, smtp_url: str | None = None, seal: MailSeal | None = None
+    ) -> None:
         self.outbox_dir = Path(outbox_dir)
         self.smtp_url = smtp_url or None
+        self.seal = seal
 
     @property
     def mode(self) -> str:
@@ -134,6 +142,15 @@ class MailSender:
 
     async def deliver(self, msg: events_pb2.EmailRequested, meta: Any = None) -> None:
         """Bus handler: raises on failure so the message is redelivered."""
+        if self.seal is not None:
+            if not msg.sealed:
+                log.error("dropping an unsealed email request", extra={"message_id": msg.message_id})
+                return
+            try:
+                msg = self.seal.open(msg)
+            except SealError as exc:
+                log.error("dropping an email request: %s", exc, extra={"message_id": msg.message_id})
+                return
         if not msg.to:
             log.warning("dropping email request without a recipient", extra={"message_id": msg.message_id})
             return

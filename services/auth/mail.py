@@ -3,6 +3,8 @@
 The auth service never talks SMTP itself: the mail sender (`handlers.py`) consumes these events.
 Sending is best effort from the caller's point of view (a verification mail can be re-requested,
 a reset can be requested again), so a failed publish is logged and reported as False, never raised.
+With a `MailSeal` (always, in the server), the recipient, subject, body and link are sealed before
+publishing: the bus only ever carries the message id and kind in clear (`mailseal.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import quote
 from google.protobuf.message import Message
 from swarmcast.events.v1 import events_pb2
 
+from services.auth.mailseal import MailSeal
 from services.common import subjects
 
 log = logging.getLogger("swarmcast.auth.mail")
@@ -28,8 +31,16 @@ class Publisher(Protocol):
 
 
 class Mailer:
-    def __init__(self, bus: Publisher | None, *, public_url: str, product: str = "swarmcast") -> None:
+    def __init__(
+        self,
+        bus: Publisher | None,
+        *,
+        public_url: str,
+        product: str = "swarmcast",
+        seal: MailSeal | None = None,
+    ) -> None:
         self.bus = bus
+        self.seal = seal
         self.public_url = public_url.rstrip("/")
         self.product = product
 
@@ -92,8 +103,9 @@ class Mailer:
         if self.bus is None:
             log.warning("no event bus: email not sent", extra={"email_kind": Kind.Name(message.kind)})
             return False
+        wire = self.seal.seal(message) if self.seal is not None else message
         try:
-            await self.bus.publish(subjects.EMAIL_REQUESTED, message, msg_id=f"email-{message.message_id}")
+            await self.bus.publish(subjects.EMAIL_REQUESTED, wire, msg_id=f"email-{message.message_id}")
         except Exception as exc:  # the account change is committed; the user can ask again
             log.error(
                 "could not queue email: %s",

@@ -11,8 +11,15 @@ is pre-hashed to a fixed 44-byte ASCII string before bcrypt sees it:
   site cannot be fed straight into our bcrypt hashes ("password shucking");
 - NFKC makes the same password typed on different keyboards/IMEs hash the same (NIST 800-63B).
 
-bcrypt runs in a worker thread so the event loop keeps serving other RPCs, and behind a semaphore
-so a login flood queues instead of starving every CPU.
+bcrypt runs in a worker thread so the event loop keeps serving other RPCs, behind a semaphore so a
+login flood cannot starve every CPU, and with admission control in front of the semaphore: when
+`max_waiting` calls already wait for a slot, or a slot is not free within `max_wait_seconds`, the
+call fails at once with `HasherBusy` (RESOURCE_EXHAUSTED with a retry delay) instead of queueing
+for tens of seconds until every caller's deadline has passed.
+
+New passwords are refused when they are among the most common ones: the `passwords` frequency
+list shipped with the `zxcvbn` package (30,000 entries from leaked-password corpora; offline, no
+network lookup), compared case-insensitively after NFKC normalisation.
 """
 
 from __future__ import annotations
@@ -21,16 +28,26 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import os
+import time
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TypeVar
 
 import bcrypt
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from services.common.errors import ResourceExhausted
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 # Never hash below this cost, whatever the configuration says.
 BCRYPT_MIN_ROUNDS = 12
 PREHASH_KEY = b"swarmcast.auth.password.v1"
+COMMON_PASSWORD_MESSAGE = "password is one of the most commonly used passwords; choose another"
+T = TypeVar("T")
 
 
 class PasswordPolicyError(ValueError):
@@ -50,6 +67,16 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The common-password list (lower case), loaded once on first use."""
+    return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"] if len(p) >= MIN_LENGTH)
+
+
+def is_common_password(normalized: str) -> bool:
+    return normalized.lower() in common_passwords()
+
+
 def check_new_password(password: str) -> str:
     """Validates a password being set (register, change, reset); returns the normalised form."""
     if not isinstance(password, str) or not password:
@@ -63,6 +90,8 @@ def check_new_password(password: str) -> str:
         raise PasswordPolicyError(f"password must be at least {MIN_LENGTH} characters")
     if len(normalized) > MAX_LENGTH:
         raise PasswordPolicyError(f"password must be at most {MAX_LENGTH} characters")
+    if is_common_password(normalized):
+        raise PasswordPolicyError(COMMON_PASSWORD_MESSAGE)
     return normalized
 
 
@@ -99,12 +128,66 @@ def hash_cost(hashed: str) -> int | None:
     return int(parts[2])
 
 
-class PasswordHasher:
-    """bcrypt with a cost floor, a dummy hash for unknown accounts and off-loop hashing."""
+class HasherBusy(ResourceExhausted):
+    """Too many password checks already queued: RESOURCE_EXHAUSTED with a retry delay."""
 
-    def __init__(self, rounds: int = BCRYPT_MIN_ROUNDS, max_concurrency: int | None = None) -> None:
+
+class _Admission:
+    """A semaphore with a bounded, deadline-limited wait queue (see the module docstring)."""
+
+    def __init__(self, slots: int, max_waiting: int, max_wait_seconds: float) -> None:
+        self.slots = max(1, slots)
+        self.max_waiting = max(0, max_waiting)
+        self.max_wait_seconds = max(0.0, max_wait_seconds)
+        self._semaphore = asyncio.Semaphore(self.slots)
+        self.waiting = 0
+        # Moving average of one hash's duration, for the retry delay we suggest.
+        self._average = 0.25
+
+    def _busy(self) -> HasherBusy:
+        backlog = (self.waiting + self.slots) / self.slots * self._average
+        return HasherBusy("the sign-in service is busy; try again shortly", float(max(1, math.ceil(backlog))))
+
+    async def run(self, work: Callable[[], T]) -> T:
+        if self._semaphore.locked():
+            if self.waiting >= self.max_waiting:
+                raise self._busy()
+            self.waiting += 1
+            try:
+                # 0 means "no deadline": only the queue length bounds the wait.
+                async with asyncio.timeout(self.max_wait_seconds or None):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                raise self._busy() from None
+            finally:
+                self.waiting -= 1
+        else:
+            await self._semaphore.acquire()
+        try:
+            started = time.monotonic()
+            result = await asyncio.to_thread(work)
+            self._average = 0.8 * self._average + 0.2 * (time.monotonic() - started)
+            return result
+        finally:
+            self._semaphore.release()
+
+
+class PasswordHasher:
+    """bcrypt with a cost floor, a dummy hash for unknown accounts, off-loop hashing and a bounded
+    queue (`max_waiting` callers, each waiting at most `max_wait_seconds`, else `HasherBusy`)."""
+
+    def __init__(
+        self,
+        rounds: int = BCRYPT_MIN_ROUNDS,
+        max_concurrency: int | None = None,
+        *,
+        max_waiting: int = 32,
+        max_wait_seconds: float = 2.0,
+    ) -> None:
         self.rounds = max(int(rounds), BCRYPT_MIN_ROUNDS)
-        self._slots = asyncio.Semaphore(max_concurrency or max(2, (os.cpu_count() or 2)))
+        self._admission = _Admission(
+            max_concurrency or max(2, (os.cpu_count() or 2)), max_waiting, max_wait_seconds
+        )
         self._dummy: bytes | None = None
 
     def hash_sync(self, password: str) -> str:
@@ -118,19 +201,16 @@ class PasswordHasher:
             return False
 
     async def hash(self, password: str) -> str:
-        async with self._slots:
-            return await asyncio.to_thread(self.hash_sync, password)
+        return await self._admission.run(lambda: self.hash_sync(password))
 
     async def verify(self, password: str, hashed: str | None) -> bool:
         """Checks `password` against `hashed`; with no hash (unknown account) it does the same bcrypt
         work against a dummy hash and returns False, so timing does not reveal whether it exists."""
         if hashed is None:
             dummy = await self._dummy_hash()
-            async with self._slots:
-                await asyncio.to_thread(bcrypt.checkpw, prehash(password), dummy)
+            await self._admission.run(lambda: bcrypt.checkpw(prehash(password), dummy))
             return False
-        async with self._slots:
-            return await asyncio.to_thread(self.verify_sync, password, hashed)
+        return await self._admission.run(lambda: self.verify_sync(password, hashed))
 
     def needs_rehash(self, hashed: str) -> bool:
         """True when a stored hash is weaker than the configured cost (upgrade it on next login)."""

@@ -24,10 +24,17 @@ from swarmcast.auth.v1 import auth_pb2_grpc
 from services.auth.handlers import MailSender
 from services.auth.keys import KeyRing
 from services.auth.mail import Mailer
+from services.auth.mailseal import MailSeal
 from services.auth.passwords import PasswordHasher
 from services.auth.ratelimit import Limits, RateLimiter
 from services.auth.service import AuthService
-from services.auth.servicer import SERVICE_NAME, AuthServicer, TokenChecker, dependency_unavailable
+from services.auth.servicer import (
+    SERVICE_NAME,
+    AuthServicer,
+    GatewayCheck,
+    TokenChecker,
+    dependency_unavailable,
+)
 from services.auth.settings import AuthSettings, get_auth_settings
 from services.auth.token_models import OutboxEvent
 from services.auth.tokens import AccessTokenCodec
@@ -47,7 +54,12 @@ async def build(settings: Settings, auth_settings: AuthSettings | None = None) -
     def current() -> AuthService:
         return holder["service"]
 
-    servicer = AuthServicer(current, auth_settings.trusted_networks)
+    forward_secret = auth_settings.gateway_forward_secret
+    gateway = GatewayCheck(
+        secret=forward_secret.get_secret_value() if forward_secret else "",
+        identities=auth_settings.gateway_identity_set,
+    )
+    servicer = AuthServicer(current, gateway)
 
     async def maintain() -> None:
         service = current()
@@ -62,7 +74,16 @@ async def build(settings: Settings, auth_settings: AuthSettings | None = None) -
         await runtime.start()
         assert runtime.sessions is not None and runtime.bus is not None
         ring = await asyncio.to_thread(KeyRing.open, auth_settings.signing_key_dir)
-        hasher = PasswordHasher(auth_settings.bcrypt_rounds)
+        mail_key = auth_settings.mail_key.get_secret_value() if auth_settings.mail_key else None
+        seal = await asyncio.to_thread(
+            MailSeal.load, key_text=mail_key, key_dir=auth_settings.signing_key_dir
+        )
+        hasher = PasswordHasher(
+            auth_settings.bcrypt_rounds,
+            auth_settings.hash_concurrency or None,
+            max_waiting=auth_settings.hash_queue_limit,
+            max_wait_seconds=auth_settings.hash_queue_timeout_seconds,
+        )
         await hasher.warm_up()  # the dummy hash for unknown-email logins, before the first one
         service = AuthService(
             sessions=runtime.sessions,
@@ -75,16 +96,17 @@ async def build(settings: Settings, auth_settings: AuthSettings | None = None) -
             ),
             limiter=RateLimiter(runtime.sessions),
             limits=Limits.from_settings(auth_settings),
-            mailer=Mailer(runtime.bus, public_url=settings.public_url),
+            mailer=Mailer(runtime.bus, public_url=settings.public_url, seal=seal),
             # Auth's own maintenance sweeps the outbox; the relay's loop is not started.
             outbox_relay=OutboxRelay(runtime.sessions, runtime.bus, OutboxEvent, keep_published=False),
             refresh_ttl_seconds=auth_settings.refresh_token_ttl_seconds,
             operator_emails=auth_settings.operator_email_set,
+            verification_ttl_seconds=auth_settings.verification_token_ttl_seconds,
         )
         holder["service"] = service
         server.state["auth"] = service
         smtp = auth_settings.smtp_url.get_secret_value() if auth_settings.smtp_url else None
-        sender = MailSender(outbox_dir=auth_settings.mail_outbox_dir, smtp_url=smtp)
+        sender = MailSender(outbox_dir=auth_settings.mail_outbox_dir, smtp_url=smtp, seal=seal)
         await sender.start(runtime.bus, durable=auth_settings.mail_consumer)
         # Events a crashed predecessor left in the outbox go out now, not a minute from now.
         await service.outbox_relay.flush()
@@ -110,6 +132,7 @@ async def build(settings: Settings, auth_settings: AuthSettings | None = None) -
         # Auth checks tokens itself (key ring + database), not through GetSigningKeys to itself.
         interceptors=runtime.interceptors(keys=TokenChecker(current)),
         translate_error=dependency_unavailable,
+        dependencies=runtime.dependencies,
     )
 
 

@@ -11,8 +11,9 @@ Security notes, in one place:
 - RequestPasswordReset is always OK; the same single UPDATE runs whether or not the email exists,
   and the mail is queued in the background so the reply time does not depend on it.
 - Password change and reset revoke every refresh token of the user and set an access-token cutoff
-  (Authenticate refuses tokens issued before it; other services' local checks are bounded by the
-  access-token lifetime).
+  (Authenticate refuses tokens issued before it); logout sets one too (user-wide), deletion a final
+  one. Each is published through the outbox as `auth.token_cutoff.<user_id>` and applied by every
+  service's local check (services/common/revocation.py).
 - A refresh token presented after it was rotated revokes its whole family (stolen-token signal).
 """
 
@@ -35,6 +36,7 @@ from services.auth.keys import ALGORITHM, KeyRing
 from services.auth.mail import Mailer
 from services.auth.models import User
 from services.auth.passwords import (
+    HasherBusy,
     PasswordHasher,
     PasswordPolicyError,
     check_new_password,
@@ -42,6 +44,7 @@ from services.auth.passwords import (
 )
 from services.auth.ratelimit import Limits, RateLimiter
 from services.auth.repository import AuthRepository, RefreshOutcome
+from services.auth.revocation import publish_cutoff, user_of_refresh_token
 from services.auth.token_models import OutboxEvent
 from services.auth.tokens import (
     AccessClaims,
@@ -51,6 +54,7 @@ from services.auth.tokens import (
     looks_like_opaque_token,
     new_opaque_token,
 )
+from services.auth.verification import is_expired, new_verification_token
 from services.common import outbox, subjects
 from services.common.errors import (
     AlreadyExists,
@@ -67,7 +71,7 @@ log = logging.getLogger("swarmcast.auth")
 OPERATOR_ROLE = "operator"
 RESET_TOKEN_TTL = timedelta(hours=1)
 TOKEN_TYPE = "Bearer"
-VERIFY_INVALID = "the verification link is invalid or was already used"
+VERIFY_INVALID = "the verification link is invalid, has expired or was already used"
 RESET_INVALID = "the reset link is invalid, has expired or was already used"
 # The one answer for "no such email" and "wrong password" (Login): identical code and text.
 INVALID_CREDENTIALS = "invalid email or password"
@@ -124,6 +128,7 @@ class AuthService:
         outbox_relay: OutboxRelay,
         refresh_ttl_seconds: int,
         operator_emails: frozenset[str] | set[str] = frozenset(),
+        verification_ttl_seconds: float = 48 * 3600.0,
     ) -> None:
         self.sessions = sessions
         self.hasher = hasher
@@ -134,6 +139,7 @@ class AuthService:
         self.outbox_relay = outbox_relay
         self.refresh_ttl_seconds = int(refresh_ttl_seconds)
         self.operator_emails = frozenset(e.lower() for e in operator_emails)
+        self.verification_ttl_seconds = float(verification_ttl_seconds)
         self._background: set[asyncio.Task[Any]] = set()
 
     @property
@@ -205,6 +211,20 @@ class AuthService:
         # ones this very request issues); tokens issued before it are refused by Authenticate.
         return datetime.fromtimestamp(int(time.time()), UTC)
 
+    async def _revoke_access_tokens(self, repo: AuthRepository, user_id: int) -> None:
+        """Sets the user's cutoff (Authenticate) and queues it for every other service (the
+        outbox, same transaction; `_send_cutoffs` after commit)."""
+        cutoff = self._cutoff_now()
+        await repo.set_cutoff(user_id, cutoff)
+        await publish_cutoff(repo.session, user_id, cutoff)
+
+    async def _send_cutoffs(self) -> None:
+        """Publishes queued cutoffs now; on failure they stay queued for the maintenance sweep."""
+        try:
+            await self.outbox_relay.flush()
+        except Exception as exc:
+            log.warning("token cutoff not published yet (%s); the outbox sweep retries", type(exc).__name__)
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Runs `coro` in the background (kept referenced; awaited by `drain`)."""
         task = asyncio.get_running_loop().create_task(coro)
@@ -229,7 +249,7 @@ class AuthService:
             "too many sign-ups from this address; try again later",
         )
         password_hash = await self.hasher.hash(password)
-        verification = new_opaque_token()
+        verification = new_verification_token()
         async with self.sessions() as session, session.begin():
             repo = AuthRepository(session)
             user = await repo.insert_user(
@@ -240,6 +260,8 @@ class AuthService:
             view = self.view(user)
             refresh, _ = await self._issue_refresh(repo, user.id, uuid.uuid4())
         log.info("user registered", extra={"user_id": view.id})
+        # The address an account was made from is one its owner signs in from.
+        await self.limiter.sign_in_succeeded(self.limits, email, client, known=None)
         await self.mailer.send(self.mailer.verification(email, verification))
         return self._session(view, refresh)
 
@@ -250,14 +272,23 @@ class AuthService:
         if errors:
             raise _invalid(errors)
         await self.limiter.hit(
-            [(self.limits.login_per_address, client), (self.limits.login_per_email, email)],
-            "too many sign-in attempts; try again later",
+            [(self.limits.login_per_address, client)], "too many sign-in attempts; try again later"
         )
+        # Failures are throttled per (account, address) and budgeted per account; unknown emails
+        # alike, so the answers do not tell which accounts exist (ratelimit.py).
+        known = await self.limiter.is_known_address(email, client)
+        await self.limiter.charge_attempt(self.limits, email, client, known=known)
         async with self.sessions() as session:
             user = await AuthRepository(session).get_user_by_email(email)
-        ok = await self.hasher.verify(password, user.password_hash if user is not None else None)
+        try:
+            ok = await self.hasher.verify(password, user.password_hash if user is not None else None)
+        except HasherBusy:
+            # No password was checked: the attempt costs nothing.
+            await self.limiter.refund_attempt(self.limits, email, client, known=known)
+            raise
         if user is None or not ok:
             raise Unauthenticated(INVALID_CREDENTIALS)
+        await self.limiter.sign_in_succeeded(self.limits, email, client, known=known)
         async with self.sessions() as session, session.begin():
             repo = AuthRepository(session)
             if self.hasher.needs_rehash(user.password_hash):
@@ -310,13 +341,19 @@ class AuthService:
             family = await repo.family_of(hash_opaque_token(refresh_token))
             if family is not None:
                 await repo.revoke_family(family)
+                # The session's access tokens too, user-wide: other devices just refresh.
+                user_id = await user_of_refresh_token(session, hash_opaque_token(refresh_token))
+                if user_id is not None:
+                    await self._revoke_access_tokens(repo, user_id)
+        await self._send_cutoffs()
 
     # ------------------------------------------------------------------ email verification
 
     async def verify_email(self, token: str) -> UserView:
         if not token:
             raise InvalidArgument("token is required", {"token": "token is required"})
-        if not looks_like_opaque_token(token):
+        # An expired link is refused like a used one (and left in place: a resend replaces it).
+        if not looks_like_opaque_token(token) or is_expired(token, self.verification_ttl_seconds):
             raise InvalidArgument(VERIFY_INVALID, {"token": VERIFY_INVALID})
         async with self.sessions() as session, session.begin():
             user = await AuthRepository(session).consume_verification_token(hash_opaque_token(token))
@@ -335,7 +372,7 @@ class AuthService:
             [(self.limits.reset_per_email, f"verify|{user.email}")],
             "too many verification emails requested; try again later",
         )
-        token = new_opaque_token()
+        token = new_verification_token()
         async with self.sessions() as session, session.begin():
             # The new link replaces the old one.
             await AuthRepository(session).set_verification_token(user.id, hash_opaque_token(token))
@@ -343,13 +380,14 @@ class AuthService:
 
     # ------------------------------------------------------------------ password reset / change
 
-    async def request_password_reset(self, email: str) -> None:
+    async def request_password_reset(self, email: str, client: str = "unknown") -> None:
         errors: dict[str, str] = {}
         email = self._email(email, errors)
         if errors:
             raise _invalid(errors)
         await self.limiter.hit(
-            [(self.limits.reset_per_email, email)], "too many password reset requests; try again later"
+            [(self.limits.reset_per_address, client), (self.limits.reset_per_email, email)],
+            "too many password reset requests; try again later",
         )
         token = new_opaque_token()
         async with self.sessions() as session, session.begin():
@@ -384,7 +422,8 @@ class AuthService:
             if updated is None:
                 raise invalid
             await repo.revoke_user_tokens(user.id)
-            await repo.set_cutoff(user.id, self._cutoff_now())
+            await self._revoke_access_tokens(repo, user.id)
+        await self._send_cutoffs()
         log.info("password reset", extra={"user_id": user.id})
         await self.mailer.send(self.mailer.password_changed(user.email))
 
@@ -403,8 +442,9 @@ class AuthService:
             if not await repo.change_password(user.id, user.password_hash, password_hash):
                 raise FailedPrecondition("the password was changed by another request; try again")
             await repo.revoke_user_tokens(user.id)
-            await repo.set_cutoff(user.id, self._cutoff_now())
+            await self._revoke_access_tokens(repo, user.id)
             refresh, _ = await self._issue_refresh(repo, user.id, uuid.uuid4())
+        await self._send_cutoffs()
         log.info("password changed", extra={"user_id": user.id})
         await self.mailer.send(self.mailer.password_changed(user.email))
         return self._session(self.view(user), refresh)
@@ -440,6 +480,8 @@ class AuthService:
                 raise Unauthenticated("access token is no longer valid")
             # Same transaction as the delete: the event cannot be lost if we crash right after.
             await outbox.add(session, OutboxEvent, subjects.USER_DELETED, event, msg_id=msg_id)
+            # Every service then refuses all of the user's tokens (and jobs takes no new work).
+            await publish_cutoff(session, user.id, self._cutoff_now(), deleted=True)
         log.info("account deleted", extra={"user_id": user.id})
         # Published now; if the bus fails, the event stays for the next maintenance round.
         await self.outbox_relay.flush()

@@ -4,8 +4,9 @@
   answers with their status codes; `dependency_unavailable` makes a database or NATS outage
   UNAVAILABLE rather than INTERNAL. A request that is not valid protobuf (e.g. a string field
   holding invalid UTF-8) is INVALID_ARGUMENT, from the shared malformed-request interceptor.
-- Rate limits count the client address: the peer, or — when the peer is a trusted proxy (the
-  gateway) — the address it put in `x-forwarded-for` metadata.
+- Rate limits count the client address: the peer, or — when the caller proved to be the gateway
+  (`GatewayCheck`: its mutual-TLS client certificate, or the shared forward secret) — the address
+  it put in `x-forwarded-for` metadata. Being on loopback or a private network proves nothing.
 - Authenticated RPCs (ChangePassword, DeleteAccount, GetUser, ResendVerification) take the caller
   from the shared identity interceptor, which here verifies tokens with `AuthService.authenticate`
   (signature, expiry, *and* that the user still exists and the token predates no password change)
@@ -26,7 +27,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from services.auth.service import AuthenticatedUser, AuthService, UserView
-from services.common.clientip import FORWARDED_FOR, Networks, client_address
+from services.common.clientip import FORWARD_SECRET, FORWARDED_FOR, forwarded_client, secret_matches
 from services.common.errors import InvalidArgument, Unauthenticated, Unavailable
 from services.common.identity import Identity, InvalidToken, KeysUnavailable, require_identity
 
@@ -98,23 +99,54 @@ def dependency_unavailable(exc: Exception) -> Unavailable | None:
     return None
 
 
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+class GatewayCheck:
+    """Whether a caller is the gateway, whose `x-forwarded-for` metadata is then believed.
+
+    Two proofs, either suffices: a verified mutual-TLS client certificate whose common name or a
+    DNS subject alternative name is in `identities` (the server only accepts certificates of the
+    deployment's CA), or `secret` in `x-swarmcast-forward-secret` metadata (plaintext stacks).
+    """
+
+    def __init__(self, *, secret: str = "", identities: frozenset[str] = frozenset()) -> None:
+        self.secret = secret
+        self.identities = identities
+
+    def _certificate_names(self, context: grpc.aio.ServicerContext) -> set[str]:
+        try:
+            auth = context.auth_context() or {}
+        except (AttributeError, RuntimeError):
+            return set()
+        if b"ssl" not in auth.get("transport_security_type", []):
+            return set()
+        names = [*auth.get("x509_common_name", []), *auth.get("x509_subject_alternative_name", [])]
+        return {_text(n).strip().lower() for n in names}
+
+    def vouches(self, context: grpc.aio.ServicerContext, metadata: list[tuple[str, str]]) -> bool:
+        presented = [v for k, v in metadata if k == FORWARD_SECRET]
+        if secret_matches(presented, self.secret):
+            return True
+        return bool(self.identities) and not self.identities.isdisjoint(self._certificate_names(context))
+
+
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, service: Callable[[], AuthService], trusted_proxies: Networks) -> None:
+    def __init__(self, service: Callable[[], AuthService], gateway: GatewayCheck) -> None:
         # A getter: the use cases are built in the server's on_start, after the servicer exists.
         self._service = service
-        self.trusted_proxies = trusted_proxies
+        self.gateway = gateway
 
     @property
     def svc(self) -> AuthService:
         return self._service()
 
     def _client(self, context: grpc.aio.ServicerContext) -> str:
-        forwarded = [
-            v.decode("latin-1") if isinstance(v, bytes) else v
-            for k, v in (context.invocation_metadata() or ())
-            if k.lower() == FORWARDED_FOR
-        ]
-        return client_address(context.peer() or "unknown", forwarded, self.trusted_proxies)
+        metadata = [(k.lower(), _text(v)) for k, v in (context.invocation_metadata() or ())]
+        forwarded = [v for k, v in metadata if k == FORWARDED_FOR]
+        vouched = bool(forwarded) and self.gateway.vouches(context, metadata)
+        return forwarded_client(context.peer() or "unknown", forwarded, vouched=vouched)
 
     async def _caller(self, context: grpc.aio.ServicerContext) -> AuthenticatedUser:
         identity = require_identity()
@@ -178,7 +210,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def RequestPasswordReset(
         self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> Message:
-        await self.svc.request_password_reset(request.email)
+        await self.svc.request_password_reset(request.email, self._client(context))
         return auth_pb2.RequestPasswordResetResponse()
 
     async def ResetPassword(

@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -150,6 +151,22 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     return _MappingSettings(**values)
 
 
+def forward_secret(run_dir: Path) -> str:
+    """The gateway forward secret kept in `run_dir` (created, owner-only, on first use)."""
+    path = run_dir / "gateway-forward-secret"
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        value = ""
+    if not value:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+    return value
+
+
 def isolated_env(
     *,
     database_url: str,
@@ -220,6 +237,10 @@ class Stack:
         env.setdefault("SWARMCAST_SIGNING_KEY_DIR", str(self.run_dir / "keys"))
         env.setdefault("SWARMCAST_MAIL_OUTBOX_DIR", str(self.run_dir / "outbox"))
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # The gateway's proof to auth that the client address it forwards is believable: one per
+        # run folder, so services restarted later (another `swarmcast` command) share it.
+        if not env.get("SWARMCAST_GATEWAY_FORWARD_SECRET"):
+            env["SWARMCAST_GATEWAY_FORWARD_SECRET"] = forward_secret(self.run_dir)
         self.env = env
         self.settings = settings_from_env(env)
         self.local_llm = env.get("SWARMCAST_LOCAL_LLM", "").strip().lower() in TRUTHY

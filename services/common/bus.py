@@ -11,6 +11,9 @@
 - The connection reconnects forever, so a service survives a NATS restart.
 - Streams are created with ``settings.nats_stream_replicas`` replicas (3 on a JetStream cluster);
   ``settings.nats_url`` may list several servers, comma-separated.
+- A service connects as its own NATS user (``settings.nats_user``/``nats_password`` or
+  ``nats_creds_file``) with replies on the private inbox prefix ``_INBOX_<user>``; a known user
+  (``nats_auth.ROLES``) ensures only the streams its permissions cover and updates only those it owns.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import nats
 import nats.errors
@@ -46,6 +50,7 @@ from nats.js.api import (
 )
 
 from services.common.config import Settings, get_settings
+from services.common.nats_auth import ROLES, Role, inbox_prefix
 from services.common.retry import backoff_delay, retry_async
 from services.common.subjects import STREAMS, Retention, StreamDef, stream_for
 
@@ -437,6 +442,30 @@ class Subscription(Generic[M]):
         await _settle(lambda: msg.ack_sync(timeout=self.ACK_TIMEOUT), "ack", msg)
 
 
+def _url_user(servers: Sequence[str]) -> str:
+    """The user named in the first server URL that names one (``nats://user:pass@host``), or ""."""
+    for server in servers:
+        with contextlib.suppress(ValueError):
+            if user := urlsplit(server).username:
+                return unquote(user)
+    return ""
+
+
+def _redacted(servers: Sequence[str]) -> str:
+    """The server list for logs: no password of a ``user:pass@`` URL."""
+    out = []
+    for server in servers:
+        try:
+            parts = urlsplit(server)
+        except ValueError:
+            out.append("<invalid url>")
+            continue
+        if parts.password is not None:
+            server = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+        out.append(server)
+    return ",".join(out)
+
+
 def _reconnect_policy(servers: list[NATSServer], _info: dict[str, Any]) -> tuple[NATSServer, float]:
     """Reconnect with exponential backoff: fast after a blip, at most every ~5 s in a long outage."""
     best = min(servers, key=lambda s: s.reconnects)
@@ -467,7 +496,9 @@ class EventBus:
     PUBLISH_ATTEMPTS = 10
     PUBLISH_TIMEOUT = 5.0
 
-    def __init__(self, nc: NATSClient, *, prefix: str, name: str, stream_replicas: int = 1) -> None:
+    def __init__(
+        self, nc: NATSClient, *, prefix: str, name: str, stream_replicas: int = 1, role: Role | None = None
+    ) -> None:
         if not _PREFIX_RE.match(prefix):
             raise ValueError(f"nats_prefix may hold only letters, digits, '_' and '-': {prefix!r}")
         if not 1 <= stream_replicas <= 5:
@@ -478,6 +509,8 @@ class EventBus:
         self.name = name
         # num_replicas of the streams this bus creates or updates.
         self.stream_replicas = stream_replicas
+        # The NATS permissions this connection has (None: unrestricted, e.g. an open server).
+        self.role = role
         self._subscriptions: list[Subscription[Any]] = []
         self._closing = False
 
@@ -511,11 +544,21 @@ class EventBus:
                 bus._on_reconnect()
 
         servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+        user = settings.nats_user or _url_user(servers)
+        auth: dict[str, Any] = {}
+        if settings.nats_user:
+            auth["user"] = settings.nats_user
+            auth["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        if settings.nats_creds_file is not None:
+            auth["user_credentials"] = str(settings.nats_creds_file)
+        if user:
+            auth["inbox_prefix"] = inbox_prefix(user)
 
         async def attempt() -> NATSClient:
             return await nats.connect(
                 servers=servers,
                 name=name,
+                **auth,
                 allow_reconnect=True,
                 # Bounded for the first connection (our retry loop backs off); lifted below.
                 max_reconnect_attempts=1,
@@ -535,11 +578,17 @@ class EventBus:
             base_delay=0.5,
             max_delay=5.0,
             retry_on=(OSError, asyncio.TimeoutError, nats.errors.Error),
-            describe=f"NATS connect to {settings.nats_url}",
+            describe=f"NATS connect to {_redacted(servers)}",
         )
         # nats-py reads this option at every reconnect: from now on, never give up.
         nc.options["max_reconnect_attempts"] = -1
-        bus = cls(nc, prefix=settings.nats_prefix, name=name, stream_replicas=settings.nats_stream_replicas)
+        bus = cls(
+            nc,
+            prefix=settings.nats_prefix,
+            name=name,
+            stream_replicas=settings.nats_stream_replicas,
+            role=ROLES.get(user),
+        )
         bus_ref.append(bus)
         return bus
 
@@ -568,9 +617,10 @@ class EventBus:
     async def ensure_streams(self) -> None:
         """Create every stream of ``subjects.STREAMS`` or update it to the current definition.
 
-        Idempotent and safe to run from several processes at once.
+        Idempotent and safe to run from several processes at once. A bus with a role ensures only
+        the streams its permissions cover.
         """
-        for stream in STREAMS:
+        for stream in self.role.touches() if self.role is not None else STREAMS:
             await retry_async(
                 functools.partial(self._ensure_stream, stream),
                 attempts=5,
@@ -609,6 +659,10 @@ class EventBus:
         except nats.js.errors.BadRequestError as exc:
             if exc.err_code != _ERR_STREAM_NAME_IN_USE:
                 raise
+            if self.role is not None and stream not in self.role.owns:
+                # Its owner keeps it at the definition; we may not (and need not) update it.
+                log.debug("stream %s differs from its definition; left to its owner", stream.name)
+                return
             await self.js.update_stream(config)
 
     async def delete_streams(self) -> None:

@@ -8,12 +8,16 @@ sending its own forged header.
 Two readers, one rule:
 - the gateway, with the HTTP peer and header (trusted: `SWARMCAST_TRUSTED_PROXIES`, the reverse
   proxies in front of it); it passes the result on to auth as `x-forwarded-for` gRPC metadata;
-- auth, with the gRPC peer and that metadata (trusted: `SWARMCAST_AUTH_TRUSTED_PROXIES`, where the
-  gateway runs).
+- auth, with the gRPC peer and that metadata (`forwarded_client`). There the network a caller sits
+  in proves nothing (any process on the gateway's host or pod network could write the header), so
+  auth believes the header only from a caller that proved to be the gateway: its mutual-TLS client
+  certificate names the gateway, or it sent the shared secret `SWARMCAST_GATEWAY_FORWARD_SECRET` in
+  `x-swarmcast-forward-secret` metadata (`secret_matches`). Anyone else counts as its own peer.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Annotated
@@ -28,6 +32,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = "x-forwarded-for"
 # Longest X-Forwarded-For we look at: a chain of hundreds of hops is an attack, not a network.
 MAX_FORWARDED_HOPS = 32
+# gRPC metadata carrying the gateway's shared secret (auth believes x-forwarded-for only with it,
+# or from a client certificate that names the gateway).
+FORWARD_SECRET = "x-swarmcast-forward-secret"
 
 
 def parse_networks(spec: str) -> Networks:
@@ -100,3 +107,32 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: Sequ
         if not _trusted(ip, trusted):
             break
     return str(client)
+
+
+def secret_matches(presented: Iterable[str], secret: str) -> bool:
+    """True when one of the `presented` values is `secret` (constant-time comparison; an empty
+    secret never matches, so an unconfigured secret vouches for nobody)."""
+    if not secret:
+        return False
+    expected = secret.encode("utf-8")
+    found = False
+    for value in presented:
+        # Compare every value (no early exit), so timing says nothing about which one matched.
+        found |= hmac.compare_digest(value.encode("utf-8", "surrogatepass"), expected)
+    return found
+
+
+def forwarded_client(peer: str | None, forwarded_for: Iterable[str], *, vouched: bool) -> str:
+    """auth's reading of the client address: the peer, unless the caller is the gateway
+    (`vouched`); then the last address of its `x-forwarded-for` (the gateway sends exactly one, the
+    client it worked out with `client_address`). Garbage there falls back to the peer."""
+    host = peer_host(peer)
+    direct = parse_ip(host)
+    fallback = str(direct) if direct is not None else (host or "unknown")
+    if not vouched:
+        return fallback
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    if not hops:
+        return fallback
+    ip = parse_ip(hops[-1])
+    return str(ip) if ip is not None else fallback

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # Replicas of every JetStream stream the bus creates (num_replicas): 1 on a single server,
     # 3 on a 3-node JetStream cluster (deploy/k8s). JetStream allows at most 5.
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # This process's NATS user and password (per-service permissions: services/common/nats_auth.py);
+    # unset: anonymous, for an open server. A `user:pass@` in nats_url works too.
+    nats_user: str = ""
+    nats_password: SecretStr | None = None
+    # A NATS .creds file (JWT + nkey seed, for operator-mode servers) instead of a password.
+    nats_creds_file: Path | None = None
     s3_endpoint: str = "http://127.0.0.1:9000"
     s3_access_key: SecretStr = SecretStr("swarmcast")
     s3_secret_key: SecretStr = SecretStr("swarmcast-secret")
@@ -62,6 +68,9 @@ class Settings(BaseSettings):
     # > 0: each gRPC server also answers grpc.health.v1 (nothing else) in plaintext on
     # bind_host:health_port, for probes that cannot do mutual TLS (kubelet `grpc:` probes). 0: off.
     health_port: int = Field(default=0, ge=0, le=65535)
+    # How often each service re-checks its database, NATS and object storage (services/common/
+    # dependencies.py); a failed check turns its grpc.health.v1 status NOT_SERVING until one passes.
+    health_probe_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
     # --- logging
     log_level: str = "INFO"

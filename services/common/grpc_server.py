@@ -6,6 +6,12 @@ and calls `run_service()` from its `main()`. The bootstrap adds what every serve
 - `grpc.health.v1.Health`: NOT_SERVING while starting, SERVING for "" and each service once
   `on_start` has finished (unless the spec defers readiness, e.g. the runner until its LLM is
   loaded: it calls `server.set_serving(True)` itself), NOT_SERVING again on shutdown.
+- dependency probes (`services/common/dependencies.py`, from `spec.dependencies`): every
+  `SWARMCAST_HEALTH_PROBE_INTERVAL_SECONDS` the database, NATS and object storage the service
+  uses are checked; each is reported under its own health name (`swarmcast.dependency.<name>`)
+  and the overall status is SERVING only while the service is ready and every probe passes.
+  `swarmcast.liveness` is SERVING from the end of start-up to shutdown whatever the dependencies
+  do: liveness probes use it, so an outage of PostgreSQL or NATS does not restart every pod.
 - server reflection listing the service(s), health and reflection.
 - 8 MiB message limits in both directions, no SO_REUSEPORT (a second server on a taken port
   fails loudly instead of silently sharing it).
@@ -45,6 +51,16 @@ from services.common.bus import EventBus
 from services.common.clients import MAX_MESSAGE_BYTES, ServiceClients
 from services.common.config import Settings, get_settings
 from services.common.db import make_engine, make_session_factory
+from services.common.dependencies import (
+    NATS,
+    OBJECT_STORAGE,
+    POSTGRES,
+    DependencyProbes,
+    health_name,
+    nats_probe,
+    object_storage_probe,
+    postgres_probe,
+)
 from services.common.identity import SigningKeyCache, TokenAuthenticator
 from services.common.interceptors import (
     DEFAULT_PUBLIC_METHODS,
@@ -56,12 +72,16 @@ from services.common.interceptors import (
     standard_interceptors,
 )
 from services.common.logging import configure_logging
+from services.common.periodic import PeriodicTask
 from services.common.retry import retry_async
+from services.common.revocation import RevocationCheckedKeys, RevocationList
 from services.common.tls import TlsMaterial, check_plaintext_allowed, load_tls
 
 log = logging.getLogger("swarmcast.server")
 
 DEFAULT_GRACE_SECONDS = 10.0
+# The health name that says only "this process has started and its event loop answers".
+LIVENESS_NAME = "swarmcast.liveness"
 
 Hook = Callable[["GrpcServer"], Awaitable[None]]
 
@@ -112,6 +132,9 @@ class ServiceSpec:
     allow_insecure: bool = False
     # host:port of a plaintext server answering only grpc.health.v1 (probes); None: none.
     health_listen_addr: str | None = None
+    # What the service stands on (database, NATS, object storage), probed while it runs.
+    dependencies: DependencyProbes | None = None
+    dependency_interval: float = 5.0
 
 
 def apply_transport_settings(spec: ServiceSpec, settings: Settings) -> ServiceSpec:
@@ -127,6 +150,7 @@ def apply_transport_settings(spec: ServiceSpec, settings: Settings) -> ServiceSp
         tls=spec.tls if spec.tls is not None else load_tls(settings),
         allow_insecure=spec.allow_insecure or settings.allow_insecure,
         health_listen_addr=health_addr,
+        dependency_interval=settings.health_probe_interval_seconds,
     )
 
 
@@ -157,6 +181,10 @@ class GrpcServer:
         self._health_server: grpc.aio.Server | None = None
         self._started = False
         self._stopped = False
+        # Overall health = the service says it is ready AND every dependency probe passes.
+        self._ready = False
+        self._dependencies_ok = True
+        self._probing: PeriodicTask | None = None
         self.port: int = 0
         # The plaintext health-only port (0 when spec.health_listen_addr is None).
         self.health_port: int = 0
@@ -181,6 +209,7 @@ class GrpcServer:
             # Before anything is bound: a refused plaintext bind must leave nothing behind.
             check_plaintext_allowed(spec.listen_addr, allow_insecure=spec.allow_insecure, action="bind")
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.health.set(LIVENESS_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
             interceptors=[*spec.interceptors, self._gate, DomainErrorInterceptor(spec.translate_error)],
             options=[*server_options(spec.max_message_bytes), *spec.extra_options],
@@ -215,19 +244,45 @@ class GrpcServer:
         if spec.on_start is not None:
             await spec.on_start(self)
         self._gate.open.set()
+        await self.health.set(LIVENESS_NAME, _status(True))
+        if spec.dependencies is not None and spec.dependencies.names:
+            await self.check_dependencies()
+            self._probing = PeriodicTask(
+                f"{spec.name} dependency probes",
+                spec.dependency_interval,
+                self.check_dependencies,
+                initial_delay=spec.dependency_interval,
+            )
+            self._probing.start()
         if spec.ready_on_start:
             await self.set_serving(True)
         log.info("%s started", spec.name, extra={"service": spec.name})
 
+    async def check_dependencies(self) -> None:
+        """Probes every dependency once and updates their health names and the overall status."""
+        probes = self.spec.dependencies
+        if probes is None or self._stopped:
+            return
+        verdicts = await probes.check()
+        if self._stopped:
+            return  # shutdown has set NOT_SERVING for good
+        for name, up in verdicts.items():
+            await self.health.set(health_name(name), _status(up))
+        self._dependencies_ok = all(verdicts.values())
+        await self._apply()
+
     async def set_serving(self, serving: bool, service: str | None = None) -> None:
-        """Flips health for one service name, or for "" and every service when `service` is None."""
-        status = (
-            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
+        """Flips health for one service name, or marks the whole server ready (or not) when
+        `service` is None: "" and every service are then SERVING only if the dependencies are up."""
         if service is None:
-            await self._set_all(status)
+            self._ready = serving
+            await self._apply()
         else:
-            await self.health.set(service, status)
+            await self.health.set(service, _status(serving))
+
+    async def _apply(self) -> None:
+        if not self._stopped:
+            await self._set_all(_status(self._ready and self._dependencies_ok))
 
     async def _set_all(self, status: int) -> None:
         for name in ("", *self.spec.service_names):
@@ -241,6 +296,8 @@ class GrpcServer:
         spec = self.spec
         grace = spec.grace_seconds if grace is None else grace
         log.info("%s stopping (grace %.1fs)", spec.name, grace, extra={"service": spec.name})
+        if self._probing is not None:
+            await self._probing.stop()
         await self.health.enter_graceful_shutdown()
         if self._server is not None and self._started:
             await self._server.stop(grace)
@@ -258,20 +315,34 @@ class GrpcServer:
         await self.server.wait_for_termination()
 
 
+def _status(serving: bool) -> int:
+    return health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+
+
 class ServiceRuntime:
     """The plumbing every domain service process shares, opened in on_start, closed in on_stop.
 
     - `clients`: channels/stubs to the other services (auth's is used for signing keys);
     - `keys`: the signing-key cache behind the identity interceptor;
+    - `revocations`: the token cutoffs auth publishes (`common/revocation.py`), checked after
+      `keys`, kept current from `start()` on;
     - `errors`: the reporter behind error capture, attached to `bus` once it is connected;
     - `bus`: the EventBus (NATS JetStream), connected in `start()`;
-    - `engine`/`sessions`: the database, for services that own a schema (`database=True`).
+    - `engine`/`sessions`: the database, for services that own a schema (`database=True`);
+    - `dependencies`: the probes of what this process uses (database, NATS, and object storage
+      with `storage=True`), for `ServiceSpec.dependencies`.
 
     Create it inside the running event loop (it opens grpc.aio channels).
     """
 
     def __init__(
-        self, settings: Settings, name: str, *, error_source: str = "api", database: bool = False
+        self,
+        settings: Settings,
+        name: str,
+        *,
+        error_source: str = "api",
+        database: bool = False,
+        storage: bool = False,
     ) -> None:
         self.settings = settings
         self.name = name
@@ -281,6 +352,7 @@ class ServiceRuntime:
             issuer=settings.token_issuer,
             audience=settings.token_audience,
         )
+        self.revocations = RevocationList()
         self.errors = ErrorReporter(name, error_source)
         self.bus: EventBus | None = None
         self.engine: AsyncEngine | None = None
@@ -289,6 +361,12 @@ class ServiceRuntime:
             # Lazy: no connection is made until start() checks the database answers.
             self.engine = make_engine(settings.database_url)
             self.sessions = make_session_factory(self.engine)
+        self.dependencies = DependencyProbes()
+        if self.engine is not None:
+            self.dependencies.add(POSTGRES, postgres_probe(self.engine))
+        self.dependencies.add(NATS, nats_probe(lambda: self.bus))
+        if storage:
+            self.dependencies.add(OBJECT_STORAGE, object_storage_probe(settings))
 
     def interceptors(
         self,
@@ -296,9 +374,11 @@ class ServiceRuntime:
         *,
         keys: TokenAuthenticator | None = None,
     ) -> Sequence[grpc.aio.ServerInterceptor]:
-        """The standard chain; `keys` replaces the signing-key cache (auth checks tokens itself)."""
+        """The standard chain; `keys` replaces the signing-key cache and the revocation check
+        (auth checks tokens itself, against its database)."""
+        checked = keys or RevocationCheckedKeys(self.keys, self.revocations)
         return standard_interceptors(
-            self.name, keys=keys or self.keys, errors=self.errors, public_methods=public_methods
+            self.name, keys=checked, errors=self.errors, public_methods=public_methods
         )
 
     async def start(self) -> None:
@@ -316,11 +396,13 @@ class ServiceRuntime:
         self.bus = await EventBus.connect(self.settings, name=f"swarmcast-{self.name}")
         await self.bus.ensure_streams()
         self.errors.attach(self.bus)
+        await self.revocations.start(self.bus)
 
     async def close(self) -> None:
         """Releases everything `start()` opened; tolerates a start that failed half-way."""
         await self.errors.drain()
         self.errors.attach(None)
+        await self.revocations.stop()
         if self.bus is not None:
             bus, self.bus = self.bus, None
             try:

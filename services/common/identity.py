@@ -49,6 +49,8 @@ class Identity:
     roles: tuple[str, ...] = ()
     token_id: str = ""
     expires_at: int = 0
+    # `iat`: compared with the user's token cutoff (services/common/revocation.py).
+    issued_at: int = 0
 
     @property
     def is_operator(self) -> bool:
@@ -193,6 +195,7 @@ def _identity_from_claims(claims: Mapping[str, Any]) -> Identity:
         roles=tuple(roles),
         token_id=str(claims.get("jti", "")),
         expires_at=int(claims["exp"]),
+        issued_at=int(claims["iat"]),
     )
 
 

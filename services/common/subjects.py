@@ -63,6 +63,15 @@ def reporter_failed(job_id: int | str) -> str:
 
 EMAIL_REQUESTED = "auth.email.requested"
 USER_DELETED = "auth.user.deleted"
+
+
+def token_cutoff(user_id: int | str) -> str:
+    """``auth.token_cutoff.<user_id>``: the user's access-token cutoff (TokenCutoff); the last
+    message of each subject is the current value (services/common/revocation.py)."""
+    return f"auth.token_cutoff.{_token(user_id, 'user_id')}"
+
+
+TOKEN_CUTOFF_ALL = "auth.token_cutoff.*"
 ERRORS_CAPTURED = "errors.captured"
 
 # Wildcards for consumers that take every job's events of one kind.
@@ -134,10 +143,11 @@ AUTH = StreamDef(
     name="AUTH",
     subjects=("auth.>",),
     retention=Retention.LIMITS,
-    # Email requests carry one-time link tokens: keep them no longer than delivery needs.
+    # Email requests carry one-time link tokens: keep them no longer than delivery needs. Token
+    # cutoffs must outlive the access-token lifetime (15 min) so a restarted service relearns them.
     max_age=timedelta(days=1),
     duplicate_window=_DEDUPE,
-    description="auth -> mail sender, jobs: email requests, deleted users",
+    description="auth -> mail sender, jobs, every service: email requests, deleted users, token cutoffs",
 )
 ERRORS = StreamDef(
     name="ERRORS",

@@ -1,7 +1,9 @@
 """The gateway's FastAPI application: REST/JSON under /api over the gRPC services, and the web UI.
 
 This module holds the app factory and what every route shares (the gRPC clients, request
-logging, error handling, OpenAPI at /api/openapi.json) plus `GET /api/health`. The routes live in
+logging, error handling, OpenAPI at /api/openapi.json) plus `GET /api/health` (each service
+and, through each service's own probes, PostgreSQL, NATS and object storage; 503 when any is down;
+addresses and details for operators only) and `GET /api/health/live`. The routes live in
 `routes_auth` (/api/auth, /api/profile), `routes_jobs` (/api/jobs), `sse` (progress),
 `routes_results` (sim-data, graph, report.md), `routes_outcomes` (outcomes, track record),
 `routes_share` (/api/share) and `routes_admin` (/api/admin); `web` serves the UI. gRPC status
@@ -16,20 +18,25 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
+import grpc
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swarmcast.auth.v1 import auth_pb2
 
 from services.common.bus import EventBus
 from services.common.clients import ServiceClients, check_health
 from services.common.clients import channel as grpc_channel
 from services.common.config import Settings, get_settings
+from services.common.dependencies import DEPENDENCIES, NATS, OBJECT_STORAGE, health_name
+from services.common.identity import OPERATOR_ROLE
 from services.common.interceptors import ErrorReporter
 from services.common.tls import InsecureTransportError, TlsConfigError
 from services.gateway import (
@@ -48,6 +55,7 @@ from services.gateway.errors import (
     http_error_handler,
     validation_error_handler,
 )
+from services.gateway.forwarding import ForwardingClients
 from services.gateway.middleware import (
     BodyLimitMiddleware,
     ErrorCaptureMiddleware,
@@ -61,7 +69,16 @@ log = logging.getLogger("swarmcast.gateway")
 PROBE_TIMEOUT_SECONDS = 2.0
 
 
+# The components /api/health names to everyone: the four services, then what they stand on.
+GRPC_COMPONENTS = ("auth", "jobs", "runner", "reporter")
+ComponentState = Literal["ok", "down", "unknown"]
+
+_optional_bearer = HTTPBearer(auto_error=False, description="optional: an operator's token adds details")
+
+
 class DependencyHealth(BaseModel):
+    """Operator-only detail of one probe."""
+
     ok: bool
     # gRPC services: the grpc.health.v1 status (SERVING, NOT_SERVING, UNREACHABLE, ...);
     # nats / s3: "reachable" or "unreachable".
@@ -69,14 +86,24 @@ class DependencyHealth(BaseModel):
     address: str
     latency_ms: float
     detail: str = ""
+    # gRPC services: each dependency the service reports on (postgres, nats, object_storage) →
+    # its grpc.health.v1 status as that service sees it; a dependency it does not use is absent.
+    checks: dict[str, str] = Field(default_factory=dict)
 
 
 class HealthResponse(BaseModel):
-    # "ok" when every dependency is healthy, "degraded" otherwise; the gateway itself is up
-    # whenever it answers, so this endpoint always returns 200.
+    # "ok" when every component is; "degraded" (HTTP 503) otherwise.
     status: Literal["ok", "degraded"]
     service: str = "gateway"
-    dependencies: dict[str, DependencyHealth] = Field(default_factory=dict)
+    # Component → ok / down / unknown (nothing that uses it answered): auth, jobs, runner,
+    # reporter, postgres, nats, object_storage. No addresses: this part is public.
+    components: dict[str, ComponentState] = Field(default_factory=dict)
+    # Operators only (a bearer token with the operator role): addresses, statuses, latencies.
+    dependencies: dict[str, DependencyHealth] | None = None
+
+
+class LiveResponse(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
 async def _timed(probe: Awaitable[tuple[bool, str, str]], address: str) -> DependencyHealth:
@@ -89,17 +116,69 @@ async def _timed(probe: Awaitable[tuple[bool, str, str]], address: str) -> Depen
     return DependencyHealth(ok=ok, status=status, address=address, latency_ms=latency, detail=detail)
 
 
-async def _grpc_probe(addr: str, settings: Settings) -> tuple[bool, str, str]:
+async def _service_probe(addr: str, settings: Settings) -> DependencyHealth:
+    """The service's overall status and, from its own probes, each dependency it uses."""
+    started = time.perf_counter()
     # A fresh channel per probe: a long-lived one may still sit in reconnect backoff from an
     # earlier failure and report a service that is back as unreachable. Secured like the
     # gateway's other channels (mutual TLS when configured).
+    checks: dict[str, str] = {}
+    detail = ""
     try:
         probe_channel = grpc_channel(addr, settings)
     except (InsecureTransportError, TlsConfigError) as exc:
-        return False, "UNREACHABLE", str(exc)
-    async with probe_channel:
-        status = await check_health(probe_channel, rpc_timeout=PROBE_TIMEOUT_SECONDS)
-    return status == "SERVING", status, ""
+        status, detail = "UNREACHABLE", str(exc)
+    else:
+        async with probe_channel:
+            answers = await asyncio.gather(
+                *(
+                    check_health(probe_channel, name, rpc_timeout=PROBE_TIMEOUT_SECONDS)
+                    for name in ("", *(health_name(d) for d in DEPENDENCIES))
+                )
+            )
+        status = answers[0]
+        # SERVICE_UNKNOWN: the service does not use that dependency.
+        checks = {
+            dep: answer
+            for dep, answer in zip(DEPENDENCIES, answers[1:], strict=True)
+            if answer not in ("SERVICE_UNKNOWN", "UNREACHABLE")
+        }
+    latency = round((time.perf_counter() - started) * 1000.0, 2)
+    return DependencyHealth(
+        ok=status == "SERVING", status=status, address=addr, latency_ms=latency, detail=detail, checks=checks
+    )
+
+
+def _components(deps: dict[str, DependencyHealth]) -> dict[str, ComponentState]:
+    """The public summary: each service, and each dependency as every service using it sees it
+    (plus the gateway's own NATS and object-storage probes)."""
+    components: dict[str, ComponentState] = {
+        name: "ok" if deps[name].ok else "down" for name in GRPC_COMPONENTS
+    }
+    own = {NATS: deps["nats"].ok, OBJECT_STORAGE: deps["s3"].ok}
+    for dep in DEPENDENCIES:
+        verdicts = [
+            deps[name].checks[dep] == "SERVING" for name in GRPC_COMPONENTS if dep in deps[name].checks
+        ]
+        if dep in own:
+            verdicts.append(own[dep])
+        components[dep] = "unknown" if not verdicts else "ok" if all(verdicts) else "down"
+    return components
+
+
+async def _is_operator(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """True only for a valid token with the operator role (auth decides); anything else: public."""
+    if credentials is None or not credentials.credentials or len(credentials.credentials) > 8192:
+        return False
+    clients: ServiceClients = request.app.state.clients
+    try:
+        reply = await clients.auth.Authenticate(
+            auth_pb2.AuthenticateRequest(access_token=credentials.credentials.strip()),
+            timeout=PROBE_TIMEOUT_SECONDS,
+        )
+    except grpc.aio.AioRpcError:
+        return False
+    return OPERATOR_ROLE in reply.user.roles
 
 
 async def _nats_probe(url: str) -> tuple[bool, str, str]:
@@ -170,7 +249,7 @@ class RequestLogMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", None) or "<unmatched>"
             duration_ms = (time.perf_counter() - started) * 1000.0
-            level = logging.DEBUG if route == "/api/health" else logging.INFO
+            level = logging.DEBUG if route.startswith("/api/health") else logging.INFO
             method = scope.get("method", "")
             log.log(
                 level,
@@ -207,7 +286,7 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        clients = ServiceClients(settings)
+        clients = ForwardingClients(settings, gateway_settings.gateway_forward_secret)
         http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         app.state.clients = clients
         app.state.http = http
@@ -248,9 +327,20 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
-    @app.get("/api/health", response_model=HealthResponse, tags=["health"])
-    async def health(request: Request) -> HealthResponse:
-        """The gateway is up; reports each dependency (the four gRPC services, NATS, S3)."""
+    @app.get(
+        "/api/health",
+        response_model=HealthResponse,
+        response_model_exclude_none=True,
+        tags=["health"],
+        responses={503: {"model": HealthResponse, "description": "a component is down"}},
+    )
+    async def health(
+        request: Request,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
+    ) -> HealthResponse:
+        """Each service and, through their own probes, PostgreSQL, NATS and object storage:
+        200 when all are ok, 503 when any is down. Addresses and details only for operators."""
         http: httpx.AsyncClient = request.app.state.http
         grpc_deps = {
             "auth": settings.auth_addr,
@@ -259,14 +349,28 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
             "reporter": settings.reporter_addr,
         }
         names = [*grpc_deps, "nats", "s3"]
-        results = await asyncio.gather(
-            *(_timed(_grpc_probe(addr, settings), addr) for addr in grpc_deps.values()),
-            _timed(_nats_probe(settings.nats_url), _redacted_endpoint(settings.nats_url)),
-            _timed(_s3_probe(http, settings.s3_endpoint), _redacted_endpoint(settings.s3_endpoint)),
+        results, operator = await asyncio.gather(
+            asyncio.gather(
+                *(_service_probe(addr, settings) for addr in grpc_deps.values()),
+                _timed(_nats_probe(settings.nats_url), _redacted_endpoint(settings.nats_url)),
+                _timed(_s3_probe(http, settings.s3_endpoint), _redacted_endpoint(settings.s3_endpoint)),
+            ),
+            _is_operator(request, credentials),
         )
         deps = dict(zip(names, results, strict=True))
-        overall: Literal["ok", "degraded"] = "ok" if all(d.ok for d in deps.values()) else "degraded"
-        return HealthResponse(status=overall, dependencies=deps)
+        components = _components(deps)
+        overall: Literal["ok", "degraded"] = (
+            "ok" if all(state == "ok" for state in components.values()) else "degraded"
+        )
+        if overall != "ok":
+            response.status_code = 503
+        return HealthResponse(status=overall, components=components, dependencies=deps if operator else None)
+
+    @app.get("/api/health/live", response_model=LiveResponse, tags=["health"])
+    async def live() -> LiveResponse:
+        """200 whenever the gateway process serves HTTP: for liveness probes (a dependency being
+        down must not restart the gateway; /api/health says what is down)."""
+        return LiveResponse()
 
     for module in (
         routes_auth,

@@ -154,7 +154,11 @@ def share_urls(request: Request, token: str) -> dict[str, str]:
 
 @router.post("/api/jobs/{job_id}/share", response_model=ShareResponse, status_code=201, tags=["sharing"])
 async def create_share_link(job_id: JobPath, caller: SignedIn, services: Clients, request: Request) -> Any:
-    """A public, read-only link to a COMPLETED job (the same link again if one exists)."""
+    """A public, read-only link to a COMPLETED job, shown this once (only its hash is stored).
+
+    Sharing an already shared job makes a new link and the previous one stops working; the job
+    itself says only `shared: true` afterwards.
+    """
     reply = await rpc(
         services.jobs.CreateShareLink, jobs_pb2.CreateShareLinkRequest(job_id=job_id), caller, request
     )

@@ -4,6 +4,10 @@
   front of the gateway. `X-Forwarded-For` is believed only when the direct peer is one of them
   (like uvicorn's `--forwarded-allow-ips`, whose default is also loopback). Empty: never believed.
   See services/common/clientip.py.
+- `SWARMCAST_GATEWAY_FORWARD_SECRET` (unset): a secret shared with auth, sent on every auth call so
+  auth believes the client address the gateway forwards (without it, and without a mutual-TLS
+  certificate naming the gateway, auth counts every sign-in as coming from the gateway itself).
+  `swarmcast up` and the test stacks generate one.
 - `SWARMCAST_GATEWAY_MAX_BODY_BYTES` (1 MiB): larger request bodies are answered 413.
 - `SWARMCAST_GATEWAY_MAX_JSON_FIELDS` (256): a JSON body with more object fields and array items in
   all is answered 422 before it is validated (no request needs more than a few dozen).
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 from functools import cached_property, lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.clientip import NetworkList, Networks, parse_networks
@@ -27,6 +32,7 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWARMCAST_", extra="ignore")
 
     trusted_proxies: NetworkList = DEFAULT_TRUSTED_PROXIES
+    gateway_forward_secret: SecretStr | None = None
     gateway_max_body_bytes: int = 1024 * 1024
     gateway_max_json_fields: int = 256
     gateway_rpc_timeout_seconds: float = 30.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from swarmcast.events.v1 import events_pb2
 
@@ -15,31 +14,6 @@ from services.gpu_runner.progress import to_list_value, to_struct
 TRANSIENT = events_pb2.FAILURE_KIND_TRANSIENT
 PERMANENT = events_pb2.FAILURE_KIND_PERMANENT
 CANCELLED_BY_USER = "cancelled by user"
-
-
-def capped_chat_log(chat_log_json: bytes, cap_bytes: int) -> str:
-    """``chat_log.json`` cut to its first entries within ``cap_bytes`` (the full log is the artifact).
-
-    Same shape as the artifact (``{"entries": [...]}``) plus ``truncated`` and ``total_entries``
-    when entries were left out.
-    """
-    entries = json.loads(chat_log_json).get("entries", [])
-    full = json.dumps({"entries": entries}, ensure_ascii=False, separators=(",", ":"))
-    if len(full.encode()) <= cap_bytes:
-        return full
-    kept: list[Any] = []
-    size = 64  # the envelope
-    for entry in entries:
-        line = len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) + 1
-        if size + line > cap_bytes:
-            break
-        kept.append(entry)
-        size += line
-    return json.dumps(
-        {"entries": kept, "truncated": True, "total_entries": len(entries)},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +41,6 @@ def completed_event(
     timings: Timings,
     enriched_seed: str,
     enrichment_citations: str,
-    chat_log_cap_bytes: int,
 ) -> events_pb2.RunnerCompleted:
     msg = events_pb2.RunnerCompleted(
         job_id=dispatch.job_id,
@@ -76,7 +49,6 @@ def completed_event(
         artifacts=manifest,
         bucket=dispatch.upload.bucket,
         result_graph=json.dumps(result.result_graph, ensure_ascii=False, separators=(",", ":")),
-        result_chat_log=capped_chat_log(result.artifacts["chat_log.json"], chat_log_cap_bytes),
         markets=to_list_value(result.markets_config),
         provision_seconds=timings.provision_seconds,
         pipeline_seconds=timings.pipeline_seconds,
@@ -86,11 +58,12 @@ def completed_event(
         model_id=model_id,
         summary=to_struct(result.summary),
         forecast_days=dispatch.forecast_days,
-        goal=dispatch.goal,
         enriched_seed=enriched_seed,
         enrichment_citations=enrichment_citations,
     )
     msg.completed_at.FromDatetime(datetime.now(UTC))
+    # No goal and no chat text on the bus (streams keep events 7 days): the jobs service reads
+    # chat_log.json from object storage, the reporter takes the goal from market_curves.json.
     return msg
 
 

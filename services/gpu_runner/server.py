@@ -18,6 +18,7 @@ from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 
 from services.common.config import Settings
 from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
+from services.common.identity import TokenAuthenticator
 from services.common.storage import ObjectStore
 from services.gpu_runner.backends import IN_PROCESS
 from services.gpu_runner.handlers import Runner
@@ -32,11 +33,15 @@ async def build(
     *,
     runner_settings: RunnerSettings | None = None,
     search_settings: SearchSettings | None = None,
+    keys: TokenAuthenticator | None = None,
 ) -> ServiceSpec:
+    """The runner's spec; `keys` replaces the auth-backed signing-key cache (tests)."""
     # After configure_logging: a presigned checkpoint PUT per round would log a line per round.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     runner_settings = runner_settings or get_runner_settings()
-    runtime = ServiceRuntime(settings, "gpu_runner", error_source="gpu")
+    # Object storage is probed only where the runner reads it itself (see `store` below).
+    in_process = runner_settings.llm_backend.lower() in IN_PROCESS
+    runtime = ServiceRuntime(settings, "gpu_runner", error_source="gpu", storage=in_process)
     state: dict[str, Any] = {}
     servicer = RunnerStatusService(lambda: state.get("runner"))
 
@@ -55,9 +60,7 @@ async def build(
             errors=runtime.errors,
             # Only the in-process backends read object storage with credentials (pre-staged
             # weights); job data moves through the dispatch's presigned URLs.
-            store=ObjectStore.from_settings(settings)
-            if runner_settings.llm_backend.lower() in IN_PROCESS
-            else None,
+            store=ObjectStore.from_settings(settings) if in_process else None,
             on_ready=on_ready,
             gpu_name=await gpu_name(),
         )
@@ -77,8 +80,9 @@ async def build(
         listen_addr=settings.listen_addr(settings.runner_addr),
         on_start=on_start,
         on_stop=on_stop,
-        interceptors=runtime.interceptors(),
+        interceptors=runtime.interceptors(keys=keys),
         ready_on_start=False,
+        dependencies=runtime.dependencies,
     )
 
 

@@ -322,7 +322,6 @@ class JobRun:
             ),
             enriched_seed=(enrichment.enriched_seed or "") if enrichment else "",
             enrichment_citations=enrichment.citations_json() if enrichment else "",
-            chat_log_cap_bytes=self.ctx.runner.chat_log_cap_bytes,
         )
 
     # --- engine loop side --------------------------------------------------------------------------

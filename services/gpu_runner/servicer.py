@@ -1,4 +1,9 @@
-"""`swarmcast.runner.v1.RunnerService`: what this runner is and does right now."""
+"""`swarmcast.runner.v1.RunnerService`: what this runner is and does right now.
+
+GetRunnerStatus needs a signed-in caller (UNAUTHENTICATED without a token). Which job the runner
+works on is an operator's business: for anyone else `current_job_id` and `current_round` are 0
+(the job may belong to another user); the rest (backend, model, readiness, throughput) is shown.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from collections.abc import Callable
 import grpc
 from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 
+from services.common.identity import require_identity
 from services.gpu_runner.handlers import Runner
 
 log = logging.getLogger("swarmcast.gpu_runner.status")
@@ -46,6 +52,7 @@ class RunnerStatusService(runner_pb2_grpc.RunnerServiceServicer):
     async def GetRunnerStatus(
         self, request: runner_pb2.GetRunnerStatusRequest, context: grpc.aio.ServicerContext
     ) -> runner_pb2.GetRunnerStatusResponse:
+        caller = require_identity()
         runner = self._runner()
         if runner is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the runner is starting; retry shortly")
@@ -68,4 +75,7 @@ class RunnerStatusService(runner_pb2_grpc.RunnerServiceServicer):
             llm_slots=s["llm_slots"],
         )
         response.started_at.FromDatetime(s["started_at"])
+        if not caller.is_operator:
+            response.current_job_id = 0
+            response.current_round = 0
         return response

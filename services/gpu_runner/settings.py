@@ -25,7 +25,6 @@ reads too, and `..._ADDR`, which others dial; these names do not collide):
   `LLAMACPP_N_CTX` (4096) tokens per context (an agent's prompt plus its answer must fit);
   `LLAMACPP_REPEAT_PENALTY` (1.1) llama.cpp's penalty on repeated tokens (1.0: none);
   `LLAMACPP_PROMPT_TOKENS` (1024) an agent's prompt budget (evaluating it is most of a CPU turn).
-- `CHAT_LOG_CAP_BYTES` (200000): size cap of `result_chat_log` in `runner.completed`.
 - `LOG_LINES` (20): last engine log lines kept in `live_status`.
 
 Also here, under names without the `RUNNER_` part (each field's `validation_alias`):
@@ -81,7 +80,6 @@ class RunnerSettings(BaseSettings):
     llamacpp_n_ctx: int = Field(default=4096, ge=512)
     llamacpp_repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
     llamacpp_prompt_tokens: int = Field(default=1024, ge=1024)
-    chat_log_cap_bytes: int = 200_000
     log_lines: int = 20
 
     llm_backend: str = Field(default="heuristic", validation_alias="SWARMCAST_LLM_BACKEND")

@@ -1,7 +1,8 @@
 """Assembles the jobs service: the gRPC servicer and everything that runs beside it.
 
-`JobsApp.start()` opens the watch fan-out, the durable event consumers and three periodic tasks
-(`services.common.periodic`: outbox relay, stale-job detector, pruner); `stop()` closes them.
+`JobsApp.start()` opens the watch fan-out, the durable event consumers and four periodic tasks
+(`services.common.periodic`: outbox relay, stale-job detector, pruner, fair release of held
+jobs); `stop()` closes them.
 The process bootstrap (`server.py`) and the in-process test server both use it.
 """
 
@@ -17,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.bus import EventBus
 from services.common.outbox import OutboxRelay, Published
 from services.common.periodic import PeriodicTask
+from services.common.revocation import RevocationList
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.detector import JetStreamQueueProbe, StaleJobDetector
-from services.jobs.dispatch import Dispatcher
+from services.jobs.dispatch import Dispatcher, FairRelease
 from services.jobs.handlers import EventHandlers
 from services.jobs.maintenance import Pruner
+from services.jobs.purge import UserPurge
 from services.jobs.runtime_models import OutboxMessage
 from services.jobs.service import JobsCore
 from services.jobs.servicer import JobsServicer
@@ -69,6 +72,7 @@ class JobsApp:
         bus: EventBus,
         store: ObjectStore,
         relay_sweep_seconds: float = 2.0,
+        revocations: RevocationList | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -77,6 +81,14 @@ class JobsApp:
         self.hub = WatchHub(bus)
         self.relay = outbox_relay(sessions, bus, sweep_interval=relay_sweep_seconds)
         self.dispatcher = Dispatcher(store)
+        self.fair_release = FairRelease(
+            sessions,
+            dispatcher=self.dispatcher,
+            relay=self.relay,
+            notifier=self.hub,
+            in_flight_per_user=settings.jobs_in_flight_per_user,
+            interval_seconds=settings.jobs_release_interval_seconds,
+        )
         self.core = JobsCore(
             sessions,
             store=store,
@@ -84,6 +96,21 @@ class JobsApp:
             relay=self.relay,
             notifier=self.hub,
             require_verified_email=settings.require_verified_email,
+            limits=settings.fair_use(),
+            release=self.fair_release,
+        )
+        # Deleted users: from the token cutoffs (the runtime's list) and `auth.user.deleted`.
+        self.revocations = revocations or RevocationList()
+        self.core.deleted_users = self.revocations
+        self.purge = UserPurge(
+            sessions,
+            store=store,
+            dispatcher=self.dispatcher,
+            relay=self.relay,
+            notifier=self.hub,
+            deleted_users=self.revocations,
+            bus=bus,
+            lease_seconds=settings.stale_after_seconds,
         )
         self.handlers = EventHandlers(
             sessions,
@@ -92,6 +119,7 @@ class JobsApp:
             relay=self.relay,
             notifier=self.hub,
             retry_budget=settings.retry_budget,
+            purge=self.purge,
         )
         self.detector = StaleJobDetector(
             sessions,
@@ -111,6 +139,7 @@ class JobsApp:
             self.relay.periodic,
             self.detector.periodic,
             self.pruner.periodic,
+            self.fair_release.periodic,
         )
 
     async def start(self, *, consumers: bool = True, background: bool = True) -> None:
@@ -132,6 +161,7 @@ class JobsApp:
 
     async def stop(self) -> None:
         await asyncio.gather(*(task.stop() for task in self.periodic))
+        await self.purge.stop()
         # Together: each stop waits out its consumer's current pull request (about a second).
         results = await asyncio.gather(
             *(sub.stop(grace=5.0) for sub in self._subscriptions), return_exceptions=True

@@ -27,7 +27,7 @@ _PROTO_TO_STATUS: dict[int, JobStatus] = {v: k for k, v in _STATUS_TO_PROTO.item
 _OPTIONAL_FIELDS = (
     "goal", "tier", "pipeline_stage", "error_message", "gpu_provider", "gpu_cost_usd", "pod_id",
     "celery_task_id", "workflow_id", "workflow_run_id", "retry_of", "provision_seconds",
-    "pipeline_seconds", "key_insight", "share_token", "enriched_seed", "enrichment_citations",
+    "pipeline_seconds", "key_insight", "enriched_seed", "enrichment_citations",
     "forecast_days", "resume_task_id",
 )  # fmt: skip
 HEAVY_FIELDS = ("result_report", "result_chat_log", "result_graph", "result_structured")
@@ -66,6 +66,8 @@ def job_to_proto(job: JobLike, *, light: bool = False) -> jobs_pb2.Job:
         retry_count=job.retry_count or 0,
         enrich_web=bool(job.enrich_web),
         sim_data_available=bool(job.sim_data_available),
+        # The column holds the token's digest: say only whether a link is live.
+        shared=job.share_token is not None,
     )
     for name in _OPTIONAL_FIELDS:
         value = getattr(job, name)

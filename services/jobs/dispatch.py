@@ -5,6 +5,10 @@ the outbox row that announces it commit together, and `OutboxRelay` publishes af
 crash between commit and publish leaves the outbox row unpublished; the relay's start-up and
 periodic sweeps publish it then. Dispatches carry `Nats-Msg-Id` = run id, so publishing one
 twice (two relays, a retry) stores it once.
+
+Fair dispatch (`FairRelease`, docs/security.md "Fair use"): beyond its in-flight cap a user's new
+job is held (PENDING without a run, nothing in the outbox) and released here later, users taken
+round-robin, so one user's backlog never fills the work queue ahead of everyone else.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.events.v1 import events_pb2
 
 from services.common import outbox, subjects
 from services.common.db import utcnow
+from services.common.outbox import Kicker
+from services.common.periodic import PeriodicTask
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.domain.artifacts import ARTIFACT_NAMES, artifact_key, checkpoint_key, job_prefix
@@ -31,10 +37,13 @@ from services.jobs.domain.dispatch import (
     build_dispatch,
     dispatch_id,
 )
+from services.jobs.domain.events import failed_change
+from services.jobs.domain.fair_use import Waiting, choose_releases, fair_use_lock_key
 from services.jobs.domain.tier_settings import DEFAULT_TIER_SETTINGS, TierSettings, settings_of
 from services.jobs.domain.validation import DEFAULT_FORECAST_DAYS
 from services.jobs.models import ModelRouting, SimulationJob
 from services.jobs.runtime_models import OutboxMessage
+from services.jobs.watch import ChangeNotifier
 
 log = logging.getLogger("swarmcast.jobs.dispatch")
 
@@ -175,3 +184,78 @@ class Dispatcher:
         message.requested_at.FromDatetime(utcnow())
         msg_id = f"cancel-{job_id}-{run_id or 'all'}"
         await outbox.add(session, OutboxMessage, subjects.cancel(job_id), message, msg_id=msg_id)
+
+
+class FairRelease:
+    """Puts held jobs onto the work queue as their owners' in-flight slots free (fair dispatch,
+    `domain/fair_use.py`): a periodic task in every replica, woken early by `kick()`.
+
+    The choice is the domain's (`choose_releases`); each release is its own transaction under the
+    owner's fair-use lock, re-counting their jobs in flight and locking the held row
+    (`SKIP LOCKED`), so replicas sweeping together never put more than the cap in flight nor
+    release a job twice.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        dispatcher: Dispatcher,
+        relay: Kicker,
+        notifier: ChangeNotifier,
+        in_flight_per_user: int,
+        interval_seconds: float = 1.0,
+        batch_size: int = 200,
+    ) -> None:
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.relay = relay
+        self.notifier = notifier
+        self.cap = in_flight_per_user
+        self.batch_size = batch_size
+        self.periodic = PeriodicTask("fair release", interval_seconds, self.release_once, jitter=0.1)
+
+    def kick(self) -> None:
+        """A job was held or a slot may have freed: sweep now."""
+        self.periodic.wake()
+
+    async def release_once(self) -> list[int]:
+        """One sweep; the ids of the jobs released, in release (and so queue) order."""
+        async with self.sessions() as session:
+            waiting = await repo.held_jobs(
+                session, per_user=self.cap or self.batch_size, limit=self.batch_size
+            )
+            if not waiting:
+                return []
+            users = sorted({w.user_id for w in waiting})
+            in_flight = await repo.in_flight_by_user(session, users)
+            last_served = await repo.last_served_by_user(session, users)
+        released: list[int] = []
+        for job in choose_releases(waiting, in_flight, last_served, self.cap):
+            if await self._release(job):
+                released.append(job.job_id)
+        if released:
+            self.relay.kick()
+            log.info("released held jobs %s", released)
+        return released
+
+    async def _release(self, held: Waiting) -> bool:
+        async with self.sessions() as session, session.begin():
+            await repo.advisory_xact_lock(session, fair_use_lock_key(held.user_id))
+            counts = await repo.fair_use_counts(session, held.user_id)
+            if self.cap and counts.in_flight >= self.cap:
+                return False
+            job = await repo.lock_held_job(session, held.job_id)
+            if job is None:
+                return False  # cancelled, deleted or released meanwhile
+            route = await repo.route_for(session, job.tier or "")
+            if route is None:
+                # Routes are never deleted through the API; an operator removed it by hand.
+                await repo.apply_change(
+                    session, job.id, failed_change(f"tier {job.tier!r} is no longer offered")
+                )
+            else:
+                settings = settings_of(await repo.tier_settings_for(session, route.sim_tier))
+                await self.dispatcher.first_dispatch(session, job, route_snapshot(route, settings))
+        await self.notifier.notify(held.job_id)
+        return route is not None

@@ -21,8 +21,10 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common import subjects
 from services.common.bus import DEFAULT_MAX_DELIVER, EventBus, EventMeta, Subscription
+from services.common.chatlog import capped_chat_log
 from services.common.db import utcnow
 from services.common.outbox import Kicker
+from services.common.revocation import RevocationList
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher
@@ -43,7 +45,8 @@ from services.jobs.domain.events import (
     truncate,
     ts,
 )
-from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
+from services.jobs.domain.state_machine import JobStatus, allowed_sources
+from services.jobs.purge import RunnersStillHolding, UserPurge
 from services.jobs.watch import ChangeNotifier
 
 log = logging.getLogger("swarmcast.jobs.events")
@@ -86,6 +89,7 @@ class EventHandlers:
         relay: Kicker,
         notifier: ChangeNotifier,
         retry_budget: int,
+        purge: UserPurge | None = None,
     ) -> None:
         self.sessions = sessions
         self.store = store
@@ -93,6 +97,14 @@ class EventHandlers:
         self.relay = relay
         self.notifier = notifier
         self.retry_budget = retry_budget
+        self.purge = purge or UserPurge(
+            sessions,
+            store=store,
+            dispatcher=dispatcher,
+            relay=relay,
+            notifier=notifier,
+            deleted_users=RevocationList(),
+        )
 
     # --- runner.progress.<job_id> ---------------------------------------------------------------
 
@@ -122,6 +134,8 @@ class EventHandlers:
         if event.run_id and current.workflow_run_id != event.run_id:
             return Outcome.IGNORED
         available = await self.artifacts_present(event.job_id)
+        if available and not event.result_chat_log:
+            event = await self._with_chat_log(event)
         change = runner_completed_change(event, sim_data_available=available, received_at=utcnow())
         async with self.sessions() as session, session.begin():
             job = await repo.apply_change(session, event.job_id, change, run_id=event.run_id or None)
@@ -130,6 +144,19 @@ class EventHandlers:
             await repo.mark_seen(session, job.workflow_run_id or "")
         await self.notifier.notify(event.job_id)
         return Outcome.APPLIED
+
+    async def _with_chat_log(self, event: events_pb2.RunnerCompleted) -> events_pb2.RunnerCompleted:
+        """The event plus the capped chat log from object storage (chat text stays off the bus)."""
+        try:
+            raw = await self.store.get_bytes(artifact_key(event.job_id, "chat_log.json"))
+            chat_log = capped_chat_log(raw)
+        except ValueError as exc:  # not the contract's JSON: the job keeps no excerpt
+            log.warning("chat log of job %s unreadable: %s", event.job_id, exc)
+            return event
+        completed = events_pb2.RunnerCompleted()
+        completed.CopyFrom(event)
+        completed.result_chat_log = chat_log
+        return completed
 
     async def artifacts_present(self, job_id: int) -> bool:
         """sim_data_available: every one of the ten artifacts is in the bucket."""
@@ -236,27 +263,15 @@ class EventHandlers:
     # --- auth.user.deleted ----------------------------------------------------------------------
 
     async def apply_user_deleted(self, event: events_pb2.UserDeleted) -> Outcome:
+        """Cancels the user's work, waits for the runners to let go, then deletes (purge.py)."""
         user_id = clean(event.user_id).strip()
         if not user_id or len(user_id) > 255:
             return Outcome.IGNORED
-        async with self.sessions() as session:
-            jobs = await repo.job_ids_of_user(session, user_id)
-        if not jobs:
-            return Outcome.IGNORED
-        # Artifacts first: if this fails half-way the rows are still there, and the redelivered
-        # event finds and finishes the work (deleting a prefix twice is harmless).
-        for job_id, _ in jobs:
-            await self.store.delete_prefix(job_prefix(job_id))
-        async with self.sessions() as session, session.begin():
-            for job_id, status in jobs:
-                if status in LIVE:
-                    await self.dispatcher.cancel(session, job_id, reason="account deleted")
-            await repo.delete_jobs(session, [job_id for job_id, _ in jobs])
-        self.relay.kick()
-        for job_id, _ in jobs:
-            await self.notifier.notify(job_id)
-        log.info("deleted %d jobs of deleted user %s", len(jobs), user_id)
-        return Outcome.APPLIED
+        try:
+            purged = await self.purge.purge(user_id)
+        except RunnersStillHolding as exc:
+            raise DeferredEvent(str(exc)) from None
+        return Outcome.APPLIED if purged else Outcome.IGNORED
 
     # --- wiring ---------------------------------------------------------------------------------
 
@@ -296,7 +311,8 @@ class EventHandlers:
         ]  # fmt: skip
         # A reporter outcome that overtook runner.completed is deferred, not failed: bring it back
         # within a second, and allow enough deliveries that a slow runner.completed cannot exhaust it.
-        deferrable = {"jobs-reporter-completed", "jobs-reporter-failed"}
+        # A deletion waits for runners to let go (up to their lease): the same patient redelivery.
+        deferrable = {"jobs-reporter-completed", "jobs-reporter-failed", "jobs-user-deleted"}
         subscriptions = await asyncio.gather(
             *(
                 # ack_wait: a deleted user's many artifacts can take a while to remove.

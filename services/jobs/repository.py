@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Row,
+    and_,
     case,
     delete,
     exists,
@@ -33,7 +34,9 @@ from sqlalchemy.orm import aliased, defer
 
 from services.common import subjects
 from services.jobs.domain.events import RowChange
+from services.jobs.domain.fair_use import ON_RUNNER, UserCounts, Waiting
 from services.jobs.domain.pagination import Page
+from services.jobs.domain.sharing import share_token_digest
 from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
 from services.jobs.domain.validation import JobSpec, is_valid_job_id
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
@@ -96,7 +99,9 @@ async def read_job(
 
 
 async def get_by_share_token(session: AsyncSession, token: str) -> JobRow | None:
-    stmt = select(*_ALL_COLUMNS).where(J.share_token == token, J.status == _status(JobStatus.COMPLETED))
+    """The COMPLETED job shared with `token` (the column holds its digest, never the token)."""
+    digest = share_token_digest(token)
+    stmt = select(*_ALL_COLUMNS).where(J.share_token == digest, J.status == _status(JobStatus.COMPLETED))
     return (await session.execute(stmt)).one_or_none()
 
 
@@ -248,12 +253,15 @@ async def switch_run(
 
 
 async def set_share_token(session: AsyncSession, job_id: int, token: str | None) -> SimulationJob | None:
-    """Sets (or with None clears) the share token; a new token only for a COMPLETED job."""
+    """Sets (or with None clears) the share token; a new token only for a COMPLETED job.
+
+    Stores the token's digest (`domain.sharing.share_token_digest`), never the token itself.
+    """
     stmt = update(J).where(J.id == job_id)
     if token is not None:
         stmt = stmt.where(J.status == _status(JobStatus.COMPLETED))
     stmt = (
-        stmt.values(share_token=token)
+        stmt.values(share_token=None if token is None else share_token_digest(token))
         .returning(J)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
@@ -270,6 +278,87 @@ async def delete_jobs(session: AsyncSession, job_ids: Sequence[int]) -> int:
 async def job_ids_of_user(session: AsyncSession, user_id: str) -> list[tuple[int, JobStatus]]:
     rows = await session.execute(select(J.id, J.status).where(J.user_id == user_id).order_by(J.id))
     return [(int(r[0]), JobStatus(r[1])) for r in rows]
+
+
+# --- fair use (domain/fair_use.py) ----------------------------------------------------------
+
+_HELD = and_(J.status == _status(JobStatus.PENDING), J.workflow_run_id.is_(None))
+_IN_FLIGHT = and_(J.status.in_([_status(s) for s in ON_RUNNER]), J.workflow_run_id.is_not(None))
+
+
+async def fair_use_counts(session: AsyncSession, user_id: str) -> UserCounts:
+    """The user's live jobs, drafts, jobs in flight and held jobs, in one query."""
+    stmt = select(
+        func.count().filter(J.status.in_([_status(s) for s in LIVE])),
+        func.count().filter(J.status == _status(JobStatus.DRAFT)),
+        func.count().filter(_IN_FLIGHT),
+        func.count().filter(_HELD),
+    ).where(J.user_id == user_id)
+    live, drafts, in_flight, held = (await session.execute(stmt)).one()
+    return UserCounts(live=int(live), drafts=int(drafts), in_flight=int(in_flight), held=int(held))
+
+
+async def recent_creations(
+    session: AsyncSession, user_id: str, window: timedelta, limit: int
+) -> tuple[datetime, list[datetime]]:
+    """The database's now and the user's newest `limit` creation times within `window` before it."""
+    now = await database_now(session)
+    stmt = (
+        select(J.created_at)
+        .where(J.user_id == user_id, J.created_at > now - window)
+        .order_by(J.created_at.desc())
+        .limit(limit)
+    )
+    return now, list((await session.scalars(stmt)).all())
+
+
+async def held_jobs(session: AsyncSession, *, per_user: int, limit: int) -> list[Waiting]:
+    """Held jobs (PENDING, no run yet): each user's oldest `per_user`, at most `limit` in all."""
+    ranked = (
+        select(
+            J.id.label("job_id"),
+            J.user_id.label("user_id"),
+            func.row_number().over(partition_by=J.user_id, order_by=J.id).label("rank"),
+        )
+        .where(_HELD)
+        .subquery()
+    )
+    stmt = (
+        select(ranked.c.job_id, ranked.c.user_id)
+        .where(ranked.c.rank <= per_user)
+        .order_by(ranked.c.job_id)
+        .limit(limit)
+    )
+    return [Waiting(job_id=int(r[0]), user_id=str(r[1])) for r in await session.execute(stmt)]
+
+
+async def in_flight_by_user(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, int]:
+    stmt = (
+        select(J.user_id, func.count()).where(J.user_id.in_(list(user_ids)), _IN_FLIGHT).group_by(J.user_id)
+    )
+    return {str(r[0]): int(r[1]) for r in await session.execute(stmt)}
+
+
+async def last_served_by_user(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each user last had a run dispatched (users never served are absent)."""
+    stmt = (
+        select(J.user_id, func.max(JobRun.dispatched_at))
+        .join(JobRun, JobRun.job_id == J.id)
+        .where(J.user_id.in_(list(user_ids)))
+        .group_by(J.user_id)
+    )
+    return {str(r[0]): r[1] for r in await session.execute(stmt) if r[1] is not None}
+
+
+async def lock_held_job(session: AsyncSession, job_id: int) -> SimulationJob | None:
+    """Locks the job if it is still held; None if it was released, cancelled, or is locked."""
+    stmt = (
+        select(J)
+        .where(J.id == job_id, _HELD)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
 
 
 # --- runs --------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class JobsService(JobsServicer):
 
 async def build(settings: Settings, jobs_settings: JobsSettings | None = None) -> ServiceSpec:
     jobs_settings = jobs_settings or get_jobs_settings()
-    runtime = ServiceRuntime(settings, "jobs", database=True)
+    runtime = ServiceRuntime(settings, "jobs", database=True, storage=True)
     servicer = JobsService()
 
     async def on_start(server: GrpcServer) -> None:
@@ -48,6 +48,7 @@ async def build(settings: Settings, jobs_settings: JobsSettings | None = None) -
             sessions=runtime.sessions,
             bus=runtime.bus,
             store=ObjectStore.from_settings(settings),
+            revocations=runtime.revocations,
         )
         await app.start()
         servicer.bind(app)
@@ -67,6 +68,7 @@ async def build(settings: Settings, jobs_settings: JobsSettings | None = None) -
         on_start=on_start,
         on_stop=on_stop,
         interceptors=runtime.interceptors(),
+        dependencies=runtime.dependencies,
     )
 
 

@@ -5,6 +5,10 @@ Every operation that reads or changes a job takes the caller's identity and trea
 job exactly like a missing one (NotFound). Writes that cause messages (dispatch, cancel) put them
 in the outbox inside the same transaction; after commit the relay is kicked and the job's
 watchers are notified.
+
+Creates, drafts, launches and retries pass the fair-use checks first (`domain/fair_use.py`: caps
+and creation rate under a per-user advisory lock); a new live job past its owner's in-flight cap
+is held, not dispatched, until `dispatch.FairRelease` releases it.
 """
 
 from __future__ import annotations
@@ -19,16 +23,27 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.common.errors import AlreadyExists, FailedPrecondition, NotFound, Unauthenticated
 from services.common.identity import Identity
 from services.common.outbox import Kicker
 from services.common.questions import analyze_goal
+from services.common.revocation import RevocationList
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher, route_snapshot
 from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact_key, job_prefix
 from services.jobs.domain.dispatch import RouteSnapshot
 from services.jobs.domain.events import CANCELLED_BY_USER, RowChange, failed_change
+from services.jobs.domain.fair_use import (
+    NO_LIMITS,
+    FairUseLimits,
+    UserCounts,
+    check_draft_cap,
+    check_live_cap,
+    check_rate,
+    fair_use_lock_key,
+    release_now,
+)
 from services.jobs.domain.pagination import Page, resolve_page
 from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
 from services.jobs.domain.state_machine import LIVE, TERMINAL, JobStatus
@@ -140,6 +155,8 @@ class JobsCore:
         relay: Kicker,
         notifier: ChangeNotifier,
         require_verified_email: bool = False,
+        limits: FairUseLimits = NO_LIMITS,
+        release: Kicker | None = None,
     ) -> None:
         self.sessions = sessions
         self.readers = autocommit_sessions(sessions)
@@ -148,12 +165,24 @@ class JobsCore:
         self.relay = relay
         self.notifier = notifier
         self.require_verified_email = require_verified_email
+        # Fair use: caps and creation rate checked here, held jobs released by `release`.
+        self.limits = limits
+        self.release = release
         # ResolveJob, GetOutcome, GetTrackRecord
         self.outcomes = Outcomes(sessions, self.readers, store)
 
     # --- helpers ----------------------------------------------------------------------------------
 
+    # Deleted users known to this process (token cutoffs and `auth.user.deleted`); set by JobsApp.
+    deleted_users: RevocationList | None = None
+
+    def _refuse_deleted(self, identity: Identity) -> None:
+        """No new or shared work for a deleted account, even if a token check was missed."""
+        if self.deleted_users is not None and self.deleted_users.is_deleted(identity.user_id):
+            raise Unauthenticated("access token is no longer valid: the account was deleted")
+
     def _check_may_submit(self, identity: Identity) -> None:
+        self._refuse_deleted(identity)
         if not self.require_verified_email:
             return
         if not identity.email_verified:
@@ -186,7 +215,54 @@ class JobsCore:
     async def _after_commit(self, job_id: int, *, kicked: bool) -> None:
         if kicked:
             self.relay.kick()
+            # A job was held, or a slot freed (cancel): let the fair release look now.
+            self._kick_release()
         await self.notifier.notify(job_id)
+
+    def _kick_release(self) -> None:
+        if self.release is not None:
+            self.release.kick()
+
+    async def _fair_use(
+        self,
+        session: AsyncSession,
+        identity: Identity,
+        *,
+        live: bool = False,
+        draft: bool = False,
+        creating: bool = True,
+    ) -> UserCounts:
+        """Takes the user's fair-use lock (until commit) and refuses what would pass a cap
+        (`live`: one more live job, `draft`: one more draft) or the creation rate (`creating`).
+
+        Every admission of the user's jobs serialises on the lock, so concurrent creates count each
+        other's rows and a burst cannot pass a cap; a refusal leaves nothing written.
+        """
+        if not self.limits.enabled:
+            return UserCounts()
+        await repo.advisory_xact_lock(session, fair_use_lock_key(identity.user_id))
+        counts = await repo.fair_use_counts(session, identity.user_id)
+        if live:
+            check_live_cap(counts, self.limits)
+        if draft:
+            check_draft_cap(counts, self.limits)
+        if creating and self.limits.creations_per_window:
+            now, recent = await repo.recent_creations(
+                session,
+                identity.user_id,
+                timedelta(seconds=self.limits.window_seconds),
+                self.limits.creations_per_window,
+            )
+            check_rate(recent, now, self.limits)
+        return counts
+
+    async def _first_dispatch_or_hold(
+        self, session: AsyncSession, job: SimulationJob, route: RouteSnapshot, counts: UserCounts
+    ) -> None:
+        """Dispatches a job that has just become PENDING, unless its owner's in-flight slots are
+        full: then it stays held (PENDING, no run) until `FairRelease` puts it on the queue."""
+        if release_now(counts, self.limits):
+            await self.dispatcher.first_dispatch(session, job, route)
 
     async def _submit(
         self,
@@ -198,6 +274,7 @@ class JobsCore:
         retry_of: int | None = None,
     ) -> SimulationJob:
         """Inserts a PENDING job and its first dispatch, unless an identical one is live (race-safe)."""
+        counts = await self._fair_use(session, identity, live=True)
         # Identical submissions serialise on this lock, so check-then-insert cannot interleave
         # across connections or replicas.
         await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
@@ -214,7 +291,7 @@ class JobsCore:
             retry_of=retry_of,
             **_spec_values(spec),
         )
-        await self.dispatcher.first_dispatch(session, job, route)
+        await self._first_dispatch_or_hold(session, job, route, counts)
         return job
 
     # --- jobs and drafts --------------------------------------------------------------------------
@@ -229,8 +306,10 @@ class JobsCore:
         return job
 
     async def create_draft(self, identity: Identity, fields: JobFields) -> SimulationJob:
+        self._refuse_deleted(identity)
         async with self.sessions() as session, session.begin():
             draft = validate_draft(fields, (await self._routes(session)).keys())
+            await self._fair_use(session, identity, draft=True)
             job = await repo.insert_job(
                 session,
                 user_id=identity.user_id,
@@ -275,6 +354,7 @@ class JobsCore:
                 raise FailedPrecondition(f"job {job_id} is {draft.status}; only drafts can be launched")
             routes = await self._routes(session)
             spec = validate_job(_fields_of(draft), routes.keys())
+            counts = await self._fair_use(session, identity, live=True, creating=False)
             await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
             duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
             if duplicate is not None:
@@ -287,7 +367,7 @@ class JobsCore:
             )
             job = await repo.apply_change(session, job_id, launch)
             assert job is not None  # locked above and a draft
-            await self.dispatcher.first_dispatch(session, job, routes[spec.tier])
+            await self._first_dispatch_or_hold(session, job, routes[spec.tier], counts)
         await self._after_commit(job_id, kicked=True)
         return job
 
@@ -356,6 +436,8 @@ class JobsCore:
         await self.store.delete_prefix(job_prefix(job_id))
         async with self.sessions() as session, session.begin():
             await repo.delete_jobs(session, [job_id])
+        if was_live:
+            self._kick_release()
         await self.notifier.notify(job_id)
 
     async def suggest_questions(self, seed_text: str, goal: str, forecast_days: int) -> Suggestions:
@@ -407,12 +489,13 @@ class JobsCore:
     # --- sharing ----------------------------------------------------------------------------------
 
     async def create_share_link(self, identity: Identity, job_id: int) -> str:
+        self._refuse_deleted(identity)
         async with self.sessions() as session, session.begin():
             job = await self._owned(session, identity, job_id, for_update=True, light=True)
             if job.status is not JobStatus.COMPLETED:
                 raise FailedPrecondition(f"only COMPLETED jobs can be shared; job {job_id} is {job.status}")
-            if job.share_token:
-                return job.share_token  # idempotent: one live link per job
+            # Only the token's digest is stored, so a live link cannot be shown again: sharing
+            # again makes a new link and the previous one stops working (one live link per job).
             token = new_share_token()
             await repo.set_share_token(session, job_id, token)
         return token
@@ -429,6 +512,8 @@ class JobsCore:
             job = await repo.get_by_share_token(session, token)
         if job is None:
             raise NotFound("share link not found or revoked")
+        if self.deleted_users is not None and self.deleted_users.is_deleted(job.user_id):
+            raise NotFound("share link not found or revoked")  # its owner's data is being deleted
         return job
 
     # --- operator ---------------------------------------------------------------------------------

@@ -4,13 +4,22 @@
 - `SWARMCAST_STALE_AFTER_SECONDS` (120): heartbeat age after which a run is re-dispatched.
 - `SWARMCAST_RETRY_BUDGET` (3): re-dispatches before a job is FAILED.
 - `SWARMCAST_REQUIRE_VERIFIED_EMAIL` (false): submitting a job needs a verified email.
+- Fair use (docs/security.md "Fair use"; 0 turns a limit off):
+  `SWARMCAST_JOBS_MAX_LIVE_PER_USER` (10) live jobs and `SWARMCAST_JOBS_MAX_DRAFTS_PER_USER` (50)
+  drafts per user; `SWARMCAST_JOBS_CREATE_LIMIT` (60) jobs and drafts created per user per
+  `SWARMCAST_JOBS_CREATE_WINDOW_SECONDS` (60); `SWARMCAST_JOBS_IN_FLIGHT_PER_USER` (2) jobs of a
+  user on the work queue or a runner at once (the rest wait in jobs, released round-robin across
+  users every `SWARMCAST_JOBS_RELEASE_INTERVAL_SECONDS` (1) or sooner).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.jobs.domain.fair_use import FairUseLimits
 
 
 class JobsSettings(BaseSettings):
@@ -20,6 +29,22 @@ class JobsSettings(BaseSettings):
     stale_after_seconds: float = 120.0
     retry_budget: int = 3
     require_verified_email: bool = False
+    # Fair use (services/jobs/domain/fair_use.py); 0 turns a limit off.
+    jobs_max_live_per_user: int = Field(default=10, ge=0)
+    jobs_max_drafts_per_user: int = Field(default=50, ge=0)
+    jobs_create_limit: int = Field(default=60, ge=0)
+    jobs_create_window_seconds: float = Field(default=60.0, gt=0)
+    jobs_in_flight_per_user: int = Field(default=2, ge=0)
+    jobs_release_interval_seconds: float = Field(default=1.0, gt=0)
+
+    def fair_use(self) -> FairUseLimits:
+        return FairUseLimits(
+            max_live_jobs=self.jobs_max_live_per_user,
+            max_drafts=self.jobs_max_drafts_per_user,
+            creations_per_window=self.jobs_create_limit,
+            window_seconds=self.jobs_create_window_seconds,
+            in_flight_per_user=self.jobs_in_flight_per_user,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ async def build(
 ) -> ServiceSpec:
     """The reporter's spec; `keys` replaces the auth-backed signing-key cache (tests)."""
     reporter_settings = reporter_settings or get_reporter_settings()
-    runtime = ServiceRuntime(settings, "reporter", error_source="worker")
+    runtime = ServiceRuntime(settings, "reporter", error_source="worker", storage=True)
     servicer = ReporterServicer()
 
     async def on_start(server: GrpcServer) -> None:
@@ -55,6 +55,7 @@ async def build(
         on_start=on_start,
         on_stop=on_stop,
         interceptors=runtime.interceptors(keys=keys),
+        dependencies=runtime.dependencies,
     )
 
 

@@ -28,6 +28,7 @@ from swarmcast.jobs.v1 import jobs_pb2
 from bench.harness import Infra, PrivateStack, create_request, run_async, wait_terminal
 from services.common.clients import MAX_MESSAGE_BYTES
 from tests.fixtures.db import asyncpg_dsn
+from tests.fixtures.tally import TALLY
 
 pytestmark = [pytest.mark.timeout(600)]
 
@@ -215,6 +216,7 @@ RAW_GARBAGE = st.one_of(
 def check(target: Target, service: str, method: MethodDescriptor, payload: bytes) -> None:
     before = target.rows()
     code, details = target.call(service, method, payload)
+    TALLY.record_grpc(code.name)
     assert code not in FORBIDDEN, f"{method.name}: {code.name} {details!r} for {payload[:200]!r}"
     if code != grpc.StatusCode.OK:
         assert target.rows() == before, f"{method.name} wrote rows although it answered {code.name}"

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import grpc
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -21,12 +22,16 @@ from services.auth.handlers import read_outbox
 from services.auth.server import build
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings
+from services.common.clientip import FORWARD_SECRET as FORWARD_SECRET_KEY
 from services.common.clients import insecure_channel
 from services.common.config import Settings
 from services.common.grpc_server import GrpcServer
 from tests.fixtures.settings import settings_for
 
 OPERATOR_EMAIL = "operator@example.com"
+# The forward secret of every test node: a `Client` sends it, playing the gateway, so the address it
+# claims in x-forwarded-for is believed (callers without it count as their own peer).
+FORWARD_SECRET = "auth-tests-forward-secret"
 # Rows of these tables must not change when a request is rejected as bad input.
 AUTH_TABLES = (
     "auth.users",
@@ -91,6 +96,8 @@ async def start_auth_node(
             "mail_outbox_dir": outbox or workdir / "outbox",
             "operator_emails": OPERATOR_EMAIL,
             "smtp_url": None,
+            "gateway_forward_secret": (auth_settings.gateway_forward_secret if auth_settings else None)
+            or SecretStr(FORWARD_SECRET),
         }
     )
     spec = await build(settings, own)
@@ -112,14 +119,14 @@ def unique_address() -> str:
 
 @dataclass
 class Client:
-    """Calls one auth node as one client address (sent as x-forwarded-for from loopback, which the
-    server trusts like the gateway)."""
+    """Calls one auth node as one client address (sent as x-forwarded-for with the forward secret,
+    as the gateway does)."""
 
     stub: auth_pb2_grpc.AuthServiceStub
     address: str = field(default_factory=unique_address)
 
     def metadata(self, token: str | None = None) -> tuple[tuple[str, str], ...]:
-        md: list[tuple[str, str]] = [("x-forwarded-for", self.address)]
+        md: list[tuple[str, str]] = [("x-forwarded-for", self.address), (FORWARD_SECRET_KEY, FORWARD_SECRET)]
         if token is not None:
             md.append(("authorization", f"Bearer {token}"))
         return tuple(md)

@@ -1,12 +1,20 @@
-"""Which address a request is rate-limited as: x-forwarded-for only from trusted proxies."""
+"""Which address a request is rate-limited as: the gateway's reading of X-Forwarded-For (only from
+trusted proxies) and auth's (only from a caller that proved to be the gateway)."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.auth.ratelimit import Limit, bucket_for
-from services.auth.settings import DEFAULT_TRUSTED_PROXIES
-from services.common.clientip import client_address, parse_networks, peer_host
+from services.auth.servicer import GatewayCheck
+from services.common.clientip import (
+    FORWARD_SECRET,
+    client_address,
+    forwarded_client,
+    parse_networks,
+    peer_host,
+    secret_matches,
+)
 
 TRUSTED = parse_networks("127.0.0.0/8,::1/128,10.0.0.0/8")
 
@@ -53,11 +61,64 @@ def test_ipv4_mapped_ipv6_counts_as_ipv4() -> None:
     assert client_address("ipv6:[::ffff:203.0.113.9]:1", [], TRUSTED) == "203.0.113.9"
 
 
-def test_default_trusted_proxies_parse() -> None:
-    assert len(parse_networks(DEFAULT_TRUSTED_PROXIES)) == 6
+def test_auth_ignores_the_header_of_a_caller_that_is_not_the_gateway() -> None:
+    # Loopback or private: no longer enough to be believed.
+    for peer in ("ipv4:127.0.0.1:1", "ipv4:10.1.2.3:1"):
+        assert forwarded_client(peer, ["198.51.100.1"], vouched=False) == peer[5:].rsplit(":", 1)[0]
+
+
+def test_auth_believes_the_gateway() -> None:
+    assert forwarded_client("ipv4:10.1.2.3:1", ["198.51.100.1"], vouched=True) == "198.51.100.1"
+    assert forwarded_client("ipv4:10.1.2.3:1", ["6.6.6.6, 198.51.100.1"], vouched=True) == "198.51.100.1"
+    # Garbage or nothing forwarded: the peer.
+    assert forwarded_client("ipv4:10.1.2.3:1", ["not an address"], vouched=True) == "10.1.2.3"
+    assert forwarded_client("ipv4:10.1.2.3:1", [], vouched=True) == "10.1.2.3"
+
+
+def test_forward_secret_comparison() -> None:
+    assert secret_matches(["s3cret"], "s3cret")
+    assert secret_matches(["wrong", "s3cret"], "s3cret")
+    assert not secret_matches(["S3cret"], "s3cret")
+    assert not secret_matches([], "s3cret")
+    # No secret configured: nobody is the gateway, not even a caller sending an empty value.
+    assert not secret_matches([""], "")
 
 
 def test_buckets_are_hashed_and_separate_per_action() -> None:
     a = bucket_for(Limit("login-email", 10, 60), "a@example.com")
     b = bucket_for(Limit("reset-email", 5, 3600), "a@example.com")
     assert a != b and len(a) == 64 and "example" not in a
+
+
+class _Context:
+    """The part of a servicer context GatewayCheck reads."""
+
+    def __init__(self, auth: dict[str, list[bytes]]) -> None:
+        self._auth = auth
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return self._auth
+
+
+def _tls(common_name: bytes, *sans: bytes) -> _Context:
+    return _Context(
+        {
+            "transport_security_type": [b"ssl"],
+            "x509_common_name": [common_name],
+            "x509_subject_alternative_name": list(sans),
+        }
+    )
+
+
+def test_gateway_check_by_certificate_or_secret() -> None:
+    check = GatewayCheck(secret="s3cret", identities=frozenset({"gateway"}))
+    assert check.vouches(_tls(b"gateway"), [])
+    assert check.vouches(_tls(b"gw-7f", b"gateway"), [])
+    assert not check.vouches(_tls(b"jobs", b"jobs"), [])
+    # No TLS: certificate names cannot be claimed; only the secret counts.
+    plain = _Context({"x509_common_name": [b"gateway"]})
+    assert not check.vouches(plain, [])
+    assert check.vouches(plain, [(FORWARD_SECRET, "s3cret")])
+    assert not check.vouches(plain, [(FORWARD_SECRET, "guess")])
+    # Neither configured: nobody is believed.
+    assert not GatewayCheck().vouches(_tls(b"gateway"), [(FORWARD_SECRET, "")])

@@ -10,8 +10,10 @@ import pytest
 
 from services.auth.passwords import (
     BCRYPT_MIN_ROUNDS,
+    COMMON_PASSWORD_MESSAGE,
     MAX_LENGTH,
     MIN_LENGTH,
+    HasherBusy,
     PasswordHasher,
     PasswordPolicyError,
     check_new_password,
@@ -145,3 +147,33 @@ async def test_hashing_does_not_block_the_event_loop() -> None:
     finally:
         task.cancel()
     assert ticks >= 5  # the loop kept running while bcrypt worked in a thread
+
+
+@pytest.mark.parametrize("common", ["password123", "PASSWORD123", "iloveyou1", "12345678", "qwertyuiop"])
+def test_common_passwords_are_refused(common: str) -> None:
+    with pytest.raises(PasswordPolicyError) as err:
+        check_new_password(common)
+    assert str(err.value) == COMMON_PASSWORD_MESSAGE and common not in str(err.value)
+    # Presented passwords (login) are only shape-checked: an old common password still signs in.
+    assert check_presented_password(common) == common
+
+
+async def test_a_full_queue_is_refused_at_once_with_a_retry_delay() -> None:
+    hasher = PasswordHasher(rounds=12, max_concurrency=1, max_waiting=1, max_wait_seconds=30)
+    results = await asyncio.gather(
+        *(hasher.hash("queue password 1") for _ in range(5)), return_exceptions=True
+    )
+    busy = [r for r in results if isinstance(r, HasherBusy)]
+    # One hashing, one waiting; the other three refused without waiting for either.
+    assert len(busy) == 3 and all(isinstance(r, str) for r in results if r not in busy)
+    assert all(b.retry_after_seconds is not None and b.retry_after_seconds >= 1 for b in busy)
+    # The queue drained: the next call is served.
+    assert (await hasher.hash("queue password 1")).startswith("$2b$12$")
+
+
+async def test_a_wait_past_the_deadline_is_refused() -> None:
+    hasher = PasswordHasher(rounds=12, max_concurrency=1, max_waiting=10, max_wait_seconds=0.01)
+    results = await asyncio.gather(
+        *(hasher.hash("queue password 2") for _ in range(3)), return_exceptions=True
+    )
+    assert sum(isinstance(r, HasherBusy) for r in results) == 2

@@ -1,6 +1,6 @@
 """Rate limits over gRPC: they trip at the stated counts, recover, and are shared by replicas.
 
-The counts are the real ones (register 5, login 10 per address and per email, reset 5 per email);
+The counts are the real ones (register 5, login 10 per address, reset 5 per email);
 only the windows are shortened (configurable) so recovery can be watched in seconds. Requests are
 fired concurrently where bcrypt would make a sequence slow: the counters are atomic, so exactly
 `limit` of them get through whatever the interleaving.
@@ -81,7 +81,7 @@ async def test_register_limit_per_address(limited_node: AuthNode) -> None:
     await client.register(unique_email("reg-again"), "register password")
 
 
-async def test_login_limit_per_address_and_per_email(limited_node: AuthNode) -> None:
+async def test_login_limit_per_address_but_no_owner_lockout(limited_node: AuthNode) -> None:
     email = unique_email("login")
     setup = Client(limited_node.stub)
     await setup.register(email, "login password")
@@ -95,16 +95,14 @@ async def test_login_limit_per_address_and_per_email(limited_node: AuthNode) -> 
     assert (passed, len(limited)) == (10, 2)
     _check_retry_after(limited)
 
-    # Per email: 12 attempts on one email from 12 different addresses → 10 get an answer, and the
-    # owner is locked out only until the window ends (not forever).
+    # Per email there is no window that locks the owner out: 12 wrong passwords from 12 addresses
+    # are each answered (they cost the account's hourly failure budget, tests/security/
+    # test_auth_abuse.py), and the owner signs in at once.
     await _at_window_start()
     passed, limited = await _outcomes(
         [Client(limited_node.stub).login(email, "wrong password!") for _ in range(12)]
     )
-    assert (passed, len(limited)) == (10, 2)
-    locked = await rpc_error(Client(limited_node.stub).login(email, "login password"))
-    assert locked.code() is EXHAUSTED
-    await _at_window_start()
+    assert (passed, len(limited)) == (12, 0)
     assert (await Client(limited_node.stub).login(email, "login password")).user.email == email
 
 
@@ -139,7 +137,9 @@ async def test_two_replicas_share_the_counters(auth_node_factory: NodeFactory) -
     await Client(a.stub, address).register(email, "replica password")
 
     await _at_window_start()
-    calls = [Client(node.stub, address).login(email, "wrong password!") for node in (a, b) * 6]
+    calls = [
+        Client(node.stub, address).login(unique_email("spray"), "wrong password!") for node in (a, b) * 6
+    ]
     passed, limited = await _outcomes(calls)
     assert (passed, len(limited)) == (10, 2)  # one budget, wherever the attempts land
     # Tokens from one replica are accepted by the other (shared key folder).

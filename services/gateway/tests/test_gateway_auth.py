@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 
-from services.auth.tests.support import AuthNode, start_auth_node
+from services.auth.tests.support import FORWARD_SECRET, AuthNode, start_auth_node
 from services.common.bus import EventBus
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
@@ -211,7 +212,11 @@ async def in_process(limited_auth: AuthNode) -> AsyncIterator[Gateway]:
     settings = limited_auth.settings.model_copy(update={"auth_addr": limited_auth.address})
 
     async def make(*, trusted_proxies: str, peer: str) -> httpx.AsyncClient:
-        app = create_app(settings, GatewaySettings(trusted_proxies=trusted_proxies))
+        # With auth's forward secret, as a deployed gateway: auth believes the address it forwards.
+        gateway = GatewaySettings(
+            trusted_proxies=trusted_proxies, gateway_forward_secret=SecretStr(FORWARD_SECRET)
+        )
+        app = create_app(settings, gateway)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))

@@ -95,12 +95,20 @@ def test_assets_are_local_modules(anon: Api) -> None:
     assert anon.get("/assets/nope.js").status_code == 404
 
 
-def test_health_reports_every_dependency(anon: Api) -> None:
+def test_health_reports_every_dependency(anon: Api, operator: Api) -> None:
     response = anon.get("/api/health")
     assert response.status_code == 200
     data = response.json()
-    assert set(data["dependencies"]) == {"auth", "jobs", "runner", "reporter", "nats", "s3"}
+    # Everyone: component names and ok/down only (no addresses).
+    assert set(data) == {"status", "service", "components"}, data
+    assert data["components"] == dict.fromkeys(
+        ("auth", "jobs", "runner", "reporter", "postgres", "nats", "object_storage"), "ok"
+    )
     assert data["status"] == "ok", data
+    # An operator also gets each probe's address and details.
+    detailed = operator.get("/api/health").json()
+    assert set(detailed["dependencies"]) == {"auth", "jobs", "runner", "reporter", "nats", "s3"}
+    assert all(dep["ok"] and dep["address"] for dep in detailed["dependencies"].values()), detailed
 
 
 ISSUE_ROUTES = {
@@ -219,5 +227,8 @@ async def test_unavailable_services_are_503(stack: RunningStack) -> None:
             assert login.headers["Retry-After"] == "1"
             jobs = await client.get("/api/jobs", headers={"Authorization": "Bearer a.b.c"})
             error_of(jobs, 503, "UNAVAILABLE")
-            health = (await client.get("/api/health")).json()
-            assert health["status"] == "degraded" and health["dependencies"]["auth"]["ok"] is False
+            health = await client.get("/api/health")
+            assert health.status_code == 503
+            body = health.json()
+            assert body["status"] == "degraded" and body["components"]["auth"] == "down"
+            assert body["components"]["jobs"] == "down" and "dependencies" not in body

@@ -8,6 +8,7 @@ document, and on a wrong content type.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,19 @@ import pytest
 
 from services.gateway.tests.support import Api, client_address
 from tests.fixtures.stack import RunningStack
+from tests.fixtures.tally import TALLY
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
+
+
+def har_counts(report_dir: Path) -> tuple[int, int]:
+    """(requests sent, answers with a 5xx status) from the run's HAR report."""
+    sent = server_errors = 0
+    for har in report_dir.glob("*.har"):
+        for entry in json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]:
+            sent += 1
+            server_errors += int(entry["response"]["status"] >= 500)
+    return sent, server_errors
 
 
 @pytest.mark.timeout(900)
@@ -49,7 +61,7 @@ def test_fuzzing_finds_no_server_error(stack: RunningStack, tmp_path: Path) -> N
         "none",
         "--no-color",
         "--report",
-        "junit",
+        "junit,har",
         "--report-dir",
         str(tmp_path),
     ]
@@ -57,5 +69,6 @@ def test_fuzzing_finds_no_server_error(stack: RunningStack, tmp_path: Path) -> N
     user.close()
     output = result.stdout + result.stderr
     (tmp_path / "schemathesis.log").write_text(output)
+    TALLY.record_http(*har_counts(tmp_path))
     assert result.returncode == 0, f"schemathesis found problems (full log in {tmp_path}):\n{output[-15000:]}"
     assert " passed" in output

@@ -315,7 +315,14 @@ def test_share_link_lifecycle(completed_job: tuple[Api, dict[str, Any]], anon: A
     assert created.status_code == 201, created.text
     token = created.json()["share_token"]
     assert len(token) >= 43 and created.json()["share_url"].endswith(f"/share/{token}")
-    assert owner.post(f"/api/jobs/{job['id']}/share").json()["share_token"] == token  # idempotent
+    # Shown once: the job says only that it is shared (the token is stored hashed).
+    got = owner.get(f"/api/jobs/{job['id']}").json()["job"]
+    assert got["shared"] is True and got["share_token"] is None
+    # Sharing again gives a new link and retires the old one.
+    again = owner.post(f"/api/jobs/{job['id']}/share").json()["share_token"]
+    assert again != token
+    error_of(anon.get(f"/api/share/{token}"), 404, "NOT_FOUND")
+    token = again
     shared = anon.get(f"/api/share/{token}")
     assert shared.status_code == 200, shared.text
     view = shared.json()["job"]

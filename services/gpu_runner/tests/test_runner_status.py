@@ -1,4 +1,5 @@
-"""The runner's gRPC face: health follows the LLM backend, GetRunnerStatus reports the work."""
+"""The runner's gRPC face: health follows the LLM backend, GetRunnerStatus reports the work
+(to a signed-in caller; the current job only to operators)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from swarmcast.runner.v1 import runner_pb2, runner_pb2_grpc
 from services.common.bus import EventBus
 from services.common.clients import check_health
 from services.common.grpc_server import GrpcServer
+from services.common.identity import SigningKeyCache
 from services.common.storage import ObjectStore
 from services.gpu_runner.server import SERVICE_NAME, build
 from services.gpu_runner.settings import RunnerSettings, SearchSettings
 from services.gpu_runner.tests.runner_helpers import EventRecorder, free_port, make_dispatch, publish_dispatch
+from services.reporter.tests.support import AUDIENCE, ISSUER, SigningKeys
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fixtures.settings import settings_for
 
@@ -59,9 +62,13 @@ async def test_health_waits_for_the_llm_and_status_reports_the_running_job(
         llm_model="served-model",
         gpu_provider="test-cloud",
     )
+    keys = SigningKeys()
+    cache = SigningKeyCache(fetch=keys.fetch, issuer=ISSUER, audience=AUDIENCE)
     server = GrpcServer(
-        await build(settings, runner_settings=runner_settings, search_settings=SearchSettings())
+        await build(settings, runner_settings=runner_settings, search_settings=SearchSettings(), keys=cache)
     )
+    operator = keys.metadata(1, roles=["operator"])
+    user = keys.metadata(2)
     llm: FakeOpenAIServer | None = None
     try:
         await server.start()
@@ -71,7 +78,10 @@ async def test_health_waits_for_the_llm_and_status_reports_the_running_job(
             await asyncio.sleep(0.5)
             assert await check_health(channel, SERVICE_NAME) == "NOT_SERVING"
             assert await check_health(channel) == "NOT_SERVING"
-            idle = await stub.GetRunnerStatus(runner_pb2.GetRunnerStatusRequest())
+            with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+                await stub.GetRunnerStatus(runner_pb2.GetRunnerStatusRequest())
+            assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            idle = await stub.GetRunnerStatus(runner_pb2.GetRunnerStatusRequest(), metadata=operator)
             assert idle.instance_id == "status-runner" and idle.backend == "openai"
             assert idle.model_id == "served-model" and not idle.llm_ready
             assert list(idle.tiers) == ["small", "medium"] and idle.concurrency == 1
@@ -90,9 +100,15 @@ async def test_health_waits_for_the_llm_and_status_reports_the_running_job(
 
             async def watch_status() -> None:
                 while True:
-                    status = await stub.GetRunnerStatus(runner_pb2.GetRunnerStatusRequest())
+                    status = await stub.GetRunnerStatus(
+                        runner_pb2.GetRunnerStatusRequest(), metadata=operator
+                    )
                     if status.current_job_id == dispatch.job_id and status.current_round >= 3:
                         seen["busy"] = status
+                        # The same moment for an ordinary user: working, but not on which job.
+                        other = await stub.GetRunnerStatus(runner_pb2.GetRunnerStatusRequest(), metadata=user)
+                        if other.jobs_completed == 0:
+                            seen["user_view"] = other
                     if status.jobs_completed == 1:
                         seen["done"] = status
                         return
@@ -100,6 +116,7 @@ async def test_health_waits_for_the_llm_and_status_reports_the_running_job(
 
             await asyncio.wait_for(watch_status(), 60)
             busy, done = seen["busy"], seen["done"]
+            assert seen["user_view"].current_job_id == 0 and seen["user_view"].instance_id == "status-runner"
             assert busy.llm_ready and busy.rounds_per_second > 0 and busy.model_id == "served-model"
             assert done.current_job_id == 0
             completed = await recorder.outcome(dispatch.job_id, within=10)

@@ -11,9 +11,10 @@ from google.protobuf import json_format, struct_pb2
 from swarmcast.events.v1 import events_pb2
 
 from services.common.bus import SharedSlots
+from services.common.chatlog import capped_chat_log
 from services.gpu_runner.engine import ProgressEvent
 from services.gpu_runner.engine_thread import EngineThread
-from services.gpu_runner.outcomes import Timings, capped_chat_log
+from services.gpu_runner.outcomes import Timings
 from services.gpu_runner.progress import LiveState, SeqClock
 from services.gpu_runner.service import pinned_markets, simulation_config
 from services.gpu_runner.settings import RunnerSettings

@@ -1,7 +1,7 @@
 """Fixtures for the jobs service tests: real PostgreSQL, NATS JetStream and S3.
 
-- `jobs_settings`: JobsSettings with a short stale threshold (0.5 s) and a retry budget of 2 (the
-  app gets the database, bus and bucket from the fixtures below).
+- `jobs_settings`: JobsSettings with a short stale threshold (0.5 s), a retry budget of 2 and the
+  fair-use limits off (the app gets the database, bus and bucket from the fixtures below).
 - `jobs_db`: the session factory on a clean jobs schema (outbox and dedupe ids included) with the
   docs/architecture.md §6 tiers and their forecast settings (migration 0004's rows) seeded.
 - `jobs_app`: a `JobsApp` (consumers running; relay/detector/pruner loops off, tests drive them).
@@ -39,8 +39,17 @@ from tests.fixtures.settings import settings_for
 
 @pytest.fixture
 def jobs_settings() -> JobsSettings:
+    # Fair use off: these tests create many jobs per user and expect each dispatched at once
+    # (test_fair_use_domain.py and tests/security/test_fair_use.py cover the limits).
     return settings_for(
-        JobsSettings, stale_after_seconds=0.5, stale_check_interval_seconds=3600.0, retry_budget=2
+        JobsSettings,
+        stale_after_seconds=0.5,
+        stale_check_interval_seconds=3600.0,
+        retry_budget=2,
+        jobs_max_live_per_user=0,
+        jobs_max_drafts_per_user=0,
+        jobs_create_limit=0,
+        jobs_in_flight_per_user=0,
     )
 
 

@@ -382,8 +382,16 @@ async def test_share_links_work_only_for_completed_jobs_and_revoke(
     done = await completed_job(jobs_server, object_store)
     token = (await stub.CreateShareLink(J.CreateShareLinkRequest(job_id=done.id), metadata=md)).share_token
     assert len(token) == 43
+    # The job says it is shared, never which token (only the token's hash is stored).
+    got = (await stub.GetJob(J.GetJobRequest(job_id=done.id), metadata=md)).job
+    assert got.shared and not got.HasField("share_token")
+    # Sharing again makes a new link; the previous one stops working.
     again = (await stub.CreateShareLink(J.CreateShareLinkRequest(job_id=done.id), metadata=md)).share_token
-    assert again == token
+    assert again != token and len(again) == 43
+    await expect(
+        grpc.StatusCode.NOT_FOUND, stub.GetSharedJob(J.GetSharedJobRequest(share_token=token)), "revoked"
+    )
+    token = again
 
     shared = (await stub.GetSharedJob(J.GetSharedJobRequest(share_token=token))).job  # no token needed
     assert shared.id == done.id and shared.status == J.JOB_STATUS_COMPLETED
@@ -399,6 +407,7 @@ async def test_share_links_work_only_for_completed_jobs_and_revoke(
     await expect(
         grpc.StatusCode.NOT_FOUND, stub.GetSharedJob(J.GetSharedJobRequest(share_token=token)), "revoked"
     )
+    assert not (await stub.GetJob(J.GetJobRequest(job_id=done.id), metadata=md)).job.shared
     fresh = (await stub.CreateShareLink(J.CreateShareLinkRequest(job_id=done.id), metadata=md)).share_token
     assert fresh != token
     for bad in ("", "x", token[:-1] + "\x00", "a" * 43, "../" * 20):

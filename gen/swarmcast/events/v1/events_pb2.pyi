@@ -266,7 +266,7 @@ class ReporterFailed(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[FailureKind, str]] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EmailRequested(_message.Message):
-    __slots__ = ("message_id", "to", "kind", "subject", "body_text", "link", "requested_at")
+    __slots__ = ("message_id", "to", "kind", "subject", "body_text", "link", "requested_at", "sealed")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +274,7 @@ class EmailRequested(_message.Message):
     BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
     LINK_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     to: str
     kind: EmailKind
@@ -281,7 +282,20 @@ class EmailRequested(_message.Message):
     body_text: str
     link: str
     requested_at: _timestamp_pb2.Timestamp
-    def __init__(self, message_id: _Optional[str] = ..., to: _Optional[str] = ..., kind: _Optional[_Union[EmailKind, str]] = ..., subject: _Optional[str] = ..., body_text: _Optional[str] = ..., link: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sealed: bytes
+    def __init__(self, message_id: _Optional[str] = ..., to: _Optional[str] = ..., kind: _Optional[_Union[EmailKind, str]] = ..., subject: _Optional[str] = ..., body_text: _Optional[str] = ..., link: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sealed: _Optional[bytes] = ...) -> None: ...
+
+class EmailContent(_message.Message):
+    __slots__ = ("to", "subject", "body_text", "link")
+    TO_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    subject: str
+    body_text: str
+    link: str
+    def __init__(self, to: _Optional[str] = ..., subject: _Optional[str] = ..., body_text: _Optional[str] = ..., link: _Optional[str] = ...) -> None: ...
 
 class UserDeleted(_message.Message):
     __slots__ = ("user_id", "deleted_at")
@@ -290,6 +304,18 @@ class UserDeleted(_message.Message):
     user_id: str
     deleted_at: _timestamp_pb2.Timestamp
     def __init__(self, user_id: _Optional[str] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TokenCutoff(_message.Message):
+    __slots__ = ("user_id", "not_before", "deleted", "published_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    not_before: int
+    deleted: bool
+    published_at: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., not_before: _Optional[int] = ..., deleted: _Optional[bool] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ErrorCaptured(_message.Message):
     __slots__ = ("timestamp", "level", "source", "service", "message", "traceback", "user_id", "job_id", "request_path", "error_id")

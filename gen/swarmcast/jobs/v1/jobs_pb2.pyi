@@ -44,7 +44,7 @@ RESOLUTION_NO: Resolution
 RESOLUTION_ANNULLED: Resolution
 
 class Job(_message.Message):
-    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config")
+    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config", "shared")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class Job(_message.Message):
     LIVE_STATUS_FIELD_NUMBER: _ClassVar[int]
     RESUME_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     MARKETS_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
     id: int
     user_id: str
     seed_text: str
@@ -117,7 +118,8 @@ class Job(_message.Message):
     live_status: _struct_pb2.Struct
     resume_task_id: str
     markets_config: _struct_pb2.Value
-    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    shared: bool
+    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., shared: _Optional[bool] = ...) -> None: ...
 
 class SharedJob(_message.Message):
     __slots__ = ("id", "goal", "tier", "status", "created_at", "completed_at", "forecast_days", "result_report", "result_graph", "result_structured", "result_chat_log", "key_insight", "markets_config")

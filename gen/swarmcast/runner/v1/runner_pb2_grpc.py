@@ -47,7 +47,8 @@ class RunnerServiceServicer:
     """
 
     def GetRunnerStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Needs a signed-in caller; the current job is shown to operators only.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

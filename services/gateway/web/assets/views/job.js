@@ -93,29 +93,43 @@ async function artifact(id, name) {
   }
 }
 
+// Share links are stored hashed: the link is shown once, when it is made. Afterwards the job only
+// says it is shared; a new link replaces the old one (which stops working), or the link is revoked.
 function shareCard(job) {
   const root = h('section', { class: 'card', id: 'share' });
-  const render = (token, url) => {
+  const revokeButton = () => {
+    const revoke = h('button', { type: 'button', class: 'danger', id: 'revoke-share' }, 'Revoke');
+    revoke.addEventListener('click', () => confirmAndRun('Revoke this link? It stops working at once.', revoke, async () => {
+      await api('DELETE', `/api/jobs/${job.id}/share`);
+      render(null, null, false);
+    }));
+    return revoke;
+  };
+  const render = (token, url, shared) => {
     if (!token) {
-      const create = h('button', { type: 'button', class: 'primary', id: 'create-share' }, 'Create share link');
+      const label = shared ? 'Create a new link' : 'Create share link';
+      const create = h('button', { type: 'button', class: shared ? 'secondary' : 'primary', id: 'create-share' }, label);
       create.addEventListener('click', () => runAction(create, async () => {
         const data = await api('POST', `/api/jobs/${job.id}/share`);
-        render(data.share_token, data.share_url);
+        render(data.share_token, data.share_url, true);
       }));
+      if (shared) {
+        replace(root, h('h2', {}, 'Share'),
+          h('p', { id: 'share-status' }, 'This forecast is shared: anyone with its link sees a read-only page. The link was shown once, when it was made; a new link replaces it (the old one stops working).'),
+          h('div', { class: 'share-row' }, create, revokeButton()));
+        return;
+      }
       replace(root, h('h2', {}, 'Share'), h('p', { class: 'muted' }, 'Anyone with the link sees a read-only page of this forecast: no email, no account details.'), create);
       return;
     }
     const link = url || `${location.origin}/share/${token}`;
     const input = h('input', { type: 'text', readonly: true, value: link, id: 'share-url', 'aria-label': 'share link' });
     const copy = h('button', { type: 'button', class: 'secondary', onclick: async () => { input.select(); try { await navigator.clipboard.writeText(link); copy.textContent = 'Copied'; } catch { document.execCommand?.('copy'); } } }, 'Copy');
-    const revoke = h('button', { type: 'button', class: 'danger', id: 'revoke-share' }, 'Revoke');
-    revoke.addEventListener('click', () => confirmAndRun('Revoke this link? It stops working at once.', revoke, async () => {
-      await api('DELETE', `/api/jobs/${job.id}/share`);
-      render(null);
-    }));
-    replace(root, h('h2', {}, 'Share'), h('div', { class: 'share-row' }, input, copy, h('a', { href: link, target: '_blank', rel: 'noopener', class: 'button secondary' }, 'Open'), revoke));
+    replace(root, h('h2', {}, 'Share'),
+      h('p', { class: 'muted', id: 'share-once' }, 'Copy this link now: it is shown only this once.'),
+      h('div', { class: 'share-row' }, input, copy, h('a', { href: link, target: '_blank', rel: 'noopener', class: 'button secondary' }, 'Open'), revokeButton()));
   };
-  render(job.share_token);
+  render(null, null, Boolean(job.shared));
   return root;
 }
 
