@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from swarmcast.auth.v1 import auth_pb2
+from swarmcast.events.v1 import events_pb2
 
 from services.common.identity import (
     InvalidToken,
@@ -22,7 +23,9 @@ from services.common.identity import (
     SigningKeyCache,
     TokenVerifier,
     UnknownKeyId,
+    issued_at_ms,
 )
+from services.common.revocation import Cutoff, RevocationList, cutoff_event
 
 ISSUER = "swarmcast-auth"
 AUDIENCE = "swarmcast"
@@ -259,3 +262,30 @@ async def test_auth_answering_an_error_means_no_keys(key: Ed25519PrivateKey) -> 
     cache = cache_for(auth)
     with pytest.raises(UnknownKeyId):
         await cache.verify(sign(key))
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"iat": 100, "iat_ms": 100_250}, 100_250),
+        ({"iat": 100}, 100_000),  # minted before `iat_ms` existed: the start of its second
+        ({"iat": 100, "iat_ms": 99_999}, 100_000),  # disagrees with `iat`: never trusted
+        ({"iat": 100, "iat_ms": 101_000}, 100_000),
+        ({"iat": 100, "iat_ms": True}, 100_000),
+        ({"iat": 100, "iat_ms": "100250"}, 100_000),
+    ],
+)
+def test_issue_time_in_milliseconds(claims: dict[str, Any], expected: int) -> None:
+    assert issued_at_ms(claims) == expected
+
+
+def test_a_cutoff_is_kept_in_milliseconds_and_never_moves_back() -> None:
+    revocations = RevocationList()
+    revocations.apply(events_pb2.TokenCutoff(user_id="7", not_before=100))  # an older auth's event
+    assert revocations.cutoff("7") == Cutoff(100_000)
+    revocations.apply(cutoff_event(7, 100_250))
+    assert revocations.cutoff("7") == Cutoff(100_250)
+    revocations.apply(cutoff_event(7, 90_000))
+    assert revocations.cutoff("7") == Cutoff(100_250)
+    revocations.apply(cutoff_event(7, 0, deleted=True))
+    assert revocations.cutoff("7") == Cutoff(100_250, deleted=True)

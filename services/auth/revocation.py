@@ -8,27 +8,27 @@ password change, reset, logout or deletion always reaches the bus (the outbox re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.token_models import OutboxEvent, RefreshToken
 from services.common import outbox, subjects
-from services.common.revocation import cutoff_event, cutoff_msg_id
+from services.common.revocation import cutoff_event, cutoff_msg_id, datetime_ms
 
 
 async def publish_cutoff(
     session: AsyncSession, user_id: int, not_before: datetime, *, deleted: bool = False
 ) -> None:
     """Queues the user's cutoff for every service (inside the caller's transaction)."""
-    second = int(not_before.astimezone(UTC).timestamp())
+    ms = datetime_ms(not_before)
     await outbox.add(
         session,
         OutboxEvent,
         subjects.token_cutoff(user_id),
-        cutoff_event(user_id, second, deleted=deleted),
-        msg_id=cutoff_msg_id(user_id, second, deleted=deleted),
+        cutoff_event(user_id, ms, deleted=deleted),
+        msg_id=cutoff_msg_id(user_id, ms, deleted=deleted),
     )
 
 

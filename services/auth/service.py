@@ -65,6 +65,7 @@ from services.common.errors import (
     Unauthenticated,
 )
 from services.common.outbox import OutboxRelay
+from services.common.revocation import datetime_ms
 
 log = logging.getLogger("swarmcast.auth")
 
@@ -207,9 +208,9 @@ class AuthService:
         )
 
     def _cutoff_now(self) -> datetime:
-        # Whole seconds, like `iat`: tokens issued from this second on stay valid (including the
-        # ones this very request issues); tokens issued before it are refused by Authenticate.
-        return datetime.fromtimestamp(int(time.time()), UTC)
+        # Whole milliseconds, like `iat_ms`: tokens minted from now on (including the ones this very
+        # request issues) stay valid; any minted before, even earlier in this second, is refused.
+        return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
     async def _revoke_access_tokens(self, repo: AuthRepository, user_id: int) -> None:
         """Sets the user's cutoff (Authenticate) and queues it for every other service (the
@@ -504,7 +505,7 @@ class AuthService:
             cutoff = await repo.get_cutoff(claims.user_id) if user is not None else None
         if user is None or user.email != claims.email:
             raise Unauthenticated("access token is no longer valid")
-        if cutoff is not None and claims.issued_at < int(cutoff.timestamp()):
+        if cutoff is not None and claims.issued_at_ms < datetime_ms(cutoff):
             raise Unauthenticated("access token is no longer valid")
         return AuthenticatedUser(self.view(user), claims)
 

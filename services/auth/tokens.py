@@ -1,7 +1,7 @@
 """Access tokens (EdDSA JWTs) and refresh tokens (opaque, stored hashed).
 
 Access token: header `{"alg": "EdDSA", "kid": <key id>, "typ": "JWT"}`, claims
-`sub` (user id as a string), `email`, `email_verified`, `roles`, `iat`, `exp`, `iss`, `aud`, `jti`
+`sub` (user id as a string), `email`, `email_verified`, `roles`, `iat`, `iat_ms`, `exp`, `iss`, `aud`, `jti`
 — the contract `services.common.identity.TokenVerifier` checks in every other service.
 Verification accepts exactly EdDSA (so `alg: none` and HS256-with-the-public-key are refused) and
 only keys of the ring, looked up by `kid`.
@@ -25,6 +25,7 @@ from typing import Any
 import jwt
 
 from services.auth.keys import ALGORITHM, KeyRing, SigningKey
+from services.common.identity import issued_at_ms
 
 # Longest access-token lifetime we will issue, whatever the configuration says.
 MAX_ACCESS_TTL_SECONDS = 3600
@@ -50,6 +51,8 @@ class AccessClaims:
     expires_at: int
     jti: str
     kid: str
+    # `iat_ms`: what token cutoffs are compared with (services/common/identity.py).
+    issued_at_ms: int = 0
 
     @property
     def expires_at_datetime(self) -> dt.datetime:
@@ -87,7 +90,8 @@ class AccessTokenCodec:
         self, *, user_id: int, email: str, email_verified: bool, roles: Sequence[str] = ()
     ) -> IssuedAccessToken:
         key = self.ring.active()
-        now = int(self._clock())
+        now_ms = int(self._clock() * 1000)
+        now = now_ms // 1000
         claims = AccessClaims(
             user_id=user_id,
             email=email,
@@ -97,6 +101,7 @@ class AccessTokenCodec:
             expires_at=now + self.ttl_seconds,
             jti=uuid.uuid4().hex,
             kid=key.kid,
+            issued_at_ms=now_ms,
         )
         payload: dict[str, Any] = {
             "sub": str(user_id),
@@ -105,6 +110,7 @@ class AccessTokenCodec:
             "email_verified": email_verified,
             "roles": list(claims.roles),
             "iat": claims.issued_at,
+            "iat_ms": claims.issued_at_ms,
             "exp": claims.expires_at,
             "iss": self.issuer,
             "aud": self.audience,
@@ -153,6 +159,7 @@ class AccessTokenCodec:
                 expires_at=int(payload["exp"]),
                 jti=str(payload["jti"]),
                 kid=kid,
+                issued_at_ms=issued_at_ms(payload),
             )
         except (TypeError, ValueError):
             raise TokenError("access token is invalid") from None

@@ -6,7 +6,7 @@ publishes through `AuthService/GetSigningKeys`; no request needs a round trip to
 
 Token contract (auth mints them in services/auth/tokens.py; everyone verifies with TokenVerifier):
   header  alg=EdDSA, kid=<key id>
-  claims  sub=<user id as a string>, email, email_verified, roles=[...], iss, aud, iat, exp, jti
+  claims  sub=<user id as a string>, email, email_verified, roles=[...], iss, aud, iat, iat_ms, exp, jti
 Refresh tokens are opaque (not JWTs), so they can never pass for an access token here.
 """
 
@@ -51,6 +51,9 @@ class Identity:
     expires_at: int = 0
     # `iat`: compared with the user's token cutoff (services/common/revocation.py).
     issued_at: int = 0
+    # The issue time in milliseconds (`iat_ms`): a token minted earlier in the same second as a
+    # sign-out must still be refused, and one minted by that very request must not.
+    issued_at_ms: int = 0
 
     @property
     def is_operator(self) -> bool:
@@ -196,7 +199,18 @@ def _identity_from_claims(claims: Mapping[str, Any]) -> Identity:
         token_id=str(claims.get("jti", "")),
         expires_at=int(claims["exp"]),
         issued_at=int(claims["iat"]),
+        issued_at_ms=issued_at_ms(claims),
     )
+
+
+def issued_at_ms(claims: Mapping[str, Any]) -> int:
+    """The token's issue time in ms: `iat_ms` when it agrees with `iat`, else the start of `iat`'s
+    second (tokens minted before `iat_ms` existed, or a malformed one: never later than `iat`)."""
+    iat = int(claims["iat"])
+    value = claims.get("iat_ms")
+    if isinstance(value, int) and not isinstance(value, bool) and value // 1000 == iat:
+        return value
+    return iat * 1000
 
 
 class TokenAuthenticator(Protocol):

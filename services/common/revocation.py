@@ -4,13 +4,14 @@ Services verify access tokens locally (`identity.py`), so a token auth has given
 good until it expires. Auth therefore publishes a per-user *token cutoff* through its outbox on
 every password change, password reset, logout and account deletion: subject
 ``auth.token_cutoff.<user_id>`` (stream AUTH, kept a day: longer than any access token lives),
-message `TokenCutoff` (user id, `not_before` unix second, `deleted`). Only the last message of a
-subject counts.
+message `TokenCutoff` (user id, `not_before_ms` unix milliseconds, `deleted`). Only the last
+message of a subject counts.
 
 `RevocationList` is the one mechanism every token-verifying service runs (`ServiceRuntime` starts
 it and wraps its signing-key cache in `RevocationCheckedKeys`): an ordered JetStream consumer that
 delivers the last cutoff of every user, then each new one, into an in-memory map. A token whose
-`iat` is before its user's cutoff, or any token of a deleted user, is UNAUTHENTICATED.
+issue time (`iat_ms`, in milliseconds: a sign-out refuses a token minted earlier in the same
+second) is before its user's cutoff, or any token of a deleted user, is UNAUTHENTICATED.
 
 Fail-safe: the list answers only while it knows it is current. Until the initial replay has been
 applied (the bus was down at start-up, say), and once the NATS connection has been down longer
@@ -49,9 +50,9 @@ _WATCH_INTERVAL_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Cutoff:
-    """One user's cutoff: tokens with `iat` < `not_before` are refused; `deleted`: all are."""
+    """One user's cutoff: tokens issued (ms) before `not_before_ms` are refused; `deleted`: all are."""
 
-    not_before: int
+    not_before_ms: int
     deleted: bool = False
 
 
@@ -74,16 +75,16 @@ class RevocationList:
         if not user_id:
             return
         old = self._cutoffs.get(user_id)
-        new = Cutoff(int(event.not_before), bool(event.deleted))
+        new = Cutoff(event.not_before_ms or event.not_before * 1000, bool(event.deleted))
         if old is not None:
-            new = Cutoff(max(old.not_before, new.not_before), old.deleted or new.deleted)
+            new = Cutoff(max(old.not_before_ms, new.not_before_ms), old.deleted or new.deleted)
         self._cutoffs[user_id] = new
 
     def mark_deleted(self, user_id: str) -> None:
         """Records a deleted user learnt another way (jobs' `auth.user.deleted` consumer)."""
         if user_id:
             old = self._cutoffs.get(user_id)
-            self._cutoffs[user_id] = Cutoff(old.not_before if old else 0, True)
+            self._cutoffs[user_id] = Cutoff(old.not_before_ms if old else 0, True)
 
     def is_deleted(self, user_id: str) -> bool:
         cutoff = self._cutoffs.get(user_id)
@@ -111,7 +112,7 @@ class RevocationList:
             return
         if cutoff.deleted:
             raise InvalidToken("token revoked: the account was deleted")
-        if identity.issued_at < cutoff.not_before:
+        if identity.issued_at_ms < cutoff.not_before_ms:
             raise InvalidToken("token revoked: signed out or password changed")
 
     # --- the watcher --------------------------------------------------------------------------------
@@ -211,12 +212,22 @@ class RevocationCheckedKeys:
         return identity
 
 
-def cutoff_event(user_id: int | str, not_before: int, *, deleted: bool = False) -> events_pb2.TokenCutoff:
+def cutoff_event(user_id: int | str, not_before_ms: int, *, deleted: bool = False) -> events_pb2.TokenCutoff:
     """The message auth publishes (through its outbox) for one user."""
-    event = events_pb2.TokenCutoff(user_id=str(user_id), not_before=int(not_before), deleted=deleted)
+    event = events_pb2.TokenCutoff(
+        user_id=str(user_id),
+        not_before=int(not_before_ms) // 1000,
+        not_before_ms=int(not_before_ms),
+        deleted=deleted,
+    )
     event.published_at.FromDatetime(datetime.now(UTC))
     return event
 
 
-def cutoff_msg_id(user_id: int | str, not_before: int, *, deleted: bool = False) -> str:
-    return f"token-cutoff-{user_id}-{int(not_before)}{'-deleted' if deleted else ''}"
+def cutoff_msg_id(user_id: int | str, not_before_ms: int, *, deleted: bool = False) -> str:
+    return f"token-cutoff-{user_id}-{int(not_before_ms)}{'-deleted' if deleted else ''}"
+
+
+def datetime_ms(moment: datetime) -> int:
+    """A timezone-aware datetime as unix milliseconds (rounded: stored cutoffs are whole ms)."""
+    return round(moment.timestamp() * 1000)

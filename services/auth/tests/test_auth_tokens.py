@@ -56,7 +56,19 @@ def test_claims_and_header(codec: AccessTokenCodec, ring: KeyRing) -> None:
     header = jwt.get_unverified_header(issued.token)
     assert header == {"alg": "EdDSA", "kid": ring.active().kid, "typ": "JWT"}
     claims = jwt.decode(issued.token, options={"verify_signature": False})
-    assert set(claims) == {"sub", "email", "email_verified", "roles", "iat", "exp", "iss", "aud", "jti"}
+    assert set(claims) == {
+        "sub",
+        "email",
+        "email_verified",
+        "roles",
+        "iat",
+        "iat_ms",
+        "exp",
+        "iss",
+        "aud",
+        "jti",
+    }
+    assert claims["iat_ms"] // 1000 == claims["iat"]
     assert claims["sub"] == "42" and isinstance(claims["sub"], str)
     assert claims["email"] == "a@example.com"
     assert claims["email_verified"] is False

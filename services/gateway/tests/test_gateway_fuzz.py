@@ -25,7 +25,7 @@ CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance
 def har_counts(report_dir: Path) -> tuple[int, int]:
     """(requests sent, answers with a 5xx status) from the run's HAR report."""
     sent = server_errors = 0
-    for har in report_dir.glob("*.har"):
+    for har in report_dir.glob("har-*.json"):
         for entry in json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]:
             sent += 1
             server_errors += int(entry["response"]["status"] >= 500)

@@ -306,16 +306,18 @@ class UserDeleted(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TokenCutoff(_message.Message):
-    __slots__ = ("user_id", "not_before", "deleted", "published_at")
+    __slots__ = ("user_id", "not_before", "deleted", "published_at", "not_before_ms")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_MS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     not_before: int
     deleted: bool
     published_at: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., not_before: _Optional[int] = ..., deleted: _Optional[bool] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    not_before_ms: int
+    def __init__(self, user_id: _Optional[str] = ..., not_before: _Optional[int] = ..., deleted: _Optional[bool] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before_ms: _Optional[int] = ...) -> None: ...
 
 class ErrorCaptured(_message.Message):
     __slots__ = ("timestamp", "level", "source", "service", "message", "traceback", "user_id", "job_id", "request_path", "error_id")
