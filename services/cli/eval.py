@@ -59,6 +59,7 @@ from services.cli.render import TERMINAL, status_name
 from services.cli.stack import LOCAL_TIER, Stack, StackError
 from services.common.config import REPO_ROOT, Settings
 from services.common.scoring import brier
+from services.common.status import retry_delay
 
 if TYPE_CHECKING:
     from services.cli.eval_sets import EvalQuestion
@@ -68,6 +69,11 @@ DEFAULT_OUT = Path("eval") / "results"
 DEFAULT_PARALLEL = 4
 DEFAULT_PARALLEL_BY_TIER = {LOCAL_TIER: 1}
 STATE_VERSION = 1
+# A CreateJob refused for fair use (RESOURCE_EXHAUSTED) is retried after the delay it names (or the
+# default), at most this long per wait, for at most this long in all before the question fails.
+FAIR_USE_DEFAULT_WAIT_SECONDS = 5.0
+FAIR_USE_MAX_STEP_SECONDS = 60.0
+FAIR_USE_MAX_WAIT_SECONDS = 1800.0
 # The dedicated account `make eval` signs in as (registered on first use); the stored CLI login is
 # left alone. SWARMCAST_EVAL_PASSWORD overrides the password.
 EVAL_EMAIL = "eval@swarmcast.example"
@@ -387,7 +393,9 @@ class EvalSession(Session):
     async def create_job(self, request: jobs_pb2.CreateJobRequest) -> jobs_pb2.Job | Refused:
         assert self.clients is not None
         self.require_login()
-        for attempt in range(2):
+        attempt = 0
+        waited = 0.0
+        while True:
             try:
                 reply = await self.clients.jobs.CreateJob(
                     request, metadata=self._metadata(), timeout=RPC_TIMEOUT_SECONDS
@@ -406,11 +414,18 @@ class EvalSession(Session):
                     found = re.search(r"\(job (\d+)\)", exc.details() or "")
                     if found:
                         return await self.get_job(int(found.group(1)))
+                if exc.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and waited < FAIR_USE_MAX_WAIT_SECONDS:
+                    # Over the account's live-job cap or creation rate (fair use): a batch waits its
+                    # turn instead of failing the question.
+                    delay = min(retry_delay(exc) or FAIR_USE_DEFAULT_WAIT_SECONDS, FAIR_USE_MAX_STEP_SECONDS)
+                    waited += delay
+                    await asyncio.sleep(delay)
+                    continue
                 unauthenticated = exc.code() is grpc.StatusCode.UNAUTHENTICATED
-                if unauthenticated and attempt == 0 and await self._refresh():
+                attempt += 1
+                if unauthenticated and attempt == 1 and await self._refresh():
                     continue
                 raise rpc_failure(exc, "jobs", self.settings.jobs_addr) from None
-        raise AssertionError("unreachable")
 
     async def get_job(self, job_id: int) -> jobs_pb2.Job:
         return (await self.jobs_call("GetJob", jobs_pb2.GetJobRequest(job_id=job_id))).job

@@ -60,6 +60,15 @@ def field_violations(error: grpc.aio.AioRpcError | grpc.RpcError) -> dict[str, s
     return out
 
 
+def retry_delay(error: grpc.aio.AioRpcError | grpc.RpcError) -> float | None:
+    """Client side: how long a refused call (RESOURCE_EXHAUSTED) asks to wait, from its RetryInfo
+    detail; None when it names no delay."""
+    info = status_detail(error, error_details_pb2.RetryInfo)
+    if info is None or not info.HasField("retry_delay"):
+        return None
+    return max(0.0, info.retry_delay.ToTimedelta().total_seconds())
+
+
 def status_detail(error: grpc.aio.AioRpcError | grpc.RpcError, message_type: type[M]) -> M | None:
     """Client side: the first status detail of ``message_type`` a failed call carries, or None."""
     for any_msg in _details(error):

@@ -30,7 +30,7 @@ from swarmcast.jobs.v1 import jobs_pb2
 
 from bench.harness import Infra, Metadata, PrivateStack, create_request, evidence_seed, wait_terminal
 from services.common.clients import insecure_channel, jobs_stub
-from services.common.status import RETRY_AFTER_METADATA, status_detail
+from services.common.status import RETRY_AFTER_METADATA, retry_delay, status_detail
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
@@ -165,6 +165,8 @@ async def test_over_the_creation_rate_a_create_is_refused_with_a_retry_delay(sta
     assert f"at most {CREATE_LIMIT} per 3600 s" in (error.details() or "")
     retry = status_detail(error, error_details_pb2.RetryInfo)
     assert retry is not None and 0 < retry.retry_delay.seconds <= 3600
+    # What a client (the eval CLI) waits before trying again.
+    assert retry_delay(error) == retry.retry_delay.seconds
     trailing = dict(error.trailing_metadata() or ())
     assert 0 < int(trailing[RETRY_AFTER_METADATA]) <= 3600
     assert len(await stored(stack, md)) == CREATE_LIMIT
