@@ -129,6 +129,16 @@ _HIT = text(
     """
 ).bindparams(bindparam("bucket", type_=String()), bindparam("window", type_=Float()))
 
+# The parameters of the (account, address) pair statements: bucket, remembered window, free
+# failures, backoff base and cap.
+_PAIR_PARAMS = (
+    bindparam("bucket", type_=String()),
+    bindparam("memory", type_=Float()),
+    bindparam("free", type_=Integer()),
+    bindparam("base", type_=Float()),
+    bindparam("cap", type_=Float()),
+)
+
 # Rows that are not windows (pair backoff, known addresses) sit at window_start = the epoch.
 _PAIR_CHARGE = text(
     """
@@ -143,13 +153,7 @@ _PAIR_CHARGE = text(
             + make_interval(secs => least(:base * power(2.0, least(r.hits - :free, 30)), :cap))
     RETURNING r.hits
     """
-).bindparams(
-    bindparam("bucket", type_=String()),
-    bindparam("memory", type_=Float()),
-    bindparam("free", type_=Integer()),
-    bindparam("base", type_=Float()),
-    bindparam("cap", type_=Float()),
-)
+).bindparams(*_PAIR_PARAMS)
 
 _PAIR_WAIT = text(
     """
@@ -159,13 +163,7 @@ _PAIR_WAIT = text(
     FROM auth.rate_limits AS r
     WHERE r.bucket = :bucket AND r.window_start = to_timestamp(0)
     """
-).bindparams(
-    bindparam("bucket", type_=String()),
-    bindparam("memory", type_=Float()),
-    bindparam("free", type_=Integer()),
-    bindparam("base", type_=Float()),
-    bindparam("cap", type_=Float()),
-)
+).bindparams(*_PAIR_PARAMS)
 
 _UNCHARGE_PAIR = text(
     "UPDATE auth.rate_limits SET hits = greatest(hits - 1, 0)"
