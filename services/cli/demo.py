@@ -1,6 +1,7 @@
 """`swarmcast demo` (behind `make demo`): the whole main job, end to end, on this machine.
 
-1. brings the local stack up (`Stack.up`: PostgreSQL, NATS, S3, migrations, the five services);
+1. brings the local stack up (`Stack.up`: PostgreSQL, the stack's own authenticated NATS, S3,
+   migrations, the five services);
 2. logs in as the demo user, registering it on the first run;
 3. submits `demos/harbor_transit.md` on the small tier (the stack's runner uses the heuristic
    backend unless SWARMCAST_LLM_BACKEND says otherwise) — or follows the demo job already running.

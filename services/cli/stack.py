@@ -3,7 +3,15 @@
 `up`
   1. makes sure the infrastructure answers, starting what is missing on loopback:
      PostgreSQL (SWARMCAST_DATABASE_URL; the database is created if missing), NATS with JetStream,
-     and an S3-compatible server (`moto_server` from the venv) with the bucket;
+     and an S3-compatible server (`moto_server` from the venv) with the bucket.
+     NATS: without an explicit SWARMCAST_NATS_URL the stack runs a nats-server of its own
+     (`nats`, on SWARMCAST_LOCAL_NATS_ADDR, default 127.0.0.1:4223, store in `<run_dir>/nats/`)
+     that refuses anonymous clients: one user per service with only its own subjects
+     (services/common/nats_auth.py), passwords generated once per run folder in
+     `<run_dir>/nats-passwords.json` (owner-only); each service connects as itself, CLI code
+     (`Stack.settings`) as `admin`. An explicit SWARMCAST_NATS_URL (the tests' shared server, a
+     remote one) is used as it is: started on 4222 when it is loopback and down, no logins
+     unless SWARMCAST_NATS_USER/PASSWORD say so;
   2. runs `alembic upgrade head`;
   3. starts auth, jobs, gpu_runner, reporter and gateway in the background, logs in
      `<run_dir>/logs/<name>.log`, PIDs in `<run_dir>/pids/<name>.json`;
@@ -16,11 +24,12 @@
   On failure it prints the tail of the failing log, stops what it started, and exits 1.
   Already running processes are left alone, so a second `up` just reports and exits 0.
 `down`
-  stops exactly what `up` recorded (SIGTERM, then SIGKILL after a grace period), moto_server
-  included when `up` started it. A PID is only signalled while it still is the process we
-  started (its kernel start time is recorded), so a recycled PID is never hit.
+  stops exactly what `up` recorded (SIGTERM, then SIGKILL after a grace period), the stack's
+  nats-server and moto_server included when `up` started them. A PID is only signalled while it
+  still is the process we started (its kernel start time is recorded), so a recycled PID is never hit.
 `status`
-  one line per process: running / stopped, PID, address, health.
+  one line per process: running / stopped, PID, address, health (for NATS: whether it asks
+  clients who they are, and JetStream).
 
 The `stack` pytest fixture drives the same `Stack` class. Starting, waiting for health and stopping
 by PID are services/cli/processes.py, shared with the tests and the benchmarks; `isolated_env` is
@@ -35,6 +44,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,6 +58,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.cli.processes import (
     LOG_TAIL_LINES,
+    UNREACHABLE,
     Health,
     ManagedProcess,
     Probe,
@@ -61,6 +72,7 @@ from services.cli.processes import (
     wait_all_ready,
 )
 from services.common.config import REPO_ROOT, Settings
+from services.common.nats_auth import ADMIN_USER, Credentials, server_config
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -68,6 +80,22 @@ NATS_START = [
     "start-stop-daemon", "--start", "--oknodo", "--background", "--exec", NATS_SERVER, "--",
     "-a", "127.0.0.1", "-p", "4222", "-js", "-sd", "/var/lib/nats-server", "-l", "/var/log/nats-server.log",
 ]  # fmt: skip
+# The stack's own nats-server (no explicit SWARMCAST_NATS_URL): beside, never on, the shared 4222.
+LOCAL_NATS_PROCESS = "nats"
+LOCAL_NATS_ADDR_ENV = "SWARMCAST_LOCAL_NATS_ADDR"
+DEFAULT_LOCAL_NATS_ADDR = "127.0.0.1:4223"
+NATS_PASSWORDS_FILE = "nats-passwords.json"
+NATS_READY_TIMEOUT = 20.0
+# The NATS user each stack process connects as (services/common/nats_auth.py ROLES); a process not
+# listed (the model server) gets no NATS login at all.
+NATS_USERS: dict[str, str] = {
+    "auth": "auth",
+    "jobs": "jobs",
+    "gpu_runner": "gpu_runner",
+    "runner_local": "gpu_runner",
+    "reporter": "reporter",
+    "gateway": "gateway",
+}
 DEFAULT_READY_TIMEOUT = 90.0
 DEFAULT_STOP_GRACE = 20.0
 
@@ -119,7 +147,10 @@ class ProcessStatus:
     health: str
 
     def line(self) -> str:
-        state = f"running  pid {self.pid}" if self.running else "stopped"
+        if not self.running:
+            state = "stopped"
+        else:  # no pid: a server this stack did not start (an explicit SWARMCAST_NATS_URL)
+            state = f"running  pid {self.pid}" if self.pid is not None else "running"
         return f"{self.name:<11} {state:<18} {self.address:<22} {self.health}"
 
 
@@ -165,6 +196,29 @@ def forward_secret(run_dir: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(value + "\n")
     return value
+
+
+def write_private(path: Path, text: str) -> bool:
+    """Writes `text` to `path`, owner-only (0600); False when it already held exactly that."""
+    try:
+        unchanged = path.read_text(encoding="utf-8") == text
+    except FileNotFoundError:
+        unchanged = False
+    if unchanged:
+        path.chmod(0o600)
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have been created wider
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
+
+
+def nats_credentials(run_dir: Path) -> Credentials:
+    """The NATS passwords (every service user and admin) kept in `run_dir`, owner-only; generated
+    on first use, so a later `up`, `down` or `status` of the same run folder finds the same ones."""
+    return Credentials.load_or_create(run_dir / NATS_PASSWORDS_FILE)
 
 
 def isolated_env(
@@ -241,6 +295,17 @@ class Stack:
         # run folder, so services restarted later (another `swarmcast` command) share it.
         if not env.get("SWARMCAST_GATEWAY_FORWARD_SECRET"):
             env["SWARMCAST_GATEWAY_FORWARD_SECRET"] = forward_secret(self.run_dir)
+        # No explicit NATS URL: the stack's own nats-server, which asks every client who it is.
+        # This environment (migrations, CLI code using `self.settings`) is admin's; each service
+        # gets its own user in `process_env`. An explicit URL is left exactly as it was given.
+        self.local_nats_addr = ""
+        self.nats_credentials: Credentials | None = None
+        if not env.get("SWARMCAST_NATS_URL", "").strip():
+            self.local_nats_addr = env.get(LOCAL_NATS_ADDR_ENV, "").strip() or DEFAULT_LOCAL_NATS_ADDR
+            self.nats_credentials = nats_credentials(self.run_dir)
+            env["SWARMCAST_NATS_URL"] = f"nats://{self.local_nats_addr}"
+            env.pop("SWARMCAST_NATS_CREDS_FILE", None)
+            env.update(self.nats_credentials.env(ADMIN_USER))
         self.env = env
         self.settings = settings_from_env(env)
         self.local_llm = env.get("SWARMCAST_LOCAL_LLM", "").strip().lower() in TRUTHY
@@ -319,8 +384,16 @@ class Stack:
         return llama_server_command(model_id, path, host, port)
 
     def process_env(self, proc: ProcessDef) -> dict[str, str]:
-        """The environment of ``proc``: the stack's, plus the local-LLM wiring where it applies."""
+        """The environment of ``proc``: the stack's, plus its own NATS login on the stack's nats-server
+        and the local-LLM wiring where they apply."""
         env = dict(self.env)
+        if self.nats_credentials is not None:
+            user = NATS_USERS.get(proc.name)
+            if user is None:
+                env.pop("SWARMCAST_NATS_USER", None)
+                env.pop("SWARMCAST_NATS_PASSWORD", None)
+            else:
+                env.update(self.nats_credentials.env(user))
         if proc.name == "runner_local":
             model_id, _ = self.local_model()
             env.update(
@@ -425,6 +498,9 @@ class Stack:
                 )
 
     def ensure_nats(self) -> None:
+        if self.local_nats_addr:
+            self.ensure_local_nats()
+            return
         host, port = host_port(self.settings.nats_url, 4222)
         info = nats_info(host, port)
         if info is None:
@@ -448,6 +524,65 @@ class Stack:
         if not info.get("jetstream"):
             raise StackError(f"NATS at {host}:{port} runs without JetStream; restart it with -js")
         self.say(f"nats        ok ({host}:{port}, JetStream on)")
+
+    def local_nats_config(self) -> str:
+        """The config of the stack's nats-server: listen address, JetStream store, a user per service."""
+        assert self.nats_credentials is not None
+        host, port = host_port(self.local_nats_addr, 4223)
+        return server_config(
+            self.nats_credentials.passwords,
+            prefix=self.settings.nats_prefix,
+            listen=f"{host}:{port}",
+            store_dir=self.run_dir / "nats" / "store",
+        )
+
+    def ensure_local_nats(self) -> None:
+        """The stack's own nats-server with JetStream, refusing anonymous clients (started if needed)."""
+        addr = self.local_nats_addr
+        host, port = host_port(addr, 4223)
+        nats_dir = self.run_dir / "nats"
+        nats_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        conf = nats_dir / "nats.conf"
+        text = self.local_nats_config()
+        rec = self.record(LOCAL_NATS_PROCESS)
+        if rec is not None and rec.alive():
+            if rec.address != addr:
+                raise StackError(
+                    f"the stack's nats-server (pid {rec.pid}) listens on {rec.address}, not {addr} "
+                    f"({LOCAL_NATS_ADDR_ENV}); `make down` first"
+                )
+            # Another prefix or regenerated passwords since it started: nats-server reloads on SIGHUP.
+            if write_private(conf, text) and self._process(rec).send_signal(signal.SIGHUP):
+                self.say(f"{LOCAL_NATS_PROCESS:<11} reloaded its config {conf}")
+            info = nats_info(host, port)
+            self.say(f"{LOCAL_NATS_PROCESS:<11} already running (pid {rec.pid}, {addr}), {nats_health(info)}")
+        else:
+            if rec is not None:
+                self._drop_record(LOCAL_NATS_PROCESS)  # stale: that process is gone
+            if port_in_use(host, port):
+                raise StackError(
+                    f"port {port} for the stack's nats-server ({addr}) is already in use by a process this "
+                    f"stack did not start (set {LOCAL_NATS_ADDR_ENV} to another address)"
+                )
+            if not Path(NATS_SERVER).exists():
+                raise StackError(f"{NATS_SERVER} is not installed (apt-get install nats-server)")
+            write_private(conf, text)
+            # The server reads its passwords from the config file: none of ours in its environment.
+            env = {k: v for k, v in self.env.items() if not k.startswith("SWARMCAST_")}
+            child = self._spawn(LOCAL_NATS_PROCESS, [NATS_SERVER, "-c", str(conf)], addr, env)
+            try:
+                child.wait_ready(nats_probe(host, port), NATS_READY_TIMEOUT)
+            except ProcessNotReady as exc:
+                self._stop(child, grace=5.0)
+                raise StackError(str(exc)) from None
+            info = nats_info(host, port)
+            self.say(f"{LOCAL_NATS_PROCESS:<11} started (pid {child.pid}, {addr}), {nats_health(info)}")
+        if info is None:
+            raise StackError(
+                f"the stack's nats-server at {addr} does not answer; see {self.log_path(LOCAL_NATS_PROCESS)}"
+            )
+        if not info.get("auth_required") or not info.get("jetstream"):
+            raise StackError(f"the stack's nats-server at {addr} is {nats_health(info)}; see {conf}")
 
     def ensure_s3(self) -> None:
         endpoint = self.settings.s3_endpoint.rstrip("/")
@@ -568,8 +703,9 @@ class Stack:
         return outcome != "not running"
 
     def down(self, *, grace: float = DEFAULT_STOP_GRACE) -> None:
-        """Stops every process `up` recorded in this run folder, newest first; moto_server last."""
-        names = [p.name for p in reversed(PROCESSES + LOCAL_LLM_PROCESSES)] + [S3_PROCESS]
+        """Stops every process `up` recorded in this run folder, newest first; the stack's
+        nats-server and moto_server last."""
+        names = [p.name for p in reversed(PROCESSES + LOCAL_LLM_PROCESSES)] + [LOCAL_NATS_PROCESS, S3_PROCESS]
         any_found = False
         for name in names:
             rec = self.record(name)
@@ -596,6 +732,7 @@ class Stack:
                     proc.name, running, rec.pid if running and rec else None, self.address(proc), health
                 )
             )
+        rows.append(self.nats_status())
         rec = self.record(S3_PROCESS)
         if rec is not None:
             running = rec.alive()
@@ -609,6 +746,21 @@ class Stack:
                 )
             )
         return rows
+
+    def nats_status(self) -> ProcessStatus:
+        """The NATS row: the stack's own nats-server, or the server an explicit URL names."""
+        rec = self.record(LOCAL_NATS_PROCESS)
+        if self.local_nats_addr or rec is not None:
+            address = self.local_nats_addr or (rec.address if rec else "")
+            running = rec is not None and rec.alive()
+            health = nats_health(nats_info(*host_port(address, 4223))) if running else "-"
+            return ProcessStatus(
+                LOCAL_NATS_PROCESS, running, rec.pid if running and rec else None, address, health
+            )
+        host, port = host_port(self.settings.nats_url.split(",")[0], 4222)
+        info = nats_info(host, port)
+        health = f"{nats_health(info)} (not started by up)" if info is not None else "-"
+        return ProcessStatus(LOCAL_NATS_PROCESS, info is not None, None, f"{host}:{port}", health)
 
 
 def moto_server_command(host: str, port: int) -> list[str]:
@@ -661,6 +813,24 @@ def nats_info(host: str, port: int, timeout: float = 2.0) -> dict[str, Any] | No
         return json.loads(line[5:])
     except ValueError:
         return None
+
+
+def nats_health(info: Mapping[str, Any] | None) -> str:
+    """What a NATS server's INFO greeting says: whether it asks who you are, and JetStream."""
+    if info is None:
+        return UNREACHABLE
+    auth = "authenticated" if info.get("auth_required") else "OPEN (anonymous clients allowed)"
+    return f"{auth}, JetStream {'on' if info.get('jetstream') else 'off'}"
+
+
+def nats_probe(host: str, port: int) -> Probe:
+    """Ready once a NATS server greets on host:port."""
+
+    def probe() -> Health:
+        info = nats_info(host, port, timeout=1.0)
+        return Health(info is not None, nats_health(info))
+
+    return probe
 
 
 # --------------------------------------------------------------------------------------------
