@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import smtplib
 import ssl
-import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from swarmcast.events.v1 import events_pb2
 
 from services.auth.mailseal import MailSeal, SealError
 from services.common import subjects
+from services.common.private_files import write_private
 
 log = logging.getLogger("swarmcast.auth.mail_sender")
 
@@ -73,17 +72,9 @@ def outbox_record(msg: events_pb2.EmailRequested) -> dict[str, Any]:
 
 
 def write_outbox(outbox_dir: Path, msg: events_pb2.EmailRequested) -> Path:
-    outbox_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = outbox_dir / f"{_safe_name(msg.message_id)}.json"
-    fd, tmp = tempfile.mkstemp(dir=outbox_dir, prefix=".tmp-", suffix=".json")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(outbox_record(msg), f, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)  # readers see a whole file or none
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Owner-only (links carry secret tokens) and atomic: readers see a whole file or none.
+    write_private(path, json.dumps(outbox_record(msg), ensure_ascii=False, indent=2))
     return path
 
 

@@ -17,9 +17,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +25,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from services.common.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +187,6 @@ class KeyRing:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        # Written to a private temp file and renamed, so a reader never sees half a key.
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".pem")
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.directory / f"{kid}.pem")
+        # Atomic and owner-only: a reader never sees half a key.
+        write_private(self.directory / f"{kid}.pem", pem)
         return kid

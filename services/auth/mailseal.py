@@ -19,9 +19,7 @@ import base64
 import binascii
 import contextlib
 import fcntl
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +27,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 from swarmcast.events.v1 import events_pb2
+
+from services.common.private_files import write_private
 
 KEY_FILE_NAME = "mail-seal.key"
 KEY_BYTES = 32
@@ -74,15 +74,7 @@ def load_or_create_key_file(directory: Path) -> bytes:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _locked(directory):
         if not path.exists():  # another replica may have written it while we waited
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".key")
-            try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, (new_key_text() + "\n").encode("ascii"))
-                os.close(fd)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_private(path, new_key_text() + "\n")
     return parse_key(path.read_text(encoding="ascii"))
 
 

@@ -14,7 +14,6 @@ Email verification and password reset tokens are made the same way.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import time
 import uuid
@@ -26,6 +25,7 @@ import jwt
 
 from services.auth.keys import ALGORITHM, KeyRing, SigningKey
 from services.common.identity import issued_at_ms
+from services.common.opaque_tokens import hash_opaque_token as hash_opaque_token
 
 # Longest access-token lifetime we will issue, whatever the configuration says.
 MAX_ACCESS_TTL_SECONDS = 3600
@@ -175,11 +175,6 @@ class AccessTokenCodec:
 def new_opaque_token() -> str:
     """A fresh 256-bit secret, URL-safe (43 characters)."""
     return secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
-
-
-def hash_opaque_token(token: str) -> str:
-    """What the database stores for an opaque token: hex SHA-256 (64 characters)."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def looks_like_opaque_token(token: str) -> bool:

@@ -73,6 +73,7 @@ from services.cli.processes import (
 )
 from services.common.config import REPO_ROOT, Settings
 from services.common.nats_auth import ADMIN_USER, Credentials, server_config
+from services.common.private_files import write_private
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -190,15 +191,12 @@ def forward_secret(run_dir: Path) -> str:
     except FileNotFoundError:
         value = ""
     if not value:
-        run_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
+        write_private(path, value + "\n")
     return value
 
 
-def write_private(path: Path, text: str) -> bool:
+def write_private_if_changed(path: Path, text: str) -> bool:
     """Writes `text` to `path`, owner-only (0600); False when it already held exactly that."""
     try:
         unchanged = path.read_text(encoding="utf-8") == text
@@ -207,11 +205,7 @@ def write_private(path: Path, text: str) -> bool:
     if unchanged:
         path.chmod(0o600)
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older file may have been created wider
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_private(path, text)
     return True
 
 
@@ -552,7 +546,7 @@ class Stack:
                     f"({LOCAL_NATS_ADDR_ENV}); `make down` first"
                 )
             # Another prefix or regenerated passwords since it started: nats-server reloads on SIGHUP.
-            if write_private(conf, text) and self._process(rec).send_signal(signal.SIGHUP):
+            if write_private_if_changed(conf, text) and self._process(rec).send_signal(signal.SIGHUP):
                 self.say(f"{LOCAL_NATS_PROCESS:<11} reloaded its config {conf}")
             info = nats_info(host, port)
             self.say(f"{LOCAL_NATS_PROCESS:<11} already running (pid {rec.pid}, {addr}), {nats_health(info)}")
@@ -566,7 +560,7 @@ class Stack:
                 )
             if not Path(NATS_SERVER).exists():
                 raise StackError(f"{NATS_SERVER} is not installed (apt-get install nats-server)")
-            write_private(conf, text)
+            write_private_if_changed(conf, text)
             # The server reads its passwords from the config file: none of ours in its environment.
             env = {k: v for k, v in self.env.items() if not k.startswith("SWARMCAST_")}
             child = self._spawn(LOCAL_NATS_PROCESS, [NATS_SERVER, "-c", str(conf)], addr, env)

@@ -8,9 +8,10 @@ made; sharing again makes a new link and the old one stops working.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
+
+from services.common.opaque_tokens import hash_opaque_token
 
 # 32 random bytes = 256 bits, the docs/architecture.md §6 minimum; URL-safe base64 without padding → 43 chars.
 # The column stores the 64-hex digest, never these characters.
@@ -24,8 +25,8 @@ def new_share_token() -> str:
 
 
 def share_token_digest(token: str) -> str:
-    """What the share_token column stores for `token`: hex SHA-256 (alembic 0008 hashed old rows)."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    """What the share_token column stores for `token` (alembic 0008 hashed old rows)."""
+    return hash_opaque_token(token)
 
 
 def is_well_formed_share_token(token: str) -> bool:
