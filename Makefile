@@ -77,7 +77,7 @@ down: $(VENV_STAMP)
 status: $(VENV_STAMP)
 	$(PY) -m services.cli.stack status
 
-test: $(VENV_STAMP)
+test: $(VENV_STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q
 
 # Sets up the venv if needed, starts the stack (left running: `make down` stops it), signs in the demo

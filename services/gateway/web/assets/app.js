@@ -32,6 +32,7 @@ const ROUTES = [
 ];
 
 let current = null; // {controller} of the view on screen
+let renderedPath = null; // path + query of the view on screen
 
 export function navigate(path, { replace: replaceState = false } = {}) {
   if (replaceState) history.replaceState({}, '', path);
@@ -70,7 +71,13 @@ async function logout() {
   navigate('/login');
 }
 
-async function render() {
+async function render({ hashOnly = false } = {}) {
+  // A link to a section (#report) changes only the hash: scroll there, keep the view.
+  if (hashOnly && renderedPath === location.pathname + location.search && current) {
+    if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+    return;
+  }
+  renderedPath = location.pathname + location.search;
   current?.controller.abort();
   const controller = new AbortController();
   current = { controller };
@@ -105,6 +112,6 @@ document.addEventListener('click', (ev) => {
   ev.preventDefault();
   navigate(a.getAttribute('href'));
 });
-window.addEventListener('popstate', render);
+window.addEventListener('popstate', () => render({ hashOnly: true }));
 window.addEventListener('session-changed', renderNav);
 render();
