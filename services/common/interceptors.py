@@ -67,6 +67,7 @@ DEFAULT_PUBLIC_METHODS: frozenset[str] = frozenset(
         "/swarmcast.auth.v1.AuthService/Authenticate",
         "/swarmcast.auth.v1.AuthService/GetSigningKeys",
         "/swarmcast.jobs.v1.JobsService/GetSharedJob",
+        "/swarmcast.jobs.v1.JobsService/GetSharedSimData",
     }
 )
 

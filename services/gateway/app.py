@@ -6,7 +6,8 @@ and, through each service's own probes, PostgreSQL, NATS and object storage; 503
 addresses and details for operators only) and `GET /api/health/live`. The routes live in
 `routes_auth` (/api/auth, /api/profile), `routes_jobs` (/api/jobs), `sse` (progress),
 `routes_results` (sim-data, graph, report.md), `routes_outcomes` (outcomes, track record),
-`routes_share` (/api/share) and `routes_admin` (/api/admin); `web` serves the UI. gRPC status
+`routes_share` (/api/share), `routes_meta` (/api/config, /api/samples, shared forecasts' link
+previews) and `routes_admin` (/api/admin); `web` serves the UI. gRPC status
 codes map to HTTP statuses in `errors`.
 """
 
@@ -43,6 +44,7 @@ from services.gateway import (
     routes_admin,
     routes_auth,
     routes_jobs,
+    routes_meta,
     routes_outcomes,
     routes_results,
     routes_share,
@@ -52,7 +54,6 @@ from services.gateway import (
 from services.gateway.errors import (
     ApiError,
     api_error_handler,
-    http_error_handler,
     validation_error_handler,
 )
 from services.gateway.forwarding import ForwardingClients
@@ -63,6 +64,7 @@ from services.gateway.middleware import (
     SecurityHeadersMiddleware,
 )
 from services.gateway.settings import GatewaySettings, get_gateway_settings
+from services.gpu_runner.settings import SearchSettings, get_search_settings
 
 log = logging.getLogger("swarmcast.gateway")
 
@@ -278,7 +280,11 @@ async def _connect_bus(settings: Settings, errors: ErrorReporter) -> EventBus:
     return bus
 
 
-def create_app(settings: Settings | None = None, gateway_settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    gateway_settings: GatewaySettings | None = None,
+    search_settings: SearchSettings | None = None,
+) -> FastAPI:
     """The gateway app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
     gateway_settings = gateway_settings or get_gateway_settings()
@@ -314,6 +320,9 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
     )
     app.state.settings = settings
     app.state.gateway_settings = gateway_settings
+    # The runners' web-enrichment provider (SWARMCAST_SEARCH_URL): /api/config tells the UI
+    # whether "enrich from the web" can do anything.
+    app.state.search_settings = search_settings or get_search_settings()
     app.state.errors = errors
 
     # Added innermost first: security headers → request log → body limit → JSON field limit →
@@ -325,7 +334,8 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Unknown paths: JSON, or the app's own page for a browser (web.not_found_handler).
+    app.add_exception_handler(StarletteHTTPException, web.not_found_handler)
 
     @app.get(
         "/api/health",
@@ -379,6 +389,7 @@ def create_app(settings: Settings | None = None, gateway_settings: GatewaySettin
         routes_results,
         routes_outcomes,
         routes_share,
+        routes_meta,
         routes_admin,
     ):
         app.include_router(module.router)

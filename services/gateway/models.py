@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -47,6 +48,39 @@ Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 JobStatusName = Literal[
     "DRAFT", "PENDING", "PROVISIONING", "RUNNING", "REPORTING", "COMPLETED", "FAILED", "REFUNDED"
+]
+
+# GET /api/jobs: the search text and the order. Checked here with messages a person reads in the
+# error's `fields` (the schema still states the bounds, so clients see them).
+SEARCH_MAX = 200
+JOB_SORTS = ("newest", "oldest", "probability_high", "probability_low")
+
+
+def _search_text(value: str) -> str:
+    if len(value) > SEARCH_MAX:
+        raise PydanticCustomError(
+            "search_too_long", f"the search text is too long (at most {SEARCH_MAX} characters)"
+        )
+    return _valid_unicode(value)
+
+
+def _job_sort(value: str) -> str:
+    if value not in JOB_SORTS:
+        raise PydanticCustomError(
+            "unknown_sort", "the order must be newest, oldest, probability_high or probability_low"
+        )
+    return value
+
+
+JobSearch = Annotated[
+    str,
+    AfterValidator(_search_text),
+    WithJsonSchema({"type": "string", "maxLength": SEARCH_MAX}),
+]
+JobSortName = Annotated[
+    str,
+    AfterValidator(_job_sort),
+    WithJsonSchema({"type": "string", "enum": list(JOB_SORTS)}),
 ]
 
 

@@ -15,6 +15,8 @@ from services.gateway.models import (
     DraftBody,
     JobBody,
     JobId,
+    JobSearch,
+    JobSortName,
     JobStatusName,
     ShareResponse,
     SuggestQuestionsBody,
@@ -78,9 +80,25 @@ async def list_jobs(
     page: Annotated[int, Query(ge=1, le=2**31 - 1, description="1-based page")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     status: Annotated[JobStatusName | None, Query(description="only jobs in this status")] = None,
+    q: Annotated[
+        JobSearch | None,
+        Query(description='text in the goal (any case); "123" or "#123" also finds job 123'),
+    ] = None,
+    sort: Annotated[
+        JobSortName | None,
+        Query(
+            description="newest (default), oldest, probability_high or probability_low (by the "
+            "goal's forecast; jobs without one come last)"
+        ),
+    ] = None,
 ) -> Any:
-    """The caller's jobs, newest first; large result fields are left out (see GET /api/jobs/{id})."""
-    message = jobs_pb2.ListJobsRequest(page=page, per_page=per_page)
+    """The caller's jobs, newest first unless `sort` says otherwise; `total` counts the jobs that
+    match `status` and `q`. Large result fields are left out (see GET /api/jobs/{id}). Each job
+    carries its goal's forecast (forecast_probability, forecast_low, forecast_high) once reported,
+    and a PENDING job its place in the queue (queue_position, queue_estimate_seconds)."""
+    message = jobs_pb2.ListJobsRequest(page=page, per_page=per_page, query=q or "")
+    if sort is not None:
+        message.sort = enum_number(jobs_pb2.JobSort.DESCRIPTOR, sort)  # type: ignore[assignment]
     if status is not None:
         message.status = enum_number(jobs_pb2.JobStatus.DESCRIPTOR, status)  # type: ignore[assignment]
     reply = await rpc(services.jobs.ListJobs, message, caller, request)

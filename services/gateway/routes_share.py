@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from swarmcast.jobs.v1 import jobs_pb2
 
@@ -13,7 +14,9 @@ from services.gateway.convert import message_to_json, model_for
 from services.gateway.deps import Anonymous, Caller, Clients, rpc
 from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.models import GraphResponse
-from services.gateway.routes_results import graph_object
+
+# One way to stream an artifact from storage, the owner's and the share page's.
+from services.gateway.routes_results import _stream_object, graph_object
 
 router = APIRouter(tags=["sharing"], responses=ERROR_RESPONSES)
 
@@ -46,3 +49,23 @@ async def shared_graph(token: ShareToken, caller: Anonymous, services: Clients, 
     """The shared job's entity graph as an object."""
     job = await _shared(token, caller, services, request)
     return {"graph": graph_object(job.result_graph, job.id)}
+
+
+@router.get(
+    "/api/share/{token}/market_curves.json",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def shared_market_curves(
+    token: ShareToken, caller: Anonymous, services: Clients, request: Request
+) -> StreamingResponse:
+    """The shared job's market curves (market_curves.json, the same file its owner reads at
+    GET /api/jobs/{id}/sim-data/market_curves.json); 404 for an unknown or revoked link."""
+    name = "market_curves.json"
+    reply = await rpc(
+        services.jobs.GetSharedSimData,
+        jobs_pb2.GetSharedSimDataRequest(share_token=token, name=name),
+        caller,
+        request,
+    )
+    return await _stream_object(request, reply.url, name, reply.job_id)

@@ -8,6 +8,12 @@ Rules (docs/architecture.md §3):
   wall clock in microseconds, so a run resumed elsewhere continues above the old runner's values;
 - separately, the dispatch message gets in-progress acks every third of `ack_wait`, so JetStream
   leaves a live runner its job and hands a dead runner's job to another.
+
+`live_status["price_history"]` is the market chart so far, so a page opened (or reloaded) mid-run
+draws every round, not only those it saw arrive: `{"round", "prices", "goal_belief"?}` per round,
+round 0 being the opening prices once the markets are built. Bounded by `PRICE_HISTORY_MAX`: past
+it the kept rounds are thinned to every 2nd, 4th, … round (round 0 and the newest always stay),
+so the snapshots stay evenly spread over the run.
 """
 
 from __future__ import annotations
@@ -32,6 +38,37 @@ from services.gpu_runner.engine import ProgressEvent
 log = logging.getLogger("swarmcast.gpu_runner.progress")
 
 STAGE_NAMES = ("provisioning", "seeding", "building", "simulating", "analyzing")
+STAGE_BUILDING, STAGE_SIMULATING = 2, 3
+PRICE_HISTORY_MAX = 300
+
+
+class PriceHistory:
+    """One snapshot per round, in round order, at most `limit` (see the module doc)."""
+
+    def __init__(self, limit: int = PRICE_HISTORY_MAX) -> None:
+        self.limit = max(2, limit)
+        self.stride = 1
+        self._snapshots: list[dict[str, Any]] = []
+
+    def record(self, round_no: int, prices: Mapping[str, float], goal_belief: float | None) -> None:
+        snapshot: dict[str, Any] = {"round": round_no, "prices": dict(prices)}
+        if goal_belief is not None:
+            snapshot["goal_belief"] = goal_belief
+        snaps = self._snapshots
+        # A round seen again (a repeated report, or a run resumed from an earlier checkpoint)
+        # replaces what was recorded from that round on.
+        while snaps and snaps[-1]["round"] >= round_no:
+            snaps.pop()
+        # The previous newest was kept only for being the newest unless it is on the stride.
+        if snaps and snaps[-1]["round"] % self.stride:
+            snaps.pop()
+        snaps.append(snapshot)
+        while len(snaps) > self.limit:
+            self.stride *= 2
+            snaps[:] = [s for s in snaps[:-1] if s["round"] % self.stride == 0] + [snaps[-1]]
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return [{**s, "prices": dict(s["prices"])} for s in self._snapshots]
 
 
 class SeqClock:
@@ -80,6 +117,7 @@ class LiveState:
     enriched_seed: str = ""
     enrichment_citations: str = ""
     log: deque[str] = field(default_factory=deque)
+    price_history: PriceHistory = field(default_factory=PriceHistory)
     _rate_start: tuple[float, int] | None = None
     rounds_per_second: float = 0.0
 
@@ -102,6 +140,11 @@ class LiveState:
             self.extra["goal_belief"] = event.goal_belief
         if event.stage == 3 and event.round != self.round:
             self._note_round(event.round)
+        if event.prices and (
+            event.stage == STAGE_SIMULATING or (event.stage == STAGE_BUILDING and event.round == 0)
+        ):
+            # Building ends with the opening prices (round 0); each simulated round then adds one.
+            self.price_history.record(event.round, event.prices, event.goal_belief)
         self.round = event.round
         self.add_log(*event.log)
 
@@ -140,6 +183,7 @@ class LiveState:
             "attempt": self.attempt,
             "rounds_per_second": round(self.rounds_per_second, 3),
             "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "price_history": self.price_history.snapshots(),
             **self.extra,
         }
         if eta is not None:

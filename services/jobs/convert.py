@@ -12,9 +12,11 @@ from sqlalchemy import Row
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.common import scoring
+from services.jobs.domain.listing import JobSort
 from services.jobs.domain.outcomes import Resolution, TrackRecord
 from services.jobs.domain.state_machine import JobStatus
 from services.jobs.domain.tier_settings import SETTING_NAMES, TierSettings
+from services.jobs.domain.validation import ValidationError
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcomes import OutcomeView
 
@@ -31,6 +33,22 @@ _OPTIONAL_FIELDS = (
     "forecast_days", "resume_task_id",
 )  # fmt: skip
 HEAVY_FIELDS = ("result_report", "result_chat_log", "result_graph", "result_structured")
+
+
+_SORT_FROM_PROTO: dict[int, JobSort | None] = {
+    jobs_pb2.JOB_SORT_UNSPECIFIED: None,
+    jobs_pb2.JOB_SORT_NEWEST: JobSort.NEWEST,
+    jobs_pb2.JOB_SORT_OLDEST: JobSort.OLDEST,
+    jobs_pb2.JOB_SORT_PROBABILITY_HIGH: JobSort.PROBABILITY_HIGH,
+    jobs_pb2.JOB_SORT_PROBABILITY_LOW: JobSort.PROBABILITY_LOW,
+}
+
+
+def sort_from_proto(value: int) -> JobSort | None:
+    """None for JOB_SORT_UNSPECIFIED (newest first); an unknown number is refused."""
+    if value not in _SORT_FROM_PROTO:
+        raise ValidationError("sort", "sort must be newest, oldest, probability_high or probability_low")
+    return _SORT_FROM_PROTO[value]
 
 
 def status_to_proto(status: JobStatus) -> int:
@@ -55,8 +73,20 @@ def _to_value(data: Any) -> Value:
 JobLike = SimulationJob | Row[Any]
 
 
-def job_to_proto(job: JobLike, *, light: bool = False) -> jobs_pb2.Job:
-    """The job as the API shows it to its owner; `light` leaves the large result_* fields out."""
+# The goal's headline forecast: read beside the row (repository's outer join on job_forecasts);
+# a model instance has none of these attributes and shows no forecast.
+_FORECAST_FIELDS = ("forecast_probability", "forecast_low", "forecast_high")
+
+
+def job_to_proto(
+    job: JobLike,
+    *,
+    light: bool = False,
+    queue_position: int | None = None,
+    queue_estimate_seconds: int | None = None,
+) -> jobs_pb2.Job:
+    """The job as the API shows it to its owner; `light` leaves the large result_* fields out.
+    The queue fields are given for a PENDING job only (`JobsCore.queue_spots`)."""
     message = jobs_pb2.Job(
         id=job.id,
         user_id=job.user_id,
@@ -73,6 +103,14 @@ def job_to_proto(job: JobLike, *, light: bool = False) -> jobs_pb2.Job:
         value = getattr(job, name)
         if value is not None:
             setattr(message, name, value)
+    for name in _FORECAST_FIELDS:
+        value = getattr(job, name, None)
+        if value is not None:
+            setattr(message, name, value)
+    if queue_position is not None:
+        message.queue_position = queue_position
+    if queue_estimate_seconds is not None:
+        message.queue_estimate_seconds = queue_estimate_seconds
     if not light:
         for name in HEAVY_FIELDS:
             value = getattr(job, name)

@@ -202,6 +202,8 @@ class EventHandlers:
                 job = await repo.update_fields(
                     session, event.job_id, report_values(event), statuses=[JobStatus.COMPLETED]
                 )
+                if job is not None:
+                    await repo.save_completed_extras(session, job)
             if job is not None:
                 await self.notifier.notify(event.job_id)
                 return Outcome.APPLIED
@@ -223,6 +225,9 @@ class EventHandlers:
                 job = await repo.apply_change(session, job_id, change, run_id=run_id or None)
                 if job is None:
                     current = await repo.get_job(session, job_id, light=True)
+                elif job.status is JobStatus.COMPLETED:
+                    # The list's forecast and the tier's run time, with the results they come from.
+                    await repo.save_completed_extras(session, job)
             if job is not None:
                 await self.notifier.notify(job_id)
                 return Outcome.APPLIED

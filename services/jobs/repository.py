@@ -35,10 +35,12 @@ from sqlalchemy.orm import aliased, defer
 from services.common import subjects
 from services.jobs.domain.events import RowChange
 from services.jobs.domain.fair_use import ON_RUNNER, UserCounts, Waiting
+from services.jobs.domain.listing import RUN_TIME_SAMPLE, JobSort, ListQuery, headline_of, like_pattern
 from services.jobs.domain.pagination import Page
 from services.jobs.domain.sharing import share_token_digest
 from services.jobs.domain.state_machine import LIVE, JobStatus, allowed_sources
 from services.jobs.domain.validation import JobSpec, is_valid_job_id
+from services.jobs.listing_models import JobForecastRow, JobRunTimeRow
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcome_models import JobOutcomeRow, MarketOutcomeRow
 from services.jobs.runtime_models import ConsumedMessage, JobRun, OutboxMessage
@@ -56,6 +58,15 @@ HEAVY_COLUMNS = (J.result_report, J.result_chat_log, J.result_graph, J.result_st
 JobRow = Row[Any]
 _ALL_COLUMNS = tuple(J.__table__.c)
 _LIGHT_COLUMNS = tuple(c for c in J.__table__.c if c.key not in {h.key for h in HEAVY_COLUMNS})
+F = JobForecastRow
+# The goal's headline forecast (jobs.job_forecasts), read beside the row under the proto's names.
+_FORECAST_COLUMNS: tuple[Any, ...] = (
+    F.probability.label("forecast_probability"),
+    F.interval_low.label("forecast_low"),
+    F.interval_high.label("forecast_high"),
+)
+_ALL_WITH_FORECAST: tuple[Any, ...] = (*_ALL_COLUMNS, *_FORECAST_COLUMNS)
+_LIGHT_WITH_FORECAST: tuple[Any, ...] = (*_LIGHT_COLUMNS, *_FORECAST_COLUMNS)
 
 
 def _status(value: JobStatus) -> Any:
@@ -92,7 +103,11 @@ async def read_job(
     """A read-only snapshot of the job (see get_job), as a plain row."""
     if not is_valid_job_id(job_id):
         return None
-    stmt = select(*(_LIGHT_COLUMNS if light else _ALL_COLUMNS)).where(J.id == job_id)
+    stmt = (
+        select(*(_LIGHT_WITH_FORECAST if light else _ALL_WITH_FORECAST))
+        .outerjoin(F, F.job_id == J.id)
+        .where(J.id == job_id)
+    )
     if user_id is not None:
         stmt = stmt.where(J.user_id == user_id)
     return (await session.execute(stmt)).one_or_none()
@@ -105,20 +120,42 @@ async def get_by_share_token(session: AsyncSession, token: str) -> JobRow | None
     return (await session.execute(stmt)).one_or_none()
 
 
+def _list_order(sort: JobSort) -> tuple[ColumnElement[Any], ...]:
+    if sort is JobSort.OLDEST:
+        return (J.created_at.asc(), J.id.asc())
+    if sort is JobSort.PROBABILITY_HIGH:
+        return (F.probability.desc().nulls_last(), J.id.desc())
+    if sort is JobSort.PROBABILITY_LOW:
+        return (F.probability.asc().nulls_last(), J.id.desc())
+    return (J.created_at.desc(), J.id.desc())
+
+
 async def list_jobs(
-    session: AsyncSession, user_id: str, page: Page, status: JobStatus | None
+    session: AsyncSession,
+    user_id: str,
+    page: Page,
+    status: JobStatus | None,
+    query: ListQuery | None = None,
 ) -> tuple[list[JobRow], int]:
-    """A user's jobs, newest first, without originals that were superseded by a retry."""
+    """A user's jobs in `query`'s order (newest first by default), without originals that were
+    superseded by a retry; `query.text` filters by goal (or names a job id). The total counts
+    the filtered jobs. The user's rows come from ix_simulation_jobs_user_id; the search and the
+    forecast order are applied to those rows only."""
+    query = query or ListQuery()
     retry = aliased(J)
     superseded = exists().where(retry.retry_of == J.id, retry.user_id == J.user_id)
-    conditions = [J.user_id == user_id, ~superseded]
+    conditions: list[ColumnElement[bool]] = [J.user_id == user_id, ~superseded]
     if status is not None:
         conditions.append(J.status == _status(status))
+    if query.text is not None:
+        found = J.goal.ilike(like_pattern(query.text), escape="\\")
+        conditions.append(or_(found, J.id == query.job_id) if query.job_id is not None else found)
     total = (await session.execute(select(func.count()).select_from(J).where(*conditions))).scalar_one()
     stmt = (
-        select(*_LIGHT_COLUMNS)
+        select(*_LIGHT_WITH_FORECAST)
+        .outerjoin(F, F.job_id == J.id)
         .where(*conditions)
-        .order_by(J.created_at.desc(), J.id.desc())
+        .order_by(*_list_order(query.sort))
         .limit(page.per_page)
         .offset(page.offset)
     )
@@ -278,6 +315,90 @@ async def delete_jobs(session: AsyncSession, job_ids: Sequence[int]) -> int:
 async def job_ids_of_user(session: AsyncSession, user_id: str) -> list[tuple[int, JobStatus]]:
     rows = await session.execute(select(J.id, J.status).where(J.user_id == user_id).order_by(J.id))
     return [(int(r[0]), JobStatus(r[1])) for r in rows]
+
+
+# --- the list's extras (domain/listing.py) -----------------------------------------------------
+
+
+async def save_completed_extras(session: AsyncSession, job: SimulationJob) -> None:
+    """With a job's report: its headline forecast (replaced, or removed when the results carry
+    none) and, once, how long it held a runner."""
+    headline = headline_of(job.result_structured)
+    if headline is None:
+        await session.execute(delete(F).where(F.job_id == job.id))
+    else:
+        values = {
+            "probability": headline.probability,
+            "interval_low": headline.low,
+            "interval_high": headline.high,
+        }
+        stmt = pg_insert(F).values(job_id=job.id, **values)
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=[F.job_id], set_={**values, "updated_at": func.now()})
+        )
+    if job.tier and job.pipeline_seconds is not None and job.completed_at is not None:
+        await session.execute(
+            pg_insert(JobRunTimeRow)
+            .values(
+                job_id=job.id,
+                tier=job.tier,
+                run_seconds=(job.provision_seconds or 0) + job.pipeline_seconds,
+                completed_at=job.completed_at,
+            )
+            .on_conflict_do_nothing(index_elements=[JobRunTimeRow.job_id])
+        )
+
+
+async def queue_positions(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """Each given PENDING job's tier and place in that tier's queue (1 = taken next).
+
+    Runners take a tier's dispatches in publish order: the JetStream sequence, then (not yet
+    published) the dispatch time. Jobs held back by fair use have no dispatch yet and follow.
+    """
+    if not job_ids:
+        return {}
+    ranked = (
+        select(
+            J.id.label("job_id"),
+            J.tier.label("tier"),
+            func.row_number()
+            .over(
+                partition_by=J.tier,
+                order_by=(
+                    J.workflow_run_id.is_(None),
+                    JobRun.stream_seq.asc().nulls_last(),
+                    JobRun.dispatched_at.asc().nulls_last(),
+                    J.id,
+                ),
+            )
+            .label("position"),
+        )
+        .outerjoin(JobRun, JobRun.run_id == J.workflow_run_id)
+        .where(J.status == _status(JobStatus.PENDING))
+        .subquery()
+    )
+    stmt = select(ranked.c.job_id, ranked.c.tier, ranked.c.position).where(ranked.c.job_id.in_(list(job_ids)))
+    return {int(r[0]): (str(r[1] or ""), int(r[2])) for r in await session.execute(stmt)}
+
+
+async def running_by_tier(session: AsyncSession, tiers: Sequence[str]) -> dict[str, int]:
+    """How many jobs of each tier hold a runner now (PROVISIONING or RUNNING)."""
+    on_runner = [_status(JobStatus.PROVISIONING), _status(JobStatus.RUNNING)]
+    stmt = (
+        select(J.tier, func.count()).where(J.status.in_(on_runner), J.tier.in_(list(tiers))).group_by(J.tier)
+    )
+    return {str(r[0]): int(r[1]) for r in await session.execute(stmt)}
+
+
+async def recent_run_seconds(session: AsyncSession, tier: str, limit: int = RUN_TIME_SAMPLE) -> list[int]:
+    """Run times of the tier's most recently completed jobs (newest first)."""
+    stmt = (
+        select(JobRunTimeRow.run_seconds)
+        .where(JobRunTimeRow.tier == tier)
+        .order_by(JobRunTimeRow.completed_at.desc())
+        .limit(limit)
+    )
+    return [int(v) for v in (await session.scalars(stmt)).all()]
 
 
 # --- fair use (domain/fair_use.py) ----------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +44,12 @@ from services.jobs.domain.fair_use import (
     fair_use_lock_key,
     release_now,
 )
+from services.jobs.domain.listing import (
+    JobSort,
+    check_list_query,
+    queue_estimate_seconds,
+    run_seconds,
+)
 from services.jobs.domain.pagination import Page, resolve_page
 from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
 from services.jobs.domain.state_machine import LIVE, TERMINAL, JobStatus
@@ -70,6 +76,8 @@ from services.jobs.watch import ChangeNotifier
 # docs/architecture.md §6: the same user + seed + goal + tier while one is live within 60 s is a duplicate.
 DUPLICATE_WINDOW = timedelta(seconds=60)
 SIM_DATA_URL_TTL = timedelta(hours=1)
+# What a share link's public page may read of the simulation data (the market chart).
+SHARED_ARTIFACTS = frozenset({"market_curves.json"})
 DELETED_BY_USER = "deleted by user"
 RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.REFUNDED})
 
@@ -83,6 +91,14 @@ class JobPage:
     jobs: list[JobRow]
     total: int
     page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpot:
+    """A PENDING job's place in its tier's queue (1 = next) and its expected wait."""
+
+    position: int
+    estimate_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,12 +400,42 @@ class JobsCore:
             return await repo.read_job(session, job_id, user_id=identity.user_id, light=True)
 
     async def list_jobs(
-        self, identity: Identity, *, page: int, per_page: int, status: JobStatus | None
+        self,
+        identity: Identity,
+        *,
+        page: int,
+        per_page: int,
+        status: JobStatus | None,
+        query: str = "",
+        sort: JobSort | None = None,
     ) -> JobPage:
         resolved = resolve_page(page, per_page)
+        search = check_list_query(query, sort)
         async with self.readers() as session:
-            jobs, total = await repo.list_jobs(session, identity.user_id, resolved, status)
+            jobs, total = await repo.list_jobs(session, identity.user_id, resolved, status, search)
         return JobPage(jobs=jobs, total=total, page=resolved)
+
+    async def queue_spots(self, jobs: Sequence[JobRow]) -> dict[int, QueueSpot]:
+        """Where each PENDING job among `jobs` waits, and for about how long (others are absent)."""
+        pending = [job.id for job in jobs if JobStatus(job.status) is JobStatus.PENDING]
+        if not pending:
+            return {}
+        async with self.readers() as session:
+            positions = await repo.queue_positions(session, pending)
+            tiers = sorted({tier for tier, _ in positions.values()})
+            if not tiers:
+                return {}
+            running = await repo.running_by_tier(session, tiers)
+            typical = {
+                tier: run_seconds(tier, await repo.recent_run_seconds(session, tier)) for tier in tiers
+            }
+        return {
+            job_id: QueueSpot(
+                position=position,
+                estimate_seconds=queue_estimate_seconds(position, typical[tier], running.get(tier, 0)),
+            )
+            for job_id, (tier, position) in positions.items()
+        }
 
     async def cancel_job(self, identity: Identity, job_id: int) -> SimulationJob:
         async with self.sessions() as session, session.begin():
@@ -515,6 +561,22 @@ class JobsCore:
         if self.deleted_users is not None and self.deleted_users.is_deleted(job.user_id):
             raise NotFound("share link not found or revoked")  # its owner's data is being deleted
         return job
+
+    async def shared_sim_data(self, token: str, name: str) -> tuple[int, str]:
+        """The shared job's id and a presigned URL of one of its artifacts (SHARED_ARTIFACTS only)."""
+        if name not in SHARED_ARTIFACTS:
+            raise ValidationError(
+                "name", f"only {', '.join(sorted(SHARED_ARTIFACTS))} of a shared job can be read"
+            )
+        job = await self.shared_job(token)
+        if not job.sim_data_available:
+            raise NotFound(f"the shared simulation has no {name}")
+        key = artifact_key(job.id, name)
+
+        def presign() -> str:
+            return self.store.client.presigned_get_object(self.store.bucket, key, SIM_DATA_URL_TTL)
+
+        return job.id, await asyncio.to_thread(presign)
 
     # --- operator ---------------------------------------------------------------------------------
 

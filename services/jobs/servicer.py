@@ -26,6 +26,7 @@ from services.jobs.convert import (
     route_from_proto,
     route_to_proto,
     shared_job_to_proto,
+    sort_from_proto,
     status_from_proto,
     track_record_to_proto,
 )
@@ -33,6 +34,7 @@ from services.jobs.domain.outcomes import ResolutionInput
 from services.jobs.domain.state_machine import TERMINAL
 from services.jobs.domain.validation import JobFields
 from services.jobs.domain.visibility import job_not_found
+from services.jobs.repository import JobRow
 from services.jobs.service import SIM_DATA_URL_TTL, JobsCore
 from services.jobs.watch import WatchHub
 
@@ -41,6 +43,9 @@ Ctx: TypeAlias = grpc.aio.ServicerContext
 # WatchJob is driven by change notifications; this slow re-read only covers a notification lost
 # in a NATS outage.
 WATCH_RESYNC_SECONDS = 30.0
+# A PENDING job's queue position moves when other jobs are taken, which notifies their watchers,
+# not this one's: re-read this often while it waits.
+WATCH_QUEUE_RESYNC_SECONDS = 2.0
 
 
 def _optional(message: object, name: str) -> object | None:
@@ -106,10 +111,27 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         job = await self.core.launch_draft(identity, request.job_id)
         return jobs_pb2.LaunchDraftResponse(job=job_to_proto(job))
 
+    async def _jobs_to_proto(self, jobs: list[JobRow], *, light: bool) -> list[jobs_pb2.Job]:
+        """The jobs as messages, PENDING ones with their place in the queue."""
+        spots = await self.core.queue_spots(jobs)
+        messages = []
+        for job in jobs:
+            spot = spots.get(job.id)
+            messages.append(
+                job_to_proto(
+                    job,
+                    light=light,
+                    queue_position=None if spot is None else spot.position,
+                    queue_estimate_seconds=None if spot is None else spot.estimate_seconds,
+                )
+            )
+        return messages
+
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: Ctx) -> jobs_pb2.GetJobResponse:
         identity = require_identity()
         job = await self.core.get_job(identity, request.job_id)
-        return jobs_pb2.GetJobResponse(job=job_to_proto(job))
+        (message,) = await self._jobs_to_proto([job], light=False)
+        return jobs_pb2.GetJobResponse(job=message)
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: Ctx) -> jobs_pb2.ListJobsResponse:
         identity = require_identity()
@@ -118,9 +140,11 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             page=request.page,
             per_page=request.per_page,
             status=status_from_proto(request.status),
+            query=request.query,
+            sort=sort_from_proto(request.sort),
         )
         return jobs_pb2.ListJobsResponse(
-            jobs=[job_to_proto(job, light=True) for job in result.jobs],
+            jobs=await self._jobs_to_proto(result.jobs, light=True),
             total=result.total,
             page=result.page.page,
             per_page=result.page.per_page,
@@ -145,7 +169,10 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
 
     async def _read_for_watch(self, identity: Identity, job_id: int) -> jobs_pb2.Job | None:
         job = await self.core.find_job(identity, job_id)
-        return None if job is None else job_to_proto(job, light=True)
+        if job is None:
+            return None
+        (message,) = await self._jobs_to_proto([job], light=True)
+        return message
 
     async def WatchJob(
         self, request: jobs_pb2.WatchJobRequest, context: Ctx
@@ -159,8 +186,11 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
                 raise job_not_found(job_id)
             yield jobs_pb2.WatchJobResponse(job=last)
             while status_from_proto(last.status) not in TERMINAL:
+                timeout = self.resync_seconds
+                if last.HasField("queue_position"):
+                    timeout = min(timeout, WATCH_QUEUE_RESYNC_SECONDS)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=self.resync_seconds)
+                    await asyncio.wait_for(changed.wait(), timeout=timeout)
                 changed.clear()
                 current = await self._read_for_watch(identity, job_id)
                 if current is None:
@@ -210,6 +240,15 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         files = await self.core.sim_data(identity, request.job_id)
         return jobs_pb2.GetSimDataResponse(
             files=files, expires_in_seconds=int(SIM_DATA_URL_TTL.total_seconds())
+        )
+
+    async def GetSharedSimData(
+        self, request: jobs_pb2.GetSharedSimDataRequest, context: Ctx
+    ) -> jobs_pb2.GetSharedSimDataResponse:
+        # Public: the token is the only credential.
+        job_id, url = await self.core.shared_sim_data(request.share_token, request.name)
+        return jobs_pb2.GetSharedSimDataResponse(
+            url=url, expires_in_seconds=int(SIM_DATA_URL_TTL.total_seconds()), job_id=job_id
         )
 
     async def GetGraph(self, request: jobs_pb2.GetGraphRequest, context: Ctx) -> jobs_pb2.GetGraphResponse:

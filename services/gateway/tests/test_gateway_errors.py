@@ -69,7 +69,7 @@ def test_security_headers(anon: Api) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/login", "/signup", "/jobs", "/jobs/new", "/jobs/12", "/share/abc_DEF-123", "/account", "/admin"],
+    ["/", "/login", "/signup", "/jobs", "/jobs/new", "/jobs/12", "/account", "/admin"],
 )
 def test_ui_pages_serve_the_app(anon: Api, path: str) -> None:
     response = anon.get(path)

@@ -23,6 +23,14 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATUS_FAILED: _ClassVar[JobStatus]
     JOB_STATUS_REFUNDED: _ClassVar[JobStatus]
 
+class JobSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_SORT_UNSPECIFIED: _ClassVar[JobSort]
+    JOB_SORT_NEWEST: _ClassVar[JobSort]
+    JOB_SORT_OLDEST: _ClassVar[JobSort]
+    JOB_SORT_PROBABILITY_HIGH: _ClassVar[JobSort]
+    JOB_SORT_PROBABILITY_LOW: _ClassVar[JobSort]
+
 class Resolution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RESOLUTION_UNSPECIFIED: _ClassVar[Resolution]
@@ -38,13 +46,18 @@ JOB_STATUS_REPORTING: JobStatus
 JOB_STATUS_COMPLETED: JobStatus
 JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_REFUNDED: JobStatus
+JOB_SORT_UNSPECIFIED: JobSort
+JOB_SORT_NEWEST: JobSort
+JOB_SORT_OLDEST: JobSort
+JOB_SORT_PROBABILITY_HIGH: JobSort
+JOB_SORT_PROBABILITY_LOW: JobSort
 RESOLUTION_UNSPECIFIED: Resolution
 RESOLUTION_YES: Resolution
 RESOLUTION_NO: Resolution
 RESOLUTION_ANNULLED: Resolution
 
 class Job(_message.Message):
-    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config", "shared")
+    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config", "shared", "forecast_probability", "forecast_low", "forecast_high", "queue_position", "queue_estimate_seconds")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +95,11 @@ class Job(_message.Message):
     RESUME_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     MARKETS_CONFIG_FIELD_NUMBER: _ClassVar[int]
     SHARED_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_LOW_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_HIGH_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_ESTIMATE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     id: int
     user_id: str
     seed_text: str
@@ -119,7 +137,12 @@ class Job(_message.Message):
     resume_task_id: str
     markets_config: _struct_pb2.Value
     shared: bool
-    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., shared: _Optional[bool] = ...) -> None: ...
+    forecast_probability: float
+    forecast_low: float
+    forecast_high: float
+    queue_position: int
+    queue_estimate_seconds: int
+    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., shared: _Optional[bool] = ..., forecast_probability: _Optional[float] = ..., forecast_low: _Optional[float] = ..., forecast_high: _Optional[float] = ..., queue_position: _Optional[int] = ..., queue_estimate_seconds: _Optional[int] = ...) -> None: ...
 
 class SharedJob(_message.Message):
     __slots__ = ("id", "goal", "tier", "status", "created_at", "completed_at", "forecast_days", "result_report", "result_graph", "result_structured", "result_chat_log", "key_insight", "markets_config")
@@ -284,14 +307,18 @@ class GetJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("page", "per_page", "status")
+    __slots__ = ("page", "per_page", "status", "query", "sort")
     PAGE_FIELD_NUMBER: _ClassVar[int]
     PER_PAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    SORT_FIELD_NUMBER: _ClassVar[int]
     page: int
     per_page: int
     status: JobStatus
-    def __init__(self, page: _Optional[int] = ..., per_page: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
+    query: str
+    sort: JobSort
+    def __init__(self, page: _Optional[int] = ..., per_page: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., query: _Optional[str] = ..., sort: _Optional[_Union[JobSort, str]] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "total", "page", "per_page")
@@ -405,6 +432,24 @@ class GetSimDataResponse(_message.Message):
     files: _containers.ScalarMap[str, str]
     expires_in_seconds: int
     def __init__(self, files: _Optional[_Mapping[str, str]] = ..., expires_in_seconds: _Optional[int] = ...) -> None: ...
+
+class GetSharedSimDataRequest(_message.Message):
+    __slots__ = ("share_token", "name")
+    SHARE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    share_token: str
+    name: str
+    def __init__(self, share_token: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetSharedSimDataResponse(_message.Message):
+    __slots__ = ("url", "expires_in_seconds", "job_id")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    expires_in_seconds: int
+    job_id: int
+    def __init__(self, url: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., job_id: _Optional[int] = ...) -> None: ...
 
 class GetGraphRequest(_message.Message):
     __slots__ = ("job_id",)

@@ -106,6 +106,11 @@ class JobsServiceStub:
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataRequest.SerializeToString,
                 response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataResponse.FromString,
                 _registered_method=True)
+        self.GetSharedSimData = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/GetSharedSimData',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataResponse.FromString,
+                _registered_method=True)
         self.GetGraph = channel.unary_unary(
                 '/swarmcast.jobs.v1.JobsService/GetGraph',
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetGraphRequest.SerializeToString,
@@ -239,6 +244,13 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSharedSimData(self, request, context):
+        """Public, read-only: one artifact of a shared job (only market_curves.json), by its share token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetGraph(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -365,6 +377,11 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.GetSimData,
                     request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataRequest.FromString,
                     response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataResponse.SerializeToString,
+            ),
+            'GetSharedSimData': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSharedSimData,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataResponse.SerializeToString,
             ),
             'GetGraph': grpc.unary_unary_rpc_method_handler(
                     servicer.GetGraph,
@@ -787,6 +804,33 @@ class JobsService:
             '/swarmcast.jobs.v1.JobsService/GetSimData',
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataRequest.SerializeToString,
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSimDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSharedSimData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/GetSharedSimData',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedSimDataResponse.FromString,
             options,
             channel_credentials,
             insecure,
