@@ -383,10 +383,14 @@ class ProfilesFile(TypedDict):
 
 
 class ChatEntry(TypedDict):
+    """`entity_id`: the entity the author speaks for (profiles.json), so a reader can tie an entry
+    to the entity graph's nodes."""
+
     round: int
     kind: str
     author_id: int
     author: str
+    entity_id: NotRequired[str]
     text: str
 
 
@@ -404,8 +408,17 @@ class ChatPost(ChatEntry):
 
 
 class ChatTrade(ChatEntry):
+    """A filled order, as in trades.json: `side` buy or sell, `outcome` yes or no, `cash` paid or
+    received, prices the YES price around it; `text` says the same in one line."""
+
     trade_id: int
     market_id: str
+    side: NotRequired[str]
+    outcome: NotRequired[str]
+    shares: NotRequired[float]
+    cash: NotRequired[float]
+    price_before: NotRequired[float]
+    price_after: NotRequired[float]
 
 
 class ChatLogFile(TypedDict):

@@ -270,6 +270,7 @@ def chat_log(world: World) -> contract.ChatLogFile:
             "post_id": p.id,
             "author_id": p.author,
             "author": world.agents[p.author].name,
+            "entity_id": world.agents[p.author].entity_id,
             "text": p.text,
             "parent_id": p.parent_id,
             "market_id": p.market_id,
@@ -287,10 +288,18 @@ def chat_log(world: World) -> contract.ChatLogFile:
                     "trade_id": t.id,
                     "author_id": t.agent_id,
                     "author": world.agents[t.agent_id].name,
+                    "entity_id": world.agents[t.agent_id].entity_id,
+                    # `text` stays for readers of older logs; the fields let a reader word it itself
                     "text": f"{'bought' if t.side == 'buy' else 'sold'} {t.shares:.2f} "
                     f"{t.outcome.upper()} on "
                     f"{t.market_id} for {t.cash:.2f} (YES {t.price_before:.3f} -> {t.price_after:.3f})",
                     "market_id": t.market_id,
+                    "side": t.side,
+                    "outcome": t.outcome,
+                    "shares": r4(t.shares),
+                    "cash": r4(t.cash),
+                    "price_before": r4(t.price_before),
+                    "price_after": r4(t.price_after),
                 },
             )
         )
@@ -304,6 +313,7 @@ def chat_log(world: World) -> contract.ChatLogFile:
                         "kind": "thought",
                         "author_id": agent_id,
                         "author": world.agents[agent_id].name,
+                        "entity_id": world.agents[agent_id].entity_id,
                         "text": text,
                     },
                 )

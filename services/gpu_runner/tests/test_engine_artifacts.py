@@ -93,3 +93,51 @@ async def test_the_contract_rejects_what_it_does_not_describe():
         validate_artifact("posts.json", raw[:-2])
     with pytest.raises(ArtifactError, match=r"report\.md is not an artifact"):
         validate_artifact("report.md", b"{}")
+
+
+async def test_chat_trades_carry_the_trade_and_every_entry_its_entity():
+    artifacts = await heuristic_run()
+    entries = json.loads(artifacts["chat_log.json"])["entries"]
+    trades = {t["id"]: t for t in json.loads(artifacts["trades.json"])["trades"]}
+    entity_of = {a["agent_id"]: a["entity_id"] for a in json.loads(artifacts["profiles.json"])["agents"]}
+    chat_trades = [e for e in entries if e["kind"] == "trade"]
+    assert chat_trades and len(chat_trades) == len(trades)
+    for entry in chat_trades:
+        trade = trades[entry["trade_id"]]
+        # the same order as trades.json, field for field, and the one-line text kept for older readers
+        for key in ("side", "outcome", "shares", "cash", "price_before", "price_after", "market_id"):
+            assert entry[key] == trade[key], (key, entry, trade)
+        assert entry["text"].startswith("bought " if trade["side"] == "buy" else "sold ")
+    assert all(e["entity_id"] == entity_of[e["author_id"]] for e in entries)
+
+
+def test_a_chat_log_from_an_older_engine_still_matches_the_contract():
+    old = {
+        "entries": [
+            {
+                "round": 1,
+                "kind": "post",
+                "post_id": 0,
+                "author_id": 0,
+                "author": "A",
+                "text": "hi",
+                "parent_id": None,
+                "market_id": None,
+            },
+            {
+                "round": 1,
+                "kind": "trade",
+                "trade_id": 0,
+                "author_id": 0,
+                "author": "A",
+                "text": "bought 1.00 YES on m1 for 0.50 (YES 0.500 -> 0.510)",
+                "market_id": "m1",
+            },
+        ]
+    }
+    assert validate_artifact("chat_log.json", dump_artifact(old)) == old
+    # a mistyped trade field matches no entry shape in full (pydantic then keeps the thought's
+    # fields, so the error names the fields left over)
+    with pytest.raises(ArtifactError, match=r"chat_log\.json"):
+        broken = {"entries": [{**old["entries"][1], "shares": "1.0"}]}
+        validate_artifact("chat_log.json", dump_artifact(broken))
