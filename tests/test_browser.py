@@ -71,7 +71,7 @@ def test_signup_to_shared_report(stack: RunningStack, playwright_api: Any, tmp_p
         page.set_input_files("#seed_file", str(REPO_ROOT / "demos" / "harbor_transit.md"))
         page.wait_for_function("document.querySelector('#seed_text').value.includes('Measure T')")
         page.fill("#goal", GOAL)
-        page.select_option("#tier", "large")  # the longest run: live progress stays on screen a while
+        page.check("#tier-large")  # the longest run: live progress stays on screen a while
         page.uncheck("#enrich_web")
         page.fill("#forecast_days", "45")
         page.screenshot(path=shots / "02-new-simulation.png", full_page=True)

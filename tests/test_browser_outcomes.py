@@ -99,7 +99,7 @@ def test_record_an_outcome_and_read_the_track_record(
         page.set_input_files("#seed_file", str(DEMO))
         page.wait_for_function("document.querySelector('#seed_text').value.includes('Measure T')")
         page.fill("#goal", GOAL)
-        page.select_option("#tier", "small")
+        page.check("#tier-small")
         page.uncheck("#enrich_web")
         page.click("#launch")
         page.wait_for_url(re.compile(r".*/jobs/\d+$"))

@@ -71,7 +71,7 @@ def test_the_form_refuses_at_the_field_and_offers_questions(
         seed_error = page.locator("#seed_error")
         seed_error.wait_for(state="visible")
         assert seed_error.inner_text() == (
-            "seed_text is too short: 13 words; a forecast needs at least 30 words of evidence"
+            "The seed is too short: 13 words; a forecast needs at least 30 words of evidence."
         )
         assert page.get_attribute("#seed_text", "aria-invalid") == "true"
         assert page.locator("#goal_error").is_hidden()

@@ -56,7 +56,9 @@ class ApiClient:
     """The gateway over HTTP as one signed-in user (own client address for per-address limits)."""
 
     def __init__(self, base_url: str, account: Account) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30.0, headers={"X-Forwarded-For": client_address()})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=30.0, headers={"X-Forwarded-For": client_address()}
+        )
         reply = self.http.post("/api/auth/login", json={"email": account.email, "password": account.password})
         reply.raise_for_status()
         self.session = reply.json()
@@ -67,7 +69,9 @@ class ApiClient:
         reply.raise_for_status()
         return reply.json() if reply.content else None
 
-    def create_job(self, *, tier: str = "small", goal: str = DEMO_GOAL, seed_text: str | None = None) -> dict[str, Any]:
+    def create_job(
+        self, *, tier: str = "small", goal: str = DEMO_GOAL, seed_text: str | None = None
+    ) -> dict[str, Any]:
         body = {
             "seed_text": seed_text if seed_text is not None else DEMO_SEED.read_text(encoding="utf-8"),
             "goal": goal,
@@ -78,7 +82,9 @@ class ApiClient:
         job: dict[str, Any] = self.call("POST", "/api/jobs", json=body)["job"]
         return job
 
-    def wait_for(self, job_id: int, statuses: set[str] | frozenset[str] = frozenset(TERMINAL), timeout: float = 240.0) -> dict[str, Any]:
+    def wait_for(
+        self, job_id: int, statuses: set[str] | frozenset[str] = frozenset(TERMINAL), timeout: float = 240.0
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             job: dict[str, Any] = self.call("GET", f"/api/jobs/{job_id}")["job"]
@@ -117,10 +123,16 @@ class Ui:
         if not AXE_JS.exists():
             pytest.fail(f"{AXE_JS} is missing: run `make setup` (axe-core is a .tools npm package)")
         if not self.page.evaluate("typeof window.axe === 'object'"):
-            self.page.add_script_tag(path=str(AXE_JS))
+            # evaluate, not a <script> tag: the page's CSP allows only its own scripts
+            self.page.evaluate(AXE_JS.read_text(encoding="utf-8"))
         result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         return [
-            {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
+            {
+                "id": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "nodes": [n["target"] for n in v["nodes"][:5]],
+            }
             for v in result["violations"]
             if v["impact"] in ("serious", "critical")
         ]
@@ -131,7 +143,8 @@ class Ui:
             """() => {
                 const width = document.documentElement.clientWidth;
                 const out = [];
-                if (document.documentElement.scrollWidth > width + 1) out.push(`page scrollWidth ${document.documentElement.scrollWidth} > ${width}`);
+                const page = document.documentElement.scrollWidth;
+                if (page > width + 1) out.push(`page scrollWidth ${page} > ${width}`);
                 for (const el of document.querySelectorAll('body *')) {
                     const r = el.getBoundingClientRect();
                     if (r.width === 0 || r.height === 0) continue;
@@ -141,7 +154,9 @@ class Ui:
                         if (o === 'auto' || o === 'scroll' || o === 'hidden') { clipped = true; break; }
                         scroller = scroller.parentElement;
                     }
-                    if (!clipped && r.right > width + 1) out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
+                    if (clipped || r.right <= width + 1) continue;
+                    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+                    out.push(`${name}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
                 }
                 return out.slice(0, 20);
             }"""
@@ -152,7 +167,9 @@ class Ui:
 @pytest.fixture(scope="session")
 def ui_account(stack: RunningStack) -> Account:
     email = unique_email("ui")
-    with httpx.Client(base_url=stack.gateway_url, timeout=30.0, headers={"X-Forwarded-For": client_address()}) as http:
+    with httpx.Client(
+        base_url=stack.gateway_url, timeout=30.0, headers={"X-Forwarded-For": client_address()}
+    ) as http:
         reply = http.post("/api/auth/register", json={"email": email, "password": PASSWORD})
         reply.raise_for_status()
         return Account(email=email, password=PASSWORD, user=reply.json()["user"])
@@ -184,7 +201,9 @@ def viewport(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def _open_ui(playwright_api: Any, stack: RunningStack, profile: Path, viewport: str, session: dict[str, Any] | None) -> Ui:
+def _open_ui(
+    playwright_api: Any, stack: RunningStack, profile: Path, viewport: str, session: dict[str, Any] | None
+) -> Ui:
     context = launch_browser(
         playwright_api,
         profile,
@@ -202,13 +221,20 @@ def _open_ui(playwright_api: Any, stack: RunningStack, profile: Path, viewport: 
     page = context.new_page()
     page.set_default_timeout(30_000)
     ui = Ui(page=page, context=context, base=stack.gateway_url, viewport=viewport)
-    page.on("console", lambda m: ui.errors.append(m.text) if m.type == "error" and not m.text.startswith(BENIGN_CONSOLE) else None)
+    page.on(
+        "console",
+        lambda m: (
+            ui.errors.append(m.text) if m.type == "error" and not m.text.startswith(BENIGN_CONSOLE) else None
+        ),
+    )
     page.on("pageerror", lambda e: ui.errors.append(f"pageerror: {e}"))
     return ui
 
 
 @pytest.fixture
-def ui(playwright_api: Any, stack: RunningStack, ui_account: Account, tmp_path: Path, viewport: str) -> Iterator[Ui]:
+def ui(
+    stack: RunningStack, playwright_api: Any, ui_account: Account, tmp_path: Path, viewport: str
+) -> Iterator[Ui]:
     client = ApiClient(stack.gateway_url, ui_account)
     session = client.session
     client.close()
@@ -221,7 +247,7 @@ def ui(playwright_api: Any, stack: RunningStack, ui_account: Account, tmp_path: 
 
 
 @pytest.fixture
-def anon_ui(playwright_api: Any, stack: RunningStack, tmp_path: Path, viewport: str) -> Iterator[Ui]:
+def anon_ui(stack: RunningStack, playwright_api: Any, tmp_path: Path, viewport: str) -> Iterator[Ui]:
     opened = _open_ui(playwright_api, stack, tmp_path / "anon-profile", viewport, None)
     try:
         yield opened

@@ -197,3 +197,17 @@ export async function download(path, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+let configPromise = null;
+
+/**
+ * The public settings the UI adapts to (GET /api/config: search_provider, seed limits, samples),
+ * asked once per page load. A failure is not kept: the next call asks again.
+ */
+export function appConfig() {
+  configPromise ??= api('GET', '/api/config', { auth: false }).catch((err) => {
+    configPromise = null;
+    throw err;
+  });
+  return configPromise;
+}

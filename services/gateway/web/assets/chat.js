@@ -1,5 +1,7 @@
 // The chat replay (chat_log.json / result_chat_log) with filters by agent, action type and round,
-// and a "play" mode that steps through the rounds.
+// and a "play" mode that steps through the rounds. Trades read as sentences; every post and trade
+// has an element id (chat-post-<id>, chat-trade-<id>) that a 'chat-reveal' event can bring into
+// view; an optional shared timeline (timeline.js) keeps the round in step with the other figures.
 
 import { h } from './dom.js';
 
@@ -12,6 +14,9 @@ const KIND_LABELS = {
   trade: 'trade',
   thought: 'thought',
 };
+// Older engines wrote only the text: "bought 12.50 YES on m1 for 8.20 (YES 0.480 -> 0.520)".
+const TRADE_TEXT = /^(bought|sold)\s+([\d.]+)\s+(YES|NO)\s+on\s+(\S+)\s+for\s+([\d.]+)\s*\(YES\s+([\d.]+)\s*->\s*([\d.]+)\)/i;
+const TRADE_SHORT = /^(buy|sell)s?\s+([\d.]+)\s+(YES|NO)\s+on\s+(\S+)/i;
 
 /** {entries: [...]}, a bare array, or JSON text of either → entries. */
 export function chatEntries(log) {
@@ -27,15 +32,81 @@ export function chatEntries(log) {
   return Array.isArray(entries) ? entries.filter((e) => e && typeof e === 'object') : [];
 }
 
+/** The element id of an entry: chat-trade-<trade_id> for trades, chat-post-<post_id> for posts of any kind; null for thoughts. */
+export function chatEntryId(e) {
+  const trade = String(e?.kind) === 'trade';
+  const id = trade ? e?.trade_id : e?.post_id;
+  if (id === null || id === undefined || id === '' || !Number.isInteger(Number(id))) return null;
+  return `chat-${trade ? 'trade' : 'post'}-${Number(id)}`;
+}
+
+const finite = (v) => (v === null || v === undefined || v === '' ? null : Number.isFinite(Number(v)) ? Number(v) : null);
+
+/** A trade's facts from its fields, or parsed from the text of older logs; null when neither says. */
+export function tradeFacts(e) {
+  if (e?.side && e?.outcome && finite(e.shares) !== null) {
+    return {
+      side: String(e.side).toLowerCase() === 'sell' ? 'sell' : 'buy',
+      outcome: String(e.outcome).toUpperCase(),
+      shares: finite(e.shares),
+      cash: finite(e.cash),
+      before: finite(e.price_before),
+      after: finite(e.price_after),
+      market: e.market_id ?? null,
+    };
+  }
+  const text = String(e?.text ?? '').trim();
+  const full = TRADE_TEXT.exec(text);
+  if (full) {
+    return { side: full[1].toLowerCase() === 'sold' ? 'sell' : 'buy', outcome: full[3].toUpperCase(), shares: Number(full[2]), cash: Number(full[5]), before: Number(full[6]), after: Number(full[7]), market: e.market_id ?? full[4] };
+  }
+  const short = TRADE_SHORT.exec(text);
+  if (short) {
+    return { side: short[1].toLowerCase() === 'sell' ? 'sell' : 'buy', outcome: short[3].toUpperCase(), shares: Number(short[2]), cash: null, before: null, after: null, market: e.market_id ?? short[4] };
+  }
+  return null;
+}
+
+const shareCount = (v) => String(Math.round(v * 100) / 100);
+
+function questionOf(markets, id) {
+  if (!markets || id === null || id === undefined) return '';
+  const q = markets instanceof Map ? markets.get(String(id)) ?? markets.get(id) : markets[id];
+  return q && String(q) !== String(id) ? String(q) : '';
+}
+
+/** Two prices as percentages, with a decimal when whole numbers would look the same. */
+function pricePair(a, b) {
+  const digits = Math.round(a * 100) === Math.round(b * 100) ? 1 : 0;
+  return [`${(a * 100).toFixed(digits)}%`, `${(b * 100).toFixed(digits)}%`];
+}
+
+/** "Mayor Dana Okafor bought 12.5 YES shares in m1 (“Will …?”) for 8.20, moving YES from 48% to 52%." */
+export function tradeSentence(e, markets) {
+  const f = tradeFacts(e);
+  if (!f) return String(e?.text ?? '');
+  const who = e.author ?? `Agent ${e.author_id ?? '?'}`;
+  const question = questionOf(markets, f.market);
+  let out = `${who} ${f.side === 'sell' ? 'sold' : 'bought'} ${shareCount(f.shares)} ${f.outcome} ${f.shares === 1 ? 'share' : 'shares'}`;
+  if (f.market) out += ` in ${f.market}${question ? ` (“${question}”)` : ''}`;
+  if (f.cash !== null) out += ` for ${f.cash.toFixed(2)}`;
+  if (f.before !== null && f.after !== null) {
+    const [from, to] = pricePair(f.before, f.after);
+    out += from === to ? `, leaving YES at ${from}` : `, moving YES from ${from} to ${to}`;
+  }
+  return `${out}.`;
+}
+
 function options(select, values, allLabel, label = (v) => v) {
   select.replaceChildren(h('option', { value: '' }, allLabel), ...values.map((v) => h('option', { value: String(v) }, label(v))));
 }
 
-function entryView(e) {
+function entryView(e, markets) {
   const kind = String(e.kind || 'post');
+  const question = questionOf(markets, e.market_id);
   return h(
     'li',
-    { class: ['chat-entry', `kind-${kind.replace(/[^a-z_]/g, '')}`] },
+    { class: ['chat-entry', `kind-${kind.replace(/[^a-z_]/g, '')}`], id: chatEntryId(e), tabindex: -1 },
     h(
       'div',
       { class: 'chat-meta' },
@@ -43,28 +114,39 @@ function entryView(e) {
       h('strong', { class: 'author' }, e.author ?? `agent ${e.author_id ?? '?'}`),
       h('span', { class: 'tag' }, KIND_LABELS[kind] || kind),
       e.reply_to_author ? h('span', { class: 'muted' }, `↪ ${e.reply_to_author}`) : null,
-      e.market_id ? h('span', { class: 'muted' }, `market ${e.market_id}`) : null,
+      e.market_id ? h('span', { class: 'muted', title: question || null }, `market ${e.market_id}`) : null,
     ),
-    h('div', { class: 'chat-text' }, String(e.text ?? '')),
+    h('div', { class: 'chat-text' }, kind === 'trade' ? tradeSentence(e, markets) : String(e.text ?? '')),
   );
 }
 
-/** The replay widget for `entries`; a running replay stops when `signal` aborts (page left). */
-export function chatReplay(entries, { signal } = {}) {
+/**
+ * The replay widget for `entries`; a running replay stops when `signal` aborts (page left).
+ * `timeline` (timeline.js) shares the round with the chart and the graph; `markets` (Map id →
+ * question) words the trades; `pageSize` how many entries each "Show more" adds.
+ */
+export function chatReplay(entries, { signal, timeline, markets, pageSize = PAGE } = {}) {
+  const page = Math.max(1, Number(pageSize) || PAGE);
   const agents = [...new Set(entries.map((e) => e.author).filter((a) => a !== undefined && a !== null))].sort((a, b) => String(a).localeCompare(String(b)));
   const kinds = [...new Set(entries.map((e) => String(e.kind || 'post')))].sort();
   const rounds = [...new Set(entries.map((e) => Number(e.round)).filter(Number.isFinite))].sort((a, b) => a - b);
+  // The select also offers the timeline's rounds without entries (round 0: before anyone acts).
+  const selectable = [...new Set([...rounds, ...(timeline?.rounds || [])])].sort((a, b) => a - b);
   const agentSel = h('select', { 'aria-label': 'filter by agent', name: 'agent' });
   const kindSel = h('select', { 'aria-label': 'filter by action type', name: 'kind' });
   const roundSel = h('select', { 'aria-label': 'filter by round', name: 'round' });
   options(agentSel, agents, 'all agents');
   options(kindSel, kinds, 'all actions', (k) => KIND_LABELS[k] || k);
-  options(roundSel, rounds, 'all rounds', (r) => `round ${r}`);
-  const list = h('ol', { class: 'chat-list' });
-  const count = h('span', { class: 'muted chat-count' });
-  const more = h('button', { type: 'button', class: 'secondary' }, 'Show more');
-  let shown = PAGE;
+  options(roundSel, selectable, 'all rounds', (r) => `round ${r}`);
+  // Focusable: the list scrolls on its own, and keyboard users must be able to scroll it.
+  const list = h('ol', { class: 'chat-list', tabindex: 0, 'aria-label': 'chat entries' });
+  const empty = h('p', { class: 'muted chat-none', hidden: true }, 'No entries match these filters.');
+  const count = h('span', { class: 'muted chat-count', 'aria-live': 'polite' });
+  const note = h('p', { class: 'muted chat-note', hidden: true, role: 'status' });
+  const more = h('button', { type: 'button', class: 'secondary chat-more', hidden: true }, 'Show more');
+  let shown = page;
   let timer = null;
+  let highlightTimer = null;
 
   const matching = () =>
     entries.filter(
@@ -75,12 +157,16 @@ export function chatReplay(entries, { signal } = {}) {
     );
   const render = () => {
     const rows = matching();
-    list.replaceChildren(...rows.slice(0, shown).map(entryView));
+    list.replaceChildren(...rows.slice(0, shown).map((e) => entryView(e, markets)));
     count.textContent = `${Math.min(shown, rows.length)} of ${rows.length} entries` + (rows.length !== entries.length ? ` (${entries.length} in all)` : '');
-    more.hidden = rows.length <= shown;
+    const left = rows.length - shown;
+    more.hidden = left <= 0;
+    more.textContent = left > 0 ? `Show ${Math.min(page, left)} more (${left} not shown yet)` : 'Show more';
+    empty.hidden = !entries.length || rows.length > 0;
   };
   const refilter = () => {
-    shown = PAGE;
+    shown = page;
+    note.hidden = true;
     render();
   };
   const stop = () => {
@@ -88,40 +174,92 @@ export function chatReplay(entries, { signal } = {}) {
     timer = null;
     play.textContent = '▶ Replay rounds';
   };
+  const showRound = (round) => {
+    roundSel.value = round === null || round === undefined ? '' : String(round);
+    refilter();
+  };
   const play = h('button', {
     type: 'button',
     class: 'secondary',
     onclick: () => {
       if (timer) return stop();
-      let k = roundSel.value ? rounds.indexOf(Number(roundSel.value)) + 1 : 0;
+      let k = roundSel.value ? rounds.findIndex((r) => r > Number(roundSel.value)) : 0;
+      if (k < 0) k = 0;
       play.textContent = '■ Stop';
       const step = () => {
         if (k >= rounds.length) return stop();
-        roundSel.value = String(rounds[k++]);
-        refilter();
+        const round = rounds[k++];
+        showRound(round);
+        timeline?.set(round, 'chat');
       };
       step();
       timer = setInterval(step, 1200);
     },
   }, '▶ Replay rounds');
   more.addEventListener('click', () => {
-    shown += PAGE;
+    shown += page;
     render();
   });
   for (const sel of [agentSel, kindSel]) sel.addEventListener('change', refilter);
   roundSel.addEventListener('change', () => {
     stop();
     refilter();
+    timeline?.set(roundSel.value === '' ? null : Number(roundSel.value), 'chat');
   });
-  const reset = h('button', { type: 'button', class: 'link', onclick: () => { stop(); agentSel.value = ''; kindSel.value = ''; roundSel.value = ''; refilter(); } }, 'clear filters');
+  const clearFilters = () => {
+    agentSel.value = '';
+    kindSel.value = '';
+    roundSel.value = '';
+    timeline?.set(null, 'chat');
+  };
+  const reset = h('button', { type: 'button', class: 'link', onclick: () => { stop(); clearFilters(); refilter(); } }, 'clear filters');
+
+  /** Brings one post or trade into view: filters cleared if they hide it, paged far enough, focused. */
+  const reveal = ({ kind, id } = {}) => {
+    const wanted = `chat-${kind === 'trade' ? 'trade' : 'post'}-${Number(id)}`;
+    const target = entries.find((e) => chatEntryId(e) === wanted);
+    if (!target) {
+      note.textContent = `That ${kind === 'trade' ? 'trade' : 'post'} is not in this replay.`;
+      note.hidden = false;
+      return;
+    }
+    stop();
+    if (!matching().includes(target)) clearFilters();
+    const index = matching().indexOf(target);
+    shown = Math.max(page, Math.ceil((index + 1) / page) * page);
+    note.hidden = true;
+    render();
+    const el = list.querySelector(`#${wanted}`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
+    for (const old of list.querySelectorAll('.highlight')) old.classList.remove('highlight');
+    el.classList.add('highlight');
+    clearTimeout(highlightTimer);
+    highlightTimer = setTimeout(() => el.classList.remove('highlight'), 2500);
+  };
+
   render();
   const root = h(
     'div',
     { class: 'chat', id: 'chat-replay' },
     h('div', { class: 'chat-filters' }, agentSel, kindSel, roundSel, play, reset, count),
+    note,
     entries.length ? list : h('p', { class: 'muted' }, 'No chat entries.'),
+    empty,
     more,
   );
-  signal?.addEventListener('abort', stop);
+  root.addEventListener('chat-reveal', (ev) => reveal(ev.detail || {}));
+  const unsubscribe = timeline?.subscribe((round, source) => {
+    if (source === 'chat') return; // our own echo
+    stop(); // someone else picked a round: the replay gives way
+    showRound(round);
+  });
+  if (timeline && timeline.round !== null) showRound(timeline.round);
+  signal?.addEventListener('abort', () => {
+    stop();
+    clearTimeout(highlightTimer);
+    unsubscribe?.();
+  });
   return root;
 }

@@ -73,8 +73,30 @@ function marketRows(st, curves, forecast) {
 }
 
 /**
+ * The goal market's opening price: the report's baseline, else its market facts, else the first
+ * point of the market's curve (market_curves.json). null when none says.
+ */
+function openingPrice(st, curves, forecast, marketId) {
+  const candidates = [forecast?.baselines?.opening_price];
+  const fact = Array.isArray(st.markets) ? st.markets.find((m) => String(m?.id) === marketId) : null;
+  candidates.push(fact?.initial_price, fact?.initial_price_yes);
+  const market = Array.isArray(curves?.markets) ? curves.markets.find((m) => String(m?.id) === marketId) : null;
+  const first = Array.isArray(market?.curve) ? market.curve.find((p) => Number(p?.round) === 0) ?? market.curve[0] : null;
+  candidates.push(market?.initial_price_yes, first?.price_yes);
+  return candidates.find(isProbability) ?? null;
+}
+
+/** "up 13 points since the opening price 50%": the forecast against where the goal's market opened. */
+export function moveText(probability, opening) {
+  if (!isProbability(probability) || !isProbability(opening)) return '';
+  const points = Math.round((probability - opening) * 100);
+  if (points === 0) return `level with the opening price ${pct(opening)}`;
+  return `${points > 0 ? 'up' : 'down'} ${Math.abs(points)} point${Math.abs(points) === 1 ? '' : 's'} since the opening price ${pct(opening)}`;
+}
+
+/**
  * What the job and share pages show:
- * {headline: {probability, interval, level, replicates, market, belief, method} | null, verdict, label,
+ * {headline: {marketId, opening, probability, interval, level, replicates, market, belief, method} | null, verdict, label,
  *  lowEvidence, stakeholders, markets: [{id, label, probability, interval}], belief, heuristic}.
  * `markets` lists every market's forecast (the goal first); `belief` is the agents' own belief in the
  * goal at the end of the quoted (first) run, shown apart from the forecast.
@@ -92,6 +114,7 @@ export function forecastSummary({ structured, curves, marketsConfig }) {
   const headline = goal && isProbability(goal.probability)
     ? {
         marketId: String(goal.market_id || 'm1'),
+        opening: openingPrice(st, curves, forecast, String(goal.market_id || 'm1')),
         probability: goal.probability,
         interval: intervalOf(goal.interval),
         level: isProbability(goal.level) ? goal.level : 0.8,
@@ -115,4 +138,24 @@ export function forecastSummary({ structured, curves, marketsConfig }) {
     heuristic: Boolean(st.backend?.heuristic),
     structured: st,
   };
+}
+
+// "69.5% (80% interval 67.9–71.2%): " opening a key insight (services/reporter/key_insight.py).
+const OPENING_HEADLINE = /^\d+(?:\.\d+)?%\s*(?:\([^)]*\))?\s*[:,]?\s*/;
+
+/**
+ * The key insight without the headline and verdict label it usually opens with, for a card that
+ * already shows both ("90.5% (…): very likely, across 5 runs; …" → "Across 5 runs; …").
+ */
+export function insightAfterHeadline(text, label) {
+  const value = String(text || '');
+  const opening = value.match(OPENING_HEADLINE);
+  if (!opening) return value;
+  let rest = value.slice(opening[0].length);
+  if (label) {
+    const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const lead = rest.match(new RegExp(`^${escaped}(?:[,;.]\\s*|$)`, 'i'));
+    if (lead) rest = rest.slice(lead[0].length);
+  }
+  return rest ? rest[0].toUpperCase() + rest.slice(1) : value;
 }

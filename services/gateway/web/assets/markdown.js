@@ -2,6 +2,8 @@
 // Supports headings, paragraphs, emphasis, inline code, fenced code, links (http, https, mailto
 // and same-site only), block quotes, ordered/unordered lists with nesting, tables and rules.
 // Raw HTML in the source is shown as text: there is no way to inject markup through a report.
+// Report citations ("[post #12]", "[posts #3, #4]", "[post #3; trade #9]") become links to that
+// entry of the chat replay on the same page.
 
 import { h, safeUrl } from './dom.js';
 
@@ -12,7 +14,61 @@ const INLINE = [
   [/(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)|(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)/, (m) => h('em', {}, inline(m[1] ?? m[2]))],
   [/\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/, link],
   [/<(https?:\/\/[^\s>]+)>/, (m) => link([m[0], m[1], m[1]])],
+  // After the link rule: "[post #3](url)" at the same place stays a link.
+  [/\[([^\[\]]*?\b(?:posts?|trades?)\b[^\[\]]*?#\d+[^\[\]]*)\](?!\()/i, citationGroup],
 ];
+
+// As services/reporter/citations.py reads them: each "#<id>" cites the kind named last before it.
+const CITED = /(?:\b(posts?|trades?)\b\s*)?#(\d+)\b/gi;
+
+/** The chat replay (#chat-replay) shows, highlights and focuses an entry it is told about. */
+export function revealChatEntry(kind, id) {
+  const replay = document.getElementById('chat-replay');
+  if (!replay) return false;
+  replay.dispatchEvent(new CustomEvent('chat-reveal', { detail: { kind, id } }));
+  const entry = document.getElementById(`chat-${kind}-${id}`);
+  (entry || replay).scrollIntoView({ block: 'center' });
+  return Boolean(entry);
+}
+
+function citationGroup(m) {
+  const body = m[1];
+  const out = ['['];
+  let kind = null;
+  let at = 0;
+  for (const c of body.matchAll(CITED)) {
+    if (c[1]) kind = c[1].toLowerCase().startsWith('post') ? 'post' : 'trade';
+    if (c.index > at) out.push(body.slice(at, c.index));
+    if (!kind) {
+      out.push(c[0]);
+    } else {
+      const id = Number(c[2]);
+      const target = kind;
+      out.push(
+        h(
+          'a',
+          {
+            href: `#chat-${target}-${id}`,
+            class: 'citation',
+            'data-kind': target,
+            'data-id': String(id),
+            title: `Show ${target} #${id} in the chat replay`,
+            onclick: (ev) => {
+              if (ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.button !== 0) return;
+              ev.preventDefault();
+              revealChatEntry(target, id);
+            },
+          },
+          c[0],
+        ),
+      );
+    }
+    at = c.index + c[0].length;
+  }
+  if (at < body.length) out.push(body.slice(at));
+  out.push(']');
+  return h('span', { class: 'citations' }, out);
+}
 
 function link(m) {
   const href = safeUrl(m[2]);
@@ -41,6 +97,23 @@ export function inline(text) {
   }
   return out;
 }
+
+// A table wider than its box scrolls inside it; keyboard users reach it (a focusable region) only then.
+const sideways = typeof ResizeObserver === 'function'
+  ? new ResizeObserver((changes) => {
+      for (const { target } of changes) {
+        if (target.scrollWidth > target.clientWidth + 1) {
+          target.tabIndex = 0;
+          target.setAttribute('role', 'region');
+          target.setAttribute('aria-label', 'Table (scrolls sideways)');
+        } else {
+          target.removeAttribute('tabindex');
+          target.removeAttribute('role');
+          target.removeAttribute('aria-label');
+        }
+      }
+    })
+  : null;
 
 const isRule = (line) => /^ {0,3}([-*_])( *\1){2,} *$/.test(line);
 const heading = (line) => /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
@@ -127,18 +200,18 @@ export function renderMarkdown(source) {
       const rows = [];
       while (i < lines.length && lines[i].includes('|') && lines[i].trim()) rows.push(cells(lines[i++]));
       const cellAttrs = (k) => (align[k] ? { class: `align-${align[k]}` } : {});
-      frag.append(
+      const wrap = h(
+        'div',
+        { class: 'table-wrap' },
         h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, head.map((c, k) => h('th', cellAttrs(k), inline(c))))),
-            h('tbody', {}, rows.map((r) => h('tr', {}, head.map((_, k) => h('td', cellAttrs(k), inline(r[k] ?? '')))))),
-          ),
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, head.map((c, k) => h('th', cellAttrs(k), inline(c))))),
+          h('tbody', {}, rows.map((r) => h('tr', {}, head.map((_, k) => h('td', cellAttrs(k), inline(r[k] ?? '')))))),
         ),
       );
+      sideways?.observe(wrap);
+      frag.append(wrap);
       continue;
     }
     if (listItem(line)) {

@@ -1,17 +1,15 @@
-// One job: live progress while it runs (SSE), then the forecast (the goal's probability with its
-// 80% interval), its outcome (recorded once the question is decided), report, market curves (with
-// the other replicate runs faint), entity graph, chat replay and share link.
+// One job: its place in the queue while it waits, live progress while it runs (SSE, with a price
+// chart built from every round's snapshot), then the results (views/results.js), or why it stopped.
 
-import { api, download, followProgress } from '../api.js';
+import { api, followProgress } from '../api.js';
 import { formatDate, h, percent, replace, s } from '../dom.js';
-import { lineChart, marketCurvesFigure, PALETTE } from '../chart.js';
-import { chatEntries, chatReplay } from '../chat.js';
-import { forecastSummary, parseJson } from '../forecast.js';
-import { entityGraphFigure } from '../graph.js';
-import { renderMarkdown } from '../markdown.js';
-import { outcomeSection } from './outcome.js';
-import { forecastCard } from './results.js';
-import { LIVE, STAGES, TERMINAL, badge, confirmAndRun, runAction } from './ui.js';
+import { BELIEF_COLOR, PALETTE, chartView } from '../chart.js';
+import { resultsSections } from './results.js';
+import { LIVE, STAGES, TERMINAL, badge, confirmAndRun, runAction, statusOf } from './ui.js';
+
+export function isCancelled(job) {
+  return statusOf(job) === 'CANCELLED';
+}
 
 function marketQuestions(job) {
   const config = Array.isArray(job.markets_config) ? job.markets_config : [];
@@ -25,141 +23,155 @@ function stageIndex(job) {
   return Number.isInteger(stage) ? stage : 0;
 }
 
+/** "under a minute", "about 2 min", "about 1 h 20 min". */
+function durationText(seconds) {
+  if (seconds < 60) return 'under a minute';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `about ${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** "Position 3 in the queue · about 2 min" from the job's queue fields, else "Waiting for a runner". */
+export function queueText(job) {
+  const position = job.queue_position;
+  if (!Number.isInteger(position) || position < 1) return 'Waiting for a runner';
+  const estimate = job.queue_estimate_seconds;
+  const parts = [`Position ${position} in the queue`];
+  if (typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0) parts.push(durationText(estimate));
+  return parts.join(' · ');
+}
+
+const byId = ([a], [b]) => a.localeCompare(b, undefined, { numeric: true });
+
+/** Puts (round, value) into points sorted by round, replacing that round's value if there is one. */
+function put(points, round, value) {
+  if (!Number.isFinite(round) || typeof value !== 'number' || !Number.isFinite(value)) return;
+  const at = points.findIndex((p) => p.x >= round);
+  if (at === -1) points.push({ x: round, y: value });
+  else if (points[at].x === round) points[at].y = value;
+  else points.splice(at, 0, { x: round, y: value });
+}
+
 /** The live progress panel; update(job) redraws it from a progress event. */
 function progressPanel() {
   const history = new Map(); // market id → [{x: round, y: price}]
-  const root = h('section', { class: 'card progress', id: 'progress', 'aria-live': 'polite' });
+  const belief = []; // [{x: round, y: the agents' belief in the goal}]
+  const chart = chartView({ title: 'Market prices so far (probability of YES) by round' });
+  const status = h('div', { class: 'progress-status', 'aria-live': 'polite' });
+  const prices = h('div', { class: 'progress-prices' });
+  const chartBox = h('div', { class: 'live-chart', id: 'live-chart', hidden: true }, h('h3', { class: 'small-heading' }, 'Market prices so far'), chart.root);
+  const log = h('div', { class: 'progress-log' });
+  const root = h('section', { class: 'card progress', id: 'progress' }, h('h2', {}, 'Live progress'), status, prices, chartBox, log);
+
+  const record = (live) => {
+    // Every round's snapshot, when the job carries them (a reload keeps the whole curve);
+    // otherwise each event adds its own round.
+    const snapshots = Array.isArray(live.price_history) ? live.price_history : [];
+    if (snapshots.length) {
+      history.clear();
+      belief.length = 0;
+      for (const snap of snapshots) {
+        const round = Number(snap?.round);
+        for (const [id, price] of Object.entries(snap?.prices && typeof snap.prices === 'object' ? snap.prices : {})) {
+          if (!history.has(id)) history.set(id, []);
+          put(history.get(id), round, price);
+        }
+        put(belief, round, snap?.goal_belief);
+      }
+    }
+    const round = Number(live.round);
+    if (!Number.isFinite(round) || !live.max_rounds) return;
+    for (const [id, price] of Object.entries(live.prices && typeof live.prices === 'object' ? live.prices : {})) {
+      if (!history.has(id)) history.set(id, []);
+      put(history.get(id), round, price);
+    }
+    put(belief, round, live.goal_belief);
+  };
+
   const update = (job) => {
-    const live = job.live_status || {};
+    const live = job.live_status && typeof job.live_status === 'object' ? job.live_status : {};
     const current = stageIndex(job);
     const round = Number(live.round) || 0;
     const maxRounds = Number(live.max_rounds) || 0;
-    const prices = live.prices && typeof live.prices === 'object' ? live.prices : {};
-    for (const [id, price] of Object.entries(prices)) {
-      const points = history.get(id) || [];
-      const last = points[points.length - 1];
-      if (typeof price === 'number' && (!last || last.x !== round)) points.push({ x: round, y: price });
-      else if (last && last.x === round && typeof price === 'number') last.y = price;
-      history.set(id, points);
-    }
+    record(live);
     const questions = marketQuestions(job);
-    const priceRows = Object.entries(prices).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([id, price], k) =>
-      h('li', { class: 'price', 'data-market': id },
-        h('span', { class: 'price-q' }, `${id}: ${questions.get(id) || ''}`),
-        h('span', { class: 'price-bar' }, meter(price, PALETTE[k % PALETTE.length])),
-        h('strong', { class: 'price-v' }, percent(price)),
-      ),
-    );
-    const series = [...history.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([id, points], k) => ({ label: `${id}: ${questions.get(id) || ''}`, color: PALETTE[k % PALETTE.length], points }));
-    const log = Array.isArray(live.log) ? live.log.slice(-4) : [];
+    const ids = [...history.keys()].map((id) => [id]).sort(byId).map(([id]) => id);
+    const colour = new Map(ids.map((id, k) => [id, PALETTE[k % PALETTE.length]]));
+    const now = live.prices && typeof live.prices === 'object' ? Object.entries(live.prices).sort(byId) : [];
+    const pending = job.status === 'PENDING';
     replace(
-      root,
-      h('h2', {}, 'Live progress'),
+      status,
       h('ol', { class: 'stepper' }, STAGES.map((name, k) => h('li', { class: k < current ? 'done' : k === current ? 'current' : null }, name))),
       h('p', { class: 'stage-line' },
-        h('strong', { id: 'stage-name' }, job.status === 'PENDING' ? 'Waiting for a runner' : live.stage_name || STAGES[Math.max(0, current)] || ''),
+        h('strong', { id: 'stage-name' }, pending ? queueText(job) : live.stage_name || STAGES[Math.max(0, current)] || ''),
         maxRounds ? h('span', { id: 'round-line' }, ` · round ${round} of ${maxRounds}`) : null,
         live.agents ? h('span', { class: 'muted' }, ` · ${live.agents} agents · ${live.posts ?? 0} posts · ${live.trades ?? 0} trades`) : null,
       ),
+      pending && Number.isInteger(job.queue_position)
+        ? h('p', { class: 'muted small', id: 'queue-note' }, 'The simulation starts when a runner is free; this page follows it from there.')
+        : null,
       typeof live.goal_belief === 'number'
         ? h('p', { class: 'live-forecast', id: 'live-forecast' },
             'Agents’ stated belief in the goal so far: ', h('strong', {}, percent(live.goal_belief)),
             h('span', { class: 'muted' }, ` (${Number(live.replicates) > 1 ? `mean over ${live.replicates} replicate runs; ` : ''}the final forecast also weighs the market prices)`))
         : null,
-      maxRounds ? h('div', { class: 'round-bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': maxRounds, 'aria-valuenow': round }, meter(round / maxRounds, '#2563eb')) : null,
-      priceRows.length ? h('ul', { class: 'prices', id: 'live-prices' }, priceRows) : null,
-      series.some((sr) => sr.points.length > 1) ? lineChart(series, { title: 'Market prices so far' }) : null,
-      log.length ? h('ul', { class: 'log' }, log.map((line) => h('li', {}, String(line)))) : null,
+      maxRounds ? h('div', { class: 'round-bar', role: 'progressbar', 'aria-label': 'rounds simulated', 'aria-valuemin': 0, 'aria-valuemax': maxRounds, 'aria-valuenow': round }, meter(round / maxRounds)) : null,
     );
+    replace(
+      prices,
+      now.length
+        ? h('ul', { class: 'prices', id: 'live-prices' }, now.map(([id, price]) =>
+            h('li', { class: 'price', 'data-market': id },
+              h('span', { class: 'price-q' }, s('svg', { viewBox: '0 0 10 10', width: 10, height: 10, class: 'price-key', 'aria-hidden': 'true' }, s('circle', { cx: 5, cy: 5, r: 5, fill: colour.get(id) || PALETTE[0] })), `${id}: ${questions.get(id) || ''}`),
+              h('span', { class: 'price-bar' }, meter(price)),
+              h('strong', { class: 'price-v' }, percent(price)),
+            )))
+        : null,
+    );
+    const series = ids.map((id) => ({ key: id, label: `${id}: ${questions.get(id) || ''}`, short: id, color: colour.get(id), points: history.get(id) }));
+    if (belief.length) series.push({ key: 'belief', label: 'Agents’ belief in the goal', short: 'agents’ belief', color: BELIEF_COLOR, belief: true, points: belief });
+    const drawn = series.some((sr) => sr.points.length > 1);
+    chartBox.hidden = !drawn;
+    if (drawn) chart.update(series.map((sr) => ({ ...sr, points: sr.points.map((p) => ({ ...p })) })));
+    const lines = Array.isArray(live.log) ? live.log.slice(-4) : [];
+    replace(log, lines.length ? h('ul', { class: 'log' }, lines.map((line) => h('li', {}, String(line)))) : null);
   };
   return { root, update };
 }
 
-function meter(fraction, color) {
+// The YES share (or rounds done) in the one accent colour.
+function meter(fraction) {
   const width = Math.max(0, Math.min(1, Number(fraction) || 0)) * 100;
   return s(
     'svg',
-    { viewBox: '0 0 100 6', preserveAspectRatio: 'none', class: 'meter' },
+    { viewBox: '0 0 100 6', preserveAspectRatio: 'none', class: 'meter', 'aria-hidden': 'true' },
     s('rect', { x: 0, y: 0, width: 100, height: 6, class: 'meter-bg' }),
-    s('rect', { x: 0, y: 0, width, height: 6, fill: color }),
+    s('rect', { x: 0, y: 0, width, height: 6, class: 'meter-fill' }),
   );
 }
 
-async function artifact(id, name) {
-  try {
-    return await api('GET', `/api/jobs/${id}/sim-data/${name}`);
-  } catch {
-    return null;
-  }
+function retryButton(id, navigate) {
+  const retry = h('button', { type: 'button', class: 'primary', id: 'retry-job' }, 'Retry');
+  retry.addEventListener('click', () => runAction(retry, async () => navigate(`/jobs/${(await api('POST', `/api/jobs/${id}/retry`)).job.id}`)));
+  return retry;
 }
 
-// Share links are stored hashed: the link is shown once, when it is made. Afterwards the job only
-// says it is shared; a new link replaces the old one (which stops working), or the link is revoked.
-function shareCard(job) {
-  const root = h('section', { class: 'card', id: 'share' });
-  const revokeButton = () => {
-    const revoke = h('button', { type: 'button', class: 'danger', id: 'revoke-share' }, 'Revoke');
-    revoke.addEventListener('click', () => confirmAndRun('Revoke this link? It stops working at once.', revoke, async () => {
-      await api('DELETE', `/api/jobs/${job.id}/share`);
-      render(null, null, false);
-    }));
-    return revoke;
-  };
-  const render = (token, url, shared) => {
-    if (!token) {
-      const label = shared ? 'Create a new link' : 'Create share link';
-      const create = h('button', { type: 'button', class: shared ? 'secondary' : 'primary', id: 'create-share' }, label);
-      create.addEventListener('click', () => runAction(create, async () => {
-        const data = await api('POST', `/api/jobs/${job.id}/share`);
-        render(data.share_token, data.share_url, true);
-      }));
-      if (shared) {
-        replace(root, h('h2', {}, 'Share'),
-          h('p', { id: 'share-status' }, 'This forecast is shared: anyone with its link sees a read-only page. The link was shown once, when it was made; a new link replaces it (the old one stops working).'),
-          h('div', { class: 'share-row' }, create, revokeButton()));
-        return;
-      }
-      replace(root, h('h2', {}, 'Share'), h('p', { class: 'muted' }, 'Anyone with the link sees a read-only page of this forecast: no email, no account details.'), create);
-      return;
-    }
-    const link = url || `${location.origin}/share/${token}`;
-    const input = h('input', { type: 'text', readonly: true, value: link, id: 'share-url', 'aria-label': 'share link' });
-    const copy = h('button', { type: 'button', class: 'secondary', onclick: async () => { input.select(); try { await navigator.clipboard.writeText(link); copy.textContent = 'Copied'; } catch { document.execCommand?.('copy'); } } }, 'Copy');
-    replace(root, h('h2', {}, 'Share'),
-      h('p', { class: 'muted', id: 'share-once' }, 'Copy this link now: it is shown only this once.'),
-      h('div', { class: 'share-row' }, input, copy, h('a', { href: link, target: '_blank', rel: 'noopener', class: 'button secondary' }, 'Open'), revokeButton()));
-  };
-  render(null, null, Boolean(job.shared));
-  return root;
-}
-
-async function resultsView(job, signal) {
-  const [curves, chatLog] = await Promise.all([artifact(job.id, 'market_curves.json'), artifact(job.id, 'chat_log.json')]);
-  const summary = forecastSummary({ structured: job.result_structured, curves, marketsConfig: job.markets_config });
-  let graph = parseJson(job.result_graph);
-  if (!graph) {
-    try {
-      graph = (await api('GET', `/api/jobs/${job.id}/graph`)).graph;
-    } catch {
-      graph = null;
-    }
+/** Why a job ended without results: cancelled by its owner, refunded, or failed. */
+function endedCard(job, navigate) {
+  if (isCancelled(job)) {
+    return h('section', { class: 'card ended cancelled', id: 'failure' },
+      h('h2', {}, 'Cancelled'),
+      h('p', {}, 'You cancelled this simulation before it finished, so it has no forecast. Retry runs it again with the same seed and settings.'),
+      h('div', { class: 'head-actions' }, retryButton(job.id, navigate)));
   }
-  const entries = chatEntries(chatLog ?? job.result_chat_log);
-  const reportBtn = h('button', { type: 'button', class: 'secondary', id: 'download-report' }, 'Download report.md');
-  reportBtn.addEventListener('click', () => runAction(reportBtn, () => download(`/api/jobs/${job.id}/report.md`, `job-${job.id}-report.md`)));
-  return [
-    forecastCard(job, summary),
-    h('nav', { class: 'section-nav', 'aria-label': 'sections' }, [['#outcome', 'Outcome'], ['#report', 'Report'], ['#markets', 'Market curves'], ['#graph', 'Entity graph'], ['#chat', 'Chat replay'], ['#share', 'Share']].map(([href, t]) => h('a', { href }, t))),
-    outcomeSection(job, { signal }),
-    h('section', { class: 'card', id: 'report' },
-      h('div', { class: 'section-head' }, h('h2', {}, 'Report'), reportBtn),
-      job.result_report ? h('article', { class: 'markdown' }, renderMarkdown(job.result_report)) : h('p', { class: 'muted' }, 'The report is not available.'),
-    ),
-    h('section', { class: 'card', id: 'markets' }, h('h2', {}, 'Market curves'), curves ? marketCurvesFigure(curves) : h('p', { class: 'muted' }, 'Market data is not available.')),
-    h('section', { class: 'card', id: 'graph' }, h('h2', {}, 'Entity graph'), entityGraphFigure(graph)),
-    h('section', { class: 'card', id: 'chat' }, h('h2', {}, 'Chat replay'), chatReplay(entries, { signal })),
-    shareCard(job),
-  ];
+  if (job.status === 'REFUNDED') {
+    return h('section', { class: 'card ended failed', id: 'failure' }, h('h2', {}, 'Refunded'), h('p', {}, job.error_message || 'No reason was recorded.'));
+  }
+  return h('section', { class: 'card ended failed', id: 'failure' },
+    h('h2', {}, 'This simulation failed'),
+    h('p', {}, job.error_message || 'No reason was recorded.'),
+    h('div', { class: 'head-actions' }, retryButton(job.id, navigate)));
 }
 
 export async function jobView(main, { params, signal, navigate }) {
@@ -177,18 +189,13 @@ export async function jobView(main, { params, signal, navigate }) {
       cancel.addEventListener('click', () => confirmAndRun('Cancel this simulation?', cancel, () => api('POST', `/api/jobs/${id}/cancel`)));
       buttons.push(cancel);
     }
-    if (job.status === 'FAILED') {
-      const retry = h('button', { type: 'button', class: 'primary', id: 'retry-job' }, 'Retry');
-      retry.addEventListener('click', () => runAction(retry, async () => navigate(`/jobs/${(await api('POST', `/api/jobs/${id}/retry`)).job.id}`)));
-      buttons.push(retry);
-    }
     const del = h('button', { type: 'button', class: 'danger', id: 'delete-job' }, 'Delete');
     del.addEventListener('click', () => confirmAndRun('Delete this simulation and all its results?', del, async () => { await api('DELETE', `/api/jobs/${id}`); navigate('/jobs'); }));
     buttons.push(del);
     replace(
       head,
       h('div', { class: 'crumbs' }, h('a', { href: '/jobs', 'data-link': true }, 'Simulations'), ` / #${job.id}`),
-      h('div', { class: 'title-row' }, h('h1', { id: 'job-goal' }, job.goal || 'Untitled'), h('span', { id: 'job-status' }, badge(job.status))),
+      h('div', { class: 'title-row' }, h('h1', { id: 'job-goal' }, job.goal || 'Untitled'), h('span', { id: 'job-status' }, badge(statusOf(job)))),
       h('p', { class: 'meta muted' }, `tier ${job.tier || '—'} · forecast horizon ${job.forecast_days ?? '—'} days · web enrichment ${job.enrich_web ? 'on' : 'off'} · created ${formatDate(job.created_at)}`, job.completed_at ? ` · finished ${formatDate(job.completed_at)}` : ''),
       h('div', { class: 'head-actions' }, buttons),
     );
@@ -198,10 +205,13 @@ export async function jobView(main, { params, signal, navigate }) {
     renderHead();
     if (job.status === 'COMPLETED') {
       replace(body, h('p', { class: 'muted loading' }, 'Loading results…'));
-      const sections = await resultsView(job, signal);
-      if (!signal.aborted) replace(body, ...sections);
+      const sections = await resultsSections(job, signal);
+      if (signal.aborted) return;
+      replace(body, ...sections);
+      // Opened at a section's link (/jobs/7#markets): go there now that it exists.
+      if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
     } else {
-      replace(body, h('section', { class: 'card failed', id: 'failure' }, h('h2', {}, job.status === 'REFUNDED' ? 'Refunded' : 'This simulation failed'), h('p', {}, job.error_message || 'No reason was recorded.')));
+      replace(body, endedCard(job, navigate));
     }
   };
 

@@ -1,82 +1,107 @@
 // The new-simulation form: seed text or file, goal, tier, forecast days, web enrichment.
-// Also edits a saved draft (/jobs/new?draft=ID): save keeps it a draft, start launches it.
+// Also edits a saved draft (/jobs/new?draft=ID): save keeps it a draft, start launches it, and
+// opens pre-filled from a sample (/jobs/new?sample=ID).
 // "Suggest questions" offers yes/no questions read from the seed; a goal the service refuses as
 // open-ended shows its reason and the suggested questions at the goal field, a seed too short to
-// forecast from shows its message at the seed field.
+// forecast from shows its message at the seed field. A seed over the limit is refused at the field
+// before anything is sent — never cut short (a textarea maxlength would silently drop a paste's end).
 
-import { ApiError, api } from '../api.js';
+import { ApiError, api, appConfig } from '../api.js';
 import { clear, h, replace } from '../dom.js';
-import { field, handleSubmit, notice } from './ui.js';
+import { checkField, clearFieldError, field, friendlyMessage, handleSubmit, notice, problems, radioCards, showFieldError } from './ui.js';
 
 const SEED_MAX = 50000;
 const SEED_MIN_WORDS = 30;
+const GOAL_MAX = 2000;
 // Words as the jobs service counts them: Chinese and Japanese characters one each, otherwise runs of
 // letters and digits joined across an inner apostrophe, hyphen or point ("light-rail", "0.5").
 const WORD = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[\p{L}\p{N}\p{M}_]+(?:['’.\-][\p{L}\p{N}\p{M}_]+)*/gu;
 const FILE_MAX_BYTES = 1024 * 1024;
 const TIERS = [
-  ['small', 'Small — 10 agents, 15 rounds (fastest)'],
-  ['medium', 'Medium — 20 agents, 100 rounds'],
-  ['large', 'Large — 35 agents, 200 rounds'],
+  ['small', 'Small', '10 agents, 15 rounds (fastest)'],
+  ['medium', 'Medium', '20 agents, 100 rounds'],
+  ['large', 'Large', '35 agents, 200 rounds'],
 ];
+
+const fmt = (n) => Number(n).toLocaleString('en-US');
+const plural = (n, word) => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
 
 function payload(values) {
   return {
     seed_text: values.seed_text,
     goal: values.goal.trim(),
-    tier: values.tier,
+    tier: values.tier || 'small',
     forecast_days: Number(values.forecast_days) || 30,
     enrich_web: Boolean(values.enrich_web),
   };
 }
 
+async function loadSample(id) {
+  if (!id) return null;
+  try {
+    return await api('GET', `/api/samples/${encodeURIComponent(id)}`, { auth: false });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return { missing: true };
+    throw err;
+  }
+}
+
 export async function newJobView(main, { query, navigate }) {
   const draftId = Number(query.get('draft')) || null;
-  const draft = draftId ? (await api('GET', `/api/jobs/${draftId}`)).job : null;
+  const [draft, sample, config] = await Promise.all([
+    draftId ? api('GET', `/api/jobs/${draftId}`).then((r) => r.job) : null,
+    draftId ? null : loadSample(query.get('sample')),
+    appConfig().catch(() => null), // without it: the usual limits, and enrichment left to the server
+  ]);
+  const seedMax = Number(config?.seed_max_chars) || SEED_MAX;
+  const seedMinWords = Number(config?.seed_min_words) || SEED_MIN_WORDS;
   const welcome = sessionStorage.getItem('swarmcast.notice');
   sessionStorage.removeItem('swarmcast.notice');
+  const filled = draft || (sample && !sample.missing ? sample : null);
 
-  const seed = h('textarea', { name: 'seed_text', id: 'seed_text', rows: 14, required: true, maxlength: SEED_MAX, placeholder: 'Paste a briefing, an article, meeting notes… the people and groups in it become the agents.' });
-  seed.value = draft?.seed_text || '';
   const counter = h('small', { class: 'hint counter', id: 'seed_counter' });
+  const seed = h('textarea', { name: 'seed_text', id: 'seed_text', rows: 14, required: true, placeholder: 'Paste a briefing, an article, meeting notes… the people and groups in it become the agents.' });
+  seed.value = filled?.seed_text || '';
+  const seedField = field('Seed document', seed, counter, { errorId: 'seed_error' });
+  const overMessage = (length, source) =>
+    `${source} is ${fmt(length)} characters; the limit is ${fmt(seedMax)}. Shorten it by ${plural(length - seedMax, 'character')} to continue.`;
   const count = () => {
     const words = (seed.value.match(WORD) || []).length;
-    counter.textContent = `${words.toLocaleString()} words (at least ${SEED_MIN_WORDS}) · ${seed.value.length.toLocaleString()} / ${SEED_MAX.toLocaleString()} characters`;
-    counter.classList.toggle('over', seed.value.length > SEED_MAX);
+    counter.textContent = `${words.toLocaleString()} words (at least ${seedMinWords}) · ${seed.value.length.toLocaleString()} / ${seedMax.toLocaleString()} characters`;
+    counter.classList.toggle('over', seed.value.length > seedMax);
   };
-  // Field-level problems, announced to screen readers where the field is.
-  const seedError = h('div', { class: 'alert error', id: 'seed_error', role: 'alert', hidden: true });
-  seed.addEventListener('input', count);
-  count();
+  // Over the limit is said as soon as it happens (a paste), and stays said until it is fixed.
+  const checkLength = (source = 'The seed') => {
+    if (seed.value.length > seedMax) showFieldError(seed, overMessage(seed.value.length, source));
+  };
+  seed.addEventListener('input', () => {
+    count();
+    checkLength();
+  });
 
-  const fileInfo = h('small', { class: 'hint' }, 'or load a text or Markdown file');
-  const file = h('input', { type: 'file', id: 'seed_file', accept: '.txt,.md,.markdown,text/plain,text/markdown' });
+  const fileInfo = h('small', { class: 'hint', id: 'seed_file_info', role: 'status' });
+  const file = h('input', { type: 'file', id: 'seed_file', accept: '.txt,.md,.markdown,text/plain,text/markdown', 'aria-describedby': 'seed_file_info' });
   file.addEventListener('change', async () => {
     const f = file.files?.[0];
     if (!f) return;
+    clearFieldError(seed);
     if (f.size > FILE_MAX_BYTES) {
-      fileInfo.textContent = `${f.name} is too large (over 1 MiB)`;
+      fileInfo.textContent = '';
+      showFieldError(seed, `${f.name} is ${(f.size / (1024 * 1024)).toFixed(1)} MB; a seed is at most ${fmt(seedMax)} characters. Pick a shorter file.`);
       return;
     }
     seed.value = await f.text();
-    fileInfo.textContent = `loaded ${f.name}`;
+    fileInfo.textContent = `Loaded ${f.name}.`;
     count();
-    showSeedError(null);
+    checkLength(f.name);
   });
 
-  const goal = h('input', { type: 'text', name: 'goal', id: 'goal', required: true, maxlength: 2000, placeholder: 'e.g. Will Measure T pass on 14 March?', 'aria-describedby': 'goal_help' });
-  goal.value = draft?.goal || '';
-  const goalError = h('div', { class: 'alert error', id: 'goal_error', role: 'alert', hidden: true });
+  const goal = h('input', { type: 'text', name: 'goal', id: 'goal', required: true, placeholder: 'e.g. Will Measure T pass on 14 March?', 'aria-describedby': 'goal_help' });
+  goal.value = filled?.goal || '';
   const goalInfo = h('p', { class: 'hint', id: 'goal_info', role: 'status' });
   const suggestionList = h('ul', { class: 'suggestions', id: 'goal_suggestions', 'aria-label': 'Suggested yes/no questions', hidden: true });
   const suggestButton = h('button', { type: 'button', class: 'secondary small', id: 'suggest-questions' }, 'Suggest questions');
 
-  const showSeedError = (message) => {
-    seedError.textContent = message || '';
-    seedError.hidden = !message;
-    if (message) seed.setAttribute('aria-invalid', 'true');
-    else seed.removeAttribute('aria-invalid');
-  };
   const showSuggestions = (questions) => {
     clear(suggestionList);
     suggestionList.hidden = !questions?.length;
@@ -88,7 +113,7 @@ export async function newJobView(main, { query, navigate }) {
           title: 'Use this question as the goal',
           onclick: () => {
             goal.value = question;
-            showGoalError(null);
+            clearFieldError(goal);
             goalInfo.textContent = 'Goal set from a suggestion.';
             showSuggestions(null);
             goal.focus();
@@ -97,22 +122,23 @@ export async function newJobView(main, { query, navigate }) {
       );
     }
   };
-  function showGoalError(message, questions = null) {
-    goalError.textContent = message || '';
-    goalError.hidden = !message;
-    if (message) goal.setAttribute('aria-invalid', 'true');
-    else goal.removeAttribute('aria-invalid');
-    if (questions) {
-      goalInfo.textContent = questions.length ? 'Pick one of these yes/no questions:' : 'No questions could be suggested from this seed; ask one yes/no question about an event in it.';
-      showSuggestions(questions);
-    }
-  }
-  seed.addEventListener('input', () => showSeedError(null));
-  goal.addEventListener('input', () => showGoalError(null));
+  /** A refused goal: its reason at the field, and the questions offered instead. */
+  const refuseGoal = (message, questions) => {
+    showFieldError(goal, message);
+    goalInfo.textContent = questions.length ? 'Pick one of these yes/no questions:' : 'No questions could be suggested from this seed; ask one yes/no question about an event in it.';
+    showSuggestions(questions);
+  };
+
+  const days = h('input', { type: 'number', name: 'forecast_days', id: 'forecast_days', min: 1, max: 365, step: 1, inputmode: 'numeric', value: String(filled?.forecast_days || 30) });
 
   suggestButton.addEventListener('click', async () => {
     if (!seed.value.trim()) {
-      showSeedError('Paste the seed document first: the questions come from it.');
+      showFieldError(seed, 'Paste the seed document first: the questions come from it.');
+      seed.focus();
+      return;
+    }
+    if (seed.value.length > seedMax) {
+      checkLength();
       seed.focus();
       return;
     }
@@ -121,7 +147,7 @@ export async function newJobView(main, { query, navigate }) {
     try {
       const body = { seed_text: seed.value, goal: goal.value.trim(), forecast_days: Number(days.value) || 30 };
       const reply = await api('POST', '/api/jobs/suggest-questions', { body });
-      showGoalError(null);
+      clearFieldError(goal);
       if (body.goal && reply.goal_ok) goalInfo.textContent = 'Your goal is a yes/no question. Other questions the seed can answer:';
       else if (body.goal) goalInfo.textContent = `Your goal is not a yes/no question (${reply.reason}). Try one of these:`;
       else goalInfo.textContent = reply.suggestions.length ? 'Yes/no questions this seed can answer:' : '';
@@ -129,59 +155,66 @@ export async function newJobView(main, { query, navigate }) {
       showSuggestions(reply.suggestions);
     } catch (err) {
       goalInfo.textContent = '';
-      if (err instanceof ApiError && err.fields.seed_text) showSeedError(err.fields.seed_text);
-      else showGoalError(err.message || String(err));
+      if (err instanceof ApiError && err.fields.seed_text) showFieldError(seed, friendlyMessage('seed_text', err.fields.seed_text));
+      else showFieldError(goal, friendlyMessage('goal', err.fields?.goal || err.message || String(err)));
     } finally {
       suggestButton.disabled = false;
     }
   });
-  const tier = h('select', { name: 'tier', id: 'tier' }, TIERS.map(([v, label]) => h('option', { value: v }, label)));
-  tier.value = draft?.tier || 'small';
-  const days = h('input', { type: 'number', name: 'forecast_days', id: 'forecast_days', min: 1, max: 365, value: String(draft?.forecast_days || 30) });
-  const enrich = h('input', { type: 'checkbox', name: 'enrich_web', id: 'enrich_web', checked: draft ? Boolean(draft.enrich_web) : true });
+
+  // Web enrichment needs a search provider: without one it is off, and the form says why.
+  const provider = config ? Boolean(config.search_provider) : null;
+  const enrich = h('input', {
+    type: 'checkbox',
+    name: 'enrich_web',
+    id: 'enrich_web',
+    checked: provider === false ? false : draft ? Boolean(draft.enrich_web) : true,
+    disabled: provider === false,
+  });
+  const enrichHint = provider === false
+    ? 'Not available here: this server has no web search set up, so the seed is used as written.'
+    : provider
+      ? 'Adds recent web results about the question to the seed.'
+      : 'Skipped when no search provider is configured.';
 
   const form = h(
     'form',
     { class: 'card', id: 'new-job' },
-    field('Seed document', seed, counter),
-    seedError,
-    h('div', { class: 'file-row' }, file, fileInfo),
-    field('Prediction goal', goal, h('span', { id: 'goal_help' }, 'One yes/no question about an event, e.g. “Will the council approve the levy by June?”')),
-    goalError,
+    seedField,
+    h('div', { class: 'file-row' }, h('label', { for: 'seed_file', class: 'file-label' }, 'Or load a text or Markdown file'), file, fileInfo),
+    field('Prediction goal', goal, h('span', { id: 'goal_help' }, 'One yes/no question about an event, e.g. “Will the council approve the levy by June?”'), { errorId: 'goal_error' }),
     h('div', { class: 'file-row' }, suggestButton, goalInfo),
     suggestionList,
-    h('div', { class: 'grid-3' },
-      field('Tier', tier),
-      field('Forecast horizon (days)', days),
-      h('label', { class: 'field checkbox' }, enrich, h('span', {}, 'Enrich the seed with a web search'), h('small', { class: 'hint' }, 'skipped when no search provider is configured')),
+    radioCards('Tier', 'tier', TIERS, TIERS.some(([v]) => v === draft?.tier) ? draft.tier : 'small'),
+    h('div', { class: 'grid-2' },
+      field('Forecast horizon (days)', days, '1 to 365 days'),
+      checkField('Enrich the seed with a web search', enrich, enrichHint),
     ),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary', id: 'launch', value: 'launch' }, 'Start simulation'),
-      h('button', { type: 'submit', class: 'secondary', id: 'save-draft', value: 'draft', formnovalidate: true }, draft ? 'Save draft' : 'Save as draft'),
+      h('button', { type: 'submit', class: 'secondary', id: 'save-draft', value: 'draft' }, draft ? 'Save draft' : 'Save as draft'),
     ),
   );
 
-  /** Shows a refusal at the field it is about; false when it concerns no field here. */
-  const showAtField = (err) => {
-    if (!(err instanceof ApiError) || err.status !== 422) return false;
-    let shown = false;
-    if (err.fields.seed_text) {
-      showSeedError(err.fields.seed_text);
-      seed.focus();
-      shown = true;
-    }
-    if (err.suggestions || err.fields.goal) {
-      showGoalError(err.fields.goal || err.message, err.suggestions || null);
-      if (!shown) goal.focus();
-      shown = true;
-    }
-    return shown && Object.keys(err.fields).every((name) => name === 'seed_text' || name === 'goal');
+  // Checked before sending: what can be told without the server. A draft may be unfinished.
+  const validate = (values, submitter) => {
+    const launching = submitter?.value !== 'draft';
+    const seedText = values.seed_text;
+    const goalText = values.goal.trim();
+    const daysValue = Number(values.forecast_days);
+    return problems({
+      seed_text: seedText.length > seedMax
+        ? overMessage(seedText.length, 'The seed')
+        : launching && !seedText.trim() ? 'Paste the seed document here, or load it from a file.' : null,
+      goal: goalText.length > GOAL_MAX
+        ? `The question is ${fmt(goalText.length)} characters; the limit is ${fmt(GOAL_MAX)}. Shorten it.`
+        : launching && !goalText ? 'Write the yes/no question the simulation should forecast.' : null,
+      forecast_days: values.forecast_days === '' || (Number.isInteger(daysValue) && daysValue >= 1 && daysValue <= 365) ? null : 'The forecast horizon is a whole number of days from 1 to 365.',
+    });
   };
 
   handleSubmit(form, async (values, submitter) => {
     const body = payload(values);
-    showSeedError(null);
-    showGoalError(null);
     showSuggestions(null);
     goalInfo.textContent = '';
     if (submitter?.value === 'draft') {
@@ -200,17 +233,26 @@ export async function newJobView(main, { query, navigate }) {
         job = (await api('POST', '/api/jobs', { body })).job;
       }
     } catch (err) {
-      // Shown at its field; anything else goes to the form's error box.
-      if (showAtField(err)) return;
-      throw err;
+      // An open-ended goal: its reason and the questions offered, at the goal field.
+      if (err instanceof ApiError && err.status === 422 && err.suggestions) {
+        if (err.fields.seed_text) showFieldError(seed, friendlyMessage('seed_text', err.fields.seed_text));
+        refuseGoal(friendlyMessage('goal', err.fields.goal || err.message), err.suggestions);
+        (err.fields.seed_text ? seed : goal).focus();
+        return;
+      }
+      throw err; // shown at its field, or in the form's box
     }
     navigate(`/jobs/${job.id}`);
-  });
+  }, { validate });
 
+  count();
+  checkLength();
   replace(
     main,
     h('h1', {}, draft ? `Edit draft #${draft.id}` : 'New simulation'),
     welcome ? notice(welcome, 'success') : null,
+    sample?.missing ? notice('That sample is not available any more; paste your own seed instead.', 'info') : null,
+    sample && !sample.missing ? notice(`Filled in from the sample “${sample.title}”. Look it over, then start the simulation.`, 'info') : null,
     form,
   );
 }

@@ -81,8 +81,8 @@ export async function trackRecordView(main, { query, signal, navigate }) {
   let scope = null;
   if (operator) {
     const select = h('select', { id: 'track-scope', onchange: (e) => navigate(e.target.value === 'all' ? '/track-record?all=1' : '/track-record') },
-      h('option', { value: 'mine' }, 'my jobs'),
-      h('option', { value: 'all' }, 'everyone’s jobs'));
+      h('option', { value: 'mine' }, 'my simulations'),
+      h('option', { value: 'all' }, 'everyone’s simulations'));
     select.value = everyone ? 'all' : 'mine';
     scope = h('label', { class: 'inline-check scope' }, 'Showing ', select);
   }
