@@ -17,14 +17,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from swarmcast.jobs.v1 import jobs_pb2
 
-from services.common.clients import ServiceClients
 from services.gateway import preview, samples, web
-from services.gateway.deps import Anonymous, Caller, Clients, rpc
+from services.gateway.deps import Anonymous, Clients
 from services.gateway.errors import ERROR_RESPONSES, ApiError
 from services.gateway.routes_jobs import share_urls
-from services.gateway.routes_share import ShareToken
+from services.gateway.routes_share import ShareToken, shared_job_of
 from services.jobs.domain.validation import MAX_SEED_CHARS, MIN_SEED_WORDS
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -82,16 +80,6 @@ async def sample(sample_id: SampleId) -> Any:
 # --- shared forecasts: link previews --------------------------------------------------------------
 
 
-async def _shared(
-    token: str, caller: Caller, services: ServiceClients, request: Request
-) -> jobs_pb2.SharedJob:
-    # As routes_share: the jobs service answers NOT_FOUND for an unknown or revoked token.
-    reply = await rpc(
-        services.jobs.GetSharedJob, jobs_pb2.GetSharedJobRequest(share_token=token), caller, request
-    )
-    return reply.job
-
-
 def _generic_page(status_code: int) -> HTMLResponse:
     """The app's page with swarmcast's own tags (the app says the link no longer works)."""
     return web.with_head_tags(
@@ -114,7 +102,7 @@ async def share_page(token: str, caller: Anonymous, services: Clients, request: 
     if not _TOKEN.fullmatch(token):
         return _generic_page(404)
     try:
-        job = await _shared(token, caller, services, request)
+        job = await shared_job_of(token, caller, services, request)
     except ApiError as error:
         # Revoked or unknown: 404; anything else (rate limit, a service down) keeps its status.
         return _generic_page(error.status)
@@ -153,7 +141,7 @@ async def share_preview(
 ) -> Response:
     """The shared forecast's link-preview card: the goal, the forecast with its interval, the
     verdict, a bar per question (404 once revoked)."""
-    job = await _shared(token, caller, services, request)
+    job = await shared_job_of(token, caller, services, request)
     png = await run_in_threadpool(preview.render_card, preview.summarize(job))
     return Response(
         png, media_type="image/png", headers={"Cache-Control": f"public, max-age={PREVIEW_MAX_AGE_SECONDS}"}

@@ -29,9 +29,10 @@ class SharedJobResponse(BaseModel):
     job: SharedJobModel  # type: ignore[valid-type]
 
 
-async def _shared(
+async def shared_job_of(
     token: str, caller: Caller, services: ServiceClients, request: Request
 ) -> jobs_pb2.SharedJob:
+    """The job behind a share token (the jobs service answers NOT_FOUND for an unknown or revoked one)."""
     reply = await rpc(
         services.jobs.GetSharedJob, jobs_pb2.GetSharedJobRequest(share_token=token), caller, request
     )
@@ -41,13 +42,13 @@ async def _shared(
 @router.get("/api/share/{token}", response_model=SharedJobResponse)
 async def shared_job(token: ShareToken, caller: Anonymous, services: Clients, request: Request) -> Any:
     """The shared job: goal, status, report, structured results, chat log (404 once revoked)."""
-    return {"job": message_to_json(await _shared(token, caller, services, request))}
+    return {"job": message_to_json(await shared_job_of(token, caller, services, request))}
 
 
 @router.get("/api/share/{token}/graph", response_model=GraphResponse)
 async def shared_graph(token: ShareToken, caller: Anonymous, services: Clients, request: Request) -> Any:
     """The shared job's entity graph as an object."""
-    job = await _shared(token, caller, services, request)
+    job = await shared_job_of(token, caller, services, request)
     return {"graph": graph_object(job.result_graph, job.id)}
 
 

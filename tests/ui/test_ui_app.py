@@ -235,8 +235,22 @@ def test_share_page_has_the_chart_and_invites_a_forecast(
 ) -> None:
     share_url = api_client.call("POST", f"/api/jobs/{completed_job['id']}/share")["share_url"]
     token = share_url.rsplit("/", 1)[1]
-    anon_ui.goto(f"/share/{token}")
+    response = anon_ui.goto(f"/share/{token}")
+    assert response is not None and response.status == 200
     anon_ui.page.wait_for_selector("#report article")
+    # The preview card a link posted elsewhere shows: written into the page's head by the server.
+    meta = anon_ui.page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('meta[property], meta[name]')]"
+        ".map(m => [m.getAttribute('property') || m.getAttribute('name'), m.content]))"
+    )
+    assert meta["og:title"] == DEMO_GOAL and meta["og:type"] == "article", meta
+    assert re.search(r"\d+(\.\d)?% \(80% interval", meta["og:description"]), meta["og:description"]
+    assert meta["og:url"] == share_url and meta["twitter:card"] == "summary_large_image"
+    assert meta["og:image"].startswith(("http://", "https://")) and meta["og:image"].endswith("/preview.png")
+    image = anon_ui.page.request.get(meta["og:image"])
+    assert image.ok and image.headers["content-type"] == "image/png"
+    assert image.body()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (meta["og:image:width"], meta["og:image:height"]) == ("1200", "630")
     chart = anon_ui.page.locator("#markets #market-chart svg.chart")
     chart.scroll_into_view_if_needed()
     assert chart.is_visible()

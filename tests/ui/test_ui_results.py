@@ -219,9 +219,16 @@ def test_market_chart(ui: Ui, completed_job: dict[str, Any]) -> None:
     assert re.fullmatch(r"Round \d+ of \d+", label), label
     round_no = int(label.split()[1])
     assert figure.locator(".chart-marker text").text_content() == f"round {round_no}"
+    # ... and the replay and the graph follow the same round.
+    replay = page.locator("#chat-replay")
+    assert replay.locator("select[name=round]").input_value() == str(round_no)
+    shown = replay.locator(".chat-entry .round").all_inner_texts()
+    assert set(shown) <= {f"R{round_no}"}
+    assert f"Round {round_no}:" in page.locator("#entity-graph .graph-status").inner_text()
     page.locator("#scrub-whole").click()
     assert page.locator("#scrub-label").inner_text() == "Whole run"
     assert figure.locator(".chart-marker").count() == 0
+    assert replay.locator("select[name=round]").input_value() == ""
     assert ui.overflow() == []
 
 
