@@ -13,6 +13,7 @@ import io
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -294,3 +295,27 @@ def test_live_chart_survives_reload_then_cancel(ui: Ui, api_client: ApiClient) -
     assert page.get_by_text("This simulation failed").count() == 0
     assert ui.overflow() == []
     ui.shot("cancelled")
+
+
+def test_waiting_job_shows_its_place_in_the_queue(ui: Ui, api_client: ApiClient) -> None:
+    # Large jobs run long: with the first two on the runner, the third waits its turn.
+    # Distinct goals: the service refuses a second live job with the same seed and question.
+    tag = uuid.uuid4().hex[:6]
+    goals = [f"Will Measure T pass on 14 March? ({tag} {n})" for n in range(3)]
+    jobs = [api_client.create_job(tier="large", goal=goal) for goal in goals]
+    try:
+        api_client.wait_for(jobs[0]["id"], {"RUNNING", "REPORTING", "COMPLETED", "FAILED"}, timeout=120)
+        waiting = api_client.call("GET", f"/api/jobs/{jobs[2]['id']}")["job"]
+        assert waiting["status"] == "PENDING", waiting["status"]
+        ui.goto(f"/jobs/{waiting['id']}")
+        line = ui.page.locator("#stage-name")
+        line.wait_for()
+        text = line.inner_text()
+        assert re.fullmatch(r"Position \d+ in the queue · (under a minute|about \d+ (min|h)\b.*)", text), text
+        assert int(text.split()[1]) == waiting["queue_position"]
+        assert ui.page.locator("#queue-note").is_visible()
+        assert ui.overflow() == []
+        ui.shot("queue")
+    finally:
+        for job in jobs:
+            api_client.http.post(f"/api/jobs/{job['id']}/cancel")

@@ -4,6 +4,7 @@
 
 import { api } from '../api.js';
 import { debounce, formatDate, h, replace } from '../dom.js';
+import { insightAfterHeadline } from '../forecast.js';
 import { LIVE, badge, confirmAndRun, errorBox, runAction, statusOf } from './ui.js';
 
 const PER_PAGE = 20;
@@ -148,7 +149,7 @@ export async function jobsView(main, { query, signal, updateUrl }) {
         'tr',
         { 'data-job-id': job.id, 'data-status': shown },
         cell('Job', { class: 'id-cell' }, h('a', { href, 'data-link': true }, `#${job.id}`)),
-        cell('Question', { class: 'goal-cell' }, h('a', { href, 'data-link': true }, job.goal || h('em', { class: 'muted' }, 'untitled draft')), job.key_insight ? h('div', { class: 'muted small' }, job.key_insight) : null),
+        cell('Question', { class: 'goal-cell' }, h('a', { href, 'data-link': true }, job.goal || h('em', { class: 'muted' }, 'untitled draft')), job.key_insight ? h('div', { class: 'muted small' }, insightAfterHeadline(job.key_insight)) : null),
         cell('Forecast', { class: 'prob-cell num' }, probabilityCell(job)),
         cell('Tier', { class: 'tier-cell' }, job.tier || '—'),
         cell('Status', { class: 'status-cell' }, badge(shown), shown === 'CANCELLED' ? null : statusDetail(job)),
