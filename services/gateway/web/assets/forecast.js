@@ -13,7 +13,7 @@ export function parseJson(value) {
   }
 }
 
-const isProbability = (p) => typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 1;
+export const isProbability = (p) => typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 1;
 
 /** [low, high] when it is a real interval of probabilities, else null. */
 function intervalOf(value) {
@@ -25,6 +25,11 @@ function intervalOf(value) {
 /** "63%" (digits 0) or "63.0%": the same rounding everywhere in the card. */
 export function pct(p, digits = 0) {
   return `${(p * 100).toFixed(digits)}%`;
+}
+
+/** Whole percents read best; a narrow interval keeps one decimal so its ends stay apart. */
+export function digitsFor(interval) {
+  return interval && interval[1] - interval[0] < 0.05 ? 1 : 0;
 }
 
 /** "55–70%": an interval with one % sign. */

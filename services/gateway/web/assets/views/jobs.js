@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import { debounce, formatDate, h, replace } from '../dom.js';
-import { insightAfterHeadline } from '../forecast.js';
+import { digitsFor, insightAfterHeadline, intervalText, isProbability, pct } from '../forecast.js';
 import { LIVE, badge, confirmAndRun, errorBox, runAction, statusOf } from './ui.js';
 
 const PER_PAGE = 20;
@@ -51,8 +51,6 @@ function searchOf({ q, status, sort, page }) {
   return text ? `?${text}` : '';
 }
 
-const isProbability = (p) => typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 1;
-const pct = (p, digits = 0) => `${(p * 100).toFixed(digits)}%`;
 
 /** "63%" with its 80% interval ("55–70%") beneath; "—" when the job has no forecast. As on the
  * job's page, a narrow interval keeps one decimal so its ends stay apart. */
@@ -61,11 +59,11 @@ function probabilityCell(job) {
   if (!isProbability(p)) return h('span', { class: 'prob-none muted', title: 'no forecast' }, '—');
   const lo = job.forecast_low;
   const hi = job.forecast_high;
-  const interval = isProbability(lo) && isProbability(hi);
-  const digits = interval && hi - lo < 0.05 ? 1 : 0;
+  const interval = isProbability(lo) && isProbability(hi) ? [lo, hi] : null;
+  const digits = digitsFor(interval);
   return [
     h('span', { class: 'prob-headline' }, pct(p, digits)),
-    interval ? h('span', { class: 'prob-range muted small', title: '80% interval' }, `${(lo * 100).toFixed(digits)}–${pct(hi, digits)}`) : null,
+    interval ? h('span', { class: 'prob-range muted small', title: '80% interval' }, intervalText(interval, digits)) : null,
   ];
 }
 

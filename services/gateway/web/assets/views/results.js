@@ -8,7 +8,7 @@ import { api, download } from '../api.js';
 import { h, replace } from '../dom.js';
 import { curveRounds, marketCurvesFigure, probabilityBar, probabilityBars } from '../chart.js';
 import { chatEntries, chatReplay } from '../chat.js';
-import { forecastSummary, insightAfterHeadline, intervalText, moveText, parseJson, pct } from '../forecast.js';
+import { digitsFor, forecastSummary, insightAfterHeadline, intervalText, moveText, parseJson, pct } from '../forecast.js';
 import { entityGraphFigure } from '../graph.js';
 import { renderMarkdown } from '../markdown.js';
 import { createTimeline } from '../timeline.js';
@@ -32,7 +32,7 @@ function headlineBlock(summary, { detail }) {
   const level = Math.round(f.level * 100);
   // Whole percents read best ("63% (80% interval 55–70%)"); a narrow interval keeps one decimal so
   // its ends stay apart.
-  const digits = f.interval && f.interval[1] - f.interval[0] < 0.05 ? 1 : 0;
+  const digits = digitsFor(f.interval);
   const move = moveText(f.probability, f.opening);
   const details = [runsText(f.replicates)];
   if (f.market !== null && f.belief !== null) details.push(`market price ${pct(f.market)}, agents’ stated beliefs ${pct(f.belief)}`);
