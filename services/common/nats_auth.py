@@ -108,7 +108,8 @@ ROLES: dict[str, Role] = {
         watches=_GRPC_WATCHES,
         deletes=(subjects.JOBS_DISPATCH,),
         purges=(subjects.RUNNER, subjects.REPORTER),
-        core=("jobs.changed.*",),
+        # Interviews: it asks the tier's runners and reads their replies (core NATS).
+        core=("jobs.changed.*", subjects.INTERVIEW_REQUEST_ALL, subjects.INTERVIEW_REPLY_ALL),
         owns=(subjects.JOBS_DISPATCH, subjects.JOBS_CONTROL, subjects.ERRORS),
     ),
     "gpu_runner": Role(
@@ -123,6 +124,8 @@ ROLES: dict[str, Role] = {
         # A dispatch checks for a cancel that came first (last message on jobs.cancel.<id>).
         reads=(subjects.JOBS_CONTROL,),
         watches=_GRPC_WATCHES,
+        # Interviews: it takes requests of its tiers and publishes the answers (core NATS).
+        core=(subjects.INTERVIEW_REQUEST_ALL, subjects.INTERVIEW_REPLY_ALL),
         owns=(subjects.RUNNER,),
     ),
     "reporter": Role(

@@ -61,6 +61,26 @@ def reporter_failed(job_id: int | str) -> str:
     return f"reporter.failed.{_token(job_id, 'job_id')}"
 
 
+# --- interviews (core NATS, never stored: no stream's subjects cover `interview.>`)
+def interview_request(tier: str) -> str:
+    """``interview.request.<tier>``: answer a question from a job's final checkpoint
+    (InterviewRequest); runners of the tier share the queue group :func:`interview_queue`."""
+    return f"interview.request.{_token(tier, 'tier')}"
+
+
+def interview_queue(tier: str) -> str:
+    """The queue group of a tier's runners on :func:`interview_request`: one of them answers."""
+    return f"runner-interview-{_token(tier, 'tier')}"
+
+
+def interview_reply(interview_id: int | str) -> str:
+    """``interview.reply.<interview_id>``: the answers of one interview (InterviewReply)."""
+    return f"interview.reply.{_token(interview_id, 'interview_id')}"
+
+
+INTERVIEW_REQUEST_ALL = "interview.request.*"
+INTERVIEW_REPLY_ALL = "interview.reply.*"
+
 EMAIL_REQUESTED = "auth.email.requested"
 USER_DELETED = "auth.user.deleted"
 

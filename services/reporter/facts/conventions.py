@@ -13,28 +13,22 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# The camp rule is the platform's (services/common/camps.py); re-exported for the facts.
+from services.common.camps import CAMP_LABELS as CAMP_LABELS
+from services.common.camps import CAMPS as CAMPS
+from services.common.camps import NO_LINE as NO_LINE
+from services.common.camps import YES_LINE as YES_LINE
+from services.common.camps import camp_of as camp_of
+
 PHASE_NAMES: tuple[str, ...] = ("Early", "Mid", "Late")
 # Used when an event carries no horizon (forecast_days is 1..365 for real jobs).
 DEFAULT_FORECAST_DAYS = 30
-# An agent whose probability is at least YES_LINE backs the goal; at most NO_LINE opposes it.
-YES_LINE = 0.6
-NO_LINE = 0.4
-CAMPS: tuple[str, ...] = ("yes", "no", "undecided")
-CAMP_LABELS = {"yes": "YES camp", "no": "NO camp", "undecided": "Undecided middle"}
 # A belief change of 0.1 in position (5 points of probability) counts as "moved".
 MOVED = 0.1
 
 
 def probability(position: float) -> float:
     return (float(position) + 1.0) / 2.0
-
-
-def camp_of(prob: float) -> str:
-    if prob >= YES_LINE:
-        return "yes"
-    if prob <= NO_LINE:
-        return "no"
-    return "undecided"
 
 
 def weighted_goal(positions: Sequence[float], confidences: Sequence[float]) -> tuple[float, float]:

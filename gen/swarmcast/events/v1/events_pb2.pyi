@@ -6,7 +6,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -56,7 +56,7 @@ class RouteSnapshot(_message.Message):
     def __init__(self, sim_tier: _Optional[str] = ..., model_id: _Optional[str] = ..., gpu_type: _Optional[str] = ..., max_rounds: _Optional[int] = ..., target_agents: _Optional[int] = ..., vllm_args: _Optional[str] = ..., replicates: _Optional[int] = ..., heuristic_replicates: _Optional[int] = ..., market_subsidy: _Optional[float] = ...) -> None: ...
 
 class UploadTargets(_message.Message):
-    __slots__ = ("bucket", "prefix", "put_urls", "checkpoint_put_url", "checkpoint_get_url", "expires_at")
+    __slots__ = ("bucket", "prefix", "put_urls", "checkpoint_put_url", "checkpoint_get_url", "expires_at", "round_checkpoint_put_urls")
     class PutUrlsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -70,16 +70,42 @@ class UploadTargets(_message.Message):
     CHECKPOINT_PUT_URL_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_GET_URL_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_CHECKPOINT_PUT_URLS_FIELD_NUMBER: _ClassVar[int]
     bucket: str
     prefix: str
     put_urls: _containers.ScalarMap[str, str]
     checkpoint_put_url: str
     checkpoint_get_url: str
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, bucket: _Optional[str] = ..., prefix: _Optional[str] = ..., put_urls: _Optional[_Mapping[str, str]] = ..., checkpoint_put_url: _Optional[str] = ..., checkpoint_get_url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    round_checkpoint_put_urls: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, bucket: _Optional[str] = ..., prefix: _Optional[str] = ..., put_urls: _Optional[_Mapping[str, str]] = ..., checkpoint_put_url: _Optional[str] = ..., checkpoint_get_url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., round_checkpoint_put_urls: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ScheduledEvent(_message.Message):
+    __slots__ = ("day", "headline", "text", "favours")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    HEADLINE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FAVOURS_FIELD_NUMBER: _ClassVar[int]
+    day: int
+    headline: str
+    text: str
+    favours: str
+    def __init__(self, day: _Optional[int] = ..., headline: _Optional[str] = ..., text: _Optional[str] = ..., favours: _Optional[str] = ...) -> None: ...
+
+class BranchSource(_message.Message):
+    __slots__ = ("parent_job_id", "round", "checkpoint_get_url", "parent_forecast")
+    PARENT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_GET_URL_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FORECAST_FIELD_NUMBER: _ClassVar[int]
+    parent_job_id: int
+    round: int
+    checkpoint_get_url: str
+    parent_forecast: _struct_pb2.Struct
+    def __init__(self, parent_job_id: _Optional[int] = ..., round: _Optional[int] = ..., checkpoint_get_url: _Optional[str] = ..., parent_forecast: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class JobDispatch(_message.Message):
-    __slots__ = ("dispatch_id", "run_id", "job_id", "seed_text", "goal", "tier", "enrich_web", "forecast_days", "route", "markets", "upload", "resume", "attempt", "random_seed", "dispatched_at")
+    __slots__ = ("dispatch_id", "run_id", "job_id", "seed_text", "goal", "tier", "enrich_web", "forecast_days", "route", "markets", "upload", "resume", "attempt", "random_seed", "dispatched_at", "events", "branch")
     DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +121,8 @@ class JobDispatch(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     RANDOM_SEED_FIELD_NUMBER: _ClassVar[int]
     DISPATCHED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
     dispatch_id: str
     run_id: str
     job_id: int
@@ -110,7 +138,9 @@ class JobDispatch(_message.Message):
     attempt: int
     random_seed: int
     dispatched_at: _timestamp_pb2.Timestamp
-    def __init__(self, dispatch_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[int] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., enrich_web: _Optional[bool] = ..., forecast_days: _Optional[int] = ..., route: _Optional[_Union[RouteSnapshot, _Mapping]] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., upload: _Optional[_Union[UploadTargets, _Mapping]] = ..., resume: _Optional[bool] = ..., attempt: _Optional[int] = ..., random_seed: _Optional[int] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    events: _containers.RepeatedCompositeFieldContainer[ScheduledEvent]
+    branch: BranchSource
+    def __init__(self, dispatch_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[int] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., enrich_web: _Optional[bool] = ..., forecast_days: _Optional[int] = ..., route: _Optional[_Union[RouteSnapshot, _Mapping]] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., upload: _Optional[_Union[UploadTargets, _Mapping]] = ..., resume: _Optional[bool] = ..., attempt: _Optional[int] = ..., random_seed: _Optional[int] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[ScheduledEvent, _Mapping]]] = ..., branch: _Optional[_Union[BranchSource, _Mapping]] = ...) -> None: ...
 
 class JobCancel(_message.Message):
     __slots__ = ("job_id", "reason", "requested_at", "run_id")
@@ -159,7 +189,7 @@ class RunnerProgress(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., stage: _Optional[int] = ..., stage_name: _Optional[str] = ..., round: _Optional[int] = ..., max_rounds: _Optional[int] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., seq: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., provision_seconds: _Optional[float] = ..., gpu_provider: _Optional[str] = ...) -> None: ...
 
 class RunnerCompleted(_message.Message):
-    __slots__ = ("job_id", "run_id", "pod_id", "artifacts", "bucket", "result_graph", "result_chat_log", "markets", "provision_seconds", "pipeline_seconds", "gpu_provider", "gpu_cost_usd", "backend", "model_id", "summary", "forecast_days", "goal", "completed_at", "enriched_seed", "enrichment_citations")
+    __slots__ = ("job_id", "run_id", "pod_id", "artifacts", "bucket", "result_graph", "result_chat_log", "markets", "provision_seconds", "pipeline_seconds", "gpu_provider", "gpu_cost_usd", "backend", "model_id", "summary", "forecast_days", "goal", "completed_at", "enriched_seed", "enrichment_citations", "branch")
     class ArtifactsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +217,7 @@ class RunnerCompleted(_message.Message):
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     ENRICHED_SEED_FIELD_NUMBER: _ClassVar[int]
     ENRICHMENT_CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     run_id: str
     pod_id: str
@@ -207,7 +238,8 @@ class RunnerCompleted(_message.Message):
     completed_at: _timestamp_pb2.Timestamp
     enriched_seed: str
     enrichment_citations: str
-    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., artifacts: _Optional[_Mapping[str, str]] = ..., bucket: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., provision_seconds: _Optional[float] = ..., pipeline_seconds: _Optional[float] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., backend: _Optional[str] = ..., model_id: _Optional[str] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., forecast_days: _Optional[int] = ..., goal: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ...) -> None: ...
+    branch: BranchSource
+    def __init__(self, job_id: _Optional[int] = ..., run_id: _Optional[str] = ..., pod_id: _Optional[str] = ..., artifacts: _Optional[_Mapping[str, str]] = ..., bucket: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., markets: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., provision_seconds: _Optional[float] = ..., pipeline_seconds: _Optional[float] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., backend: _Optional[str] = ..., model_id: _Optional[str] = ..., summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., forecast_days: _Optional[int] = ..., goal: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., branch: _Optional[_Union[BranchSource, _Mapping]] = ...) -> None: ...
 
 class RunnerFailed(_message.Message):
     __slots__ = ("job_id", "run_id", "pod_id", "reason", "kind", "last_round", "failed_at")
@@ -342,3 +374,71 @@ class ErrorCaptured(_message.Message):
     request_path: str
     error_id: str
     def __init__(self, timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[str] = ..., source: _Optional[str] = ..., service: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., user_id: _Optional[str] = ..., job_id: _Optional[int] = ..., request_path: _Optional[str] = ..., error_id: _Optional[str] = ...) -> None: ...
+
+class InterviewRequest(_message.Message):
+    __slots__ = ("interview_id", "job_id", "tier", "question", "agent_ids", "camp", "max_agents", "checkpoint_get_url", "reply_subject", "requested_at")
+    INTERVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CAMP_FIELD_NUMBER: _ClassVar[int]
+    MAX_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_GET_URL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    interview_id: int
+    job_id: int
+    tier: str
+    question: str
+    agent_ids: _containers.RepeatedScalarFieldContainer[int]
+    camp: str
+    max_agents: int
+    checkpoint_get_url: str
+    reply_subject: str
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, interview_id: _Optional[int] = ..., job_id: _Optional[int] = ..., tier: _Optional[str] = ..., question: _Optional[str] = ..., agent_ids: _Optional[_Iterable[int]] = ..., camp: _Optional[str] = ..., max_agents: _Optional[int] = ..., checkpoint_get_url: _Optional[str] = ..., reply_subject: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class InterviewAnswer(_message.Message):
+    __slots__ = ("agent_id", "agent_name", "persona", "answer", "probability", "reason", "camp")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONA_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CAMP_FIELD_NUMBER: _ClassVar[int]
+    agent_id: int
+    agent_name: str
+    persona: str
+    answer: str
+    probability: float
+    reason: str
+    camp: str
+    def __init__(self, agent_id: _Optional[int] = ..., agent_name: _Optional[str] = ..., persona: _Optional[str] = ..., answer: _Optional[str] = ..., probability: _Optional[float] = ..., reason: _Optional[str] = ..., camp: _Optional[str] = ...) -> None: ...
+
+class InterviewDone(_message.Message):
+    __slots__ = ("backend", "model_id", "answered", "left_out")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    LEFT_OUT_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    model_id: str
+    answered: int
+    left_out: int
+    def __init__(self, backend: _Optional[str] = ..., model_id: _Optional[str] = ..., answered: _Optional[int] = ..., left_out: _Optional[int] = ...) -> None: ...
+
+class InterviewReply(_message.Message):
+    __slots__ = ("interview_id", "answer", "done", "error", "invalid_request")
+    INTERVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    INVALID_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    interview_id: int
+    answer: InterviewAnswer
+    done: InterviewDone
+    error: str
+    invalid_request: bool
+    def __init__(self, interview_id: _Optional[int] = ..., answer: _Optional[_Union[InterviewAnswer, _Mapping]] = ..., done: _Optional[_Union[InterviewDone, _Mapping]] = ..., error: _Optional[str] = ..., invalid_request: _Optional[bool] = ...) -> None: ...

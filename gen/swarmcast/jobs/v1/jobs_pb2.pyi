@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from swarmcast.events.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -57,7 +58,7 @@ RESOLUTION_NO: Resolution
 RESOLUTION_ANNULLED: Resolution
 
 class Job(_message.Message):
-    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config", "shared", "forecast_probability", "forecast_low", "forecast_high", "queue_position", "queue_estimate_seconds")
+    __slots__ = ("id", "user_id", "seed_text", "goal", "tier", "credits_charged", "status", "pipeline_stage", "result_report", "result_chat_log", "result_graph", "result_structured", "error_message", "gpu_provider", "gpu_cost_usd", "created_at", "completed_at", "pod_id", "celery_task_id", "workflow_id", "workflow_run_id", "retry_count", "retry_of", "provision_seconds", "pipeline_seconds", "key_insight", "share_token", "last_heartbeat", "enrich_web", "enriched_seed", "enrichment_citations", "forecast_days", "sim_data_available", "live_status", "resume_task_id", "markets_config", "shared", "forecast_probability", "forecast_low", "forecast_high", "queue_position", "queue_estimate_seconds", "events", "branch_of", "branch_round", "branch_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +101,10 @@ class Job(_message.Message):
     FORECAST_HIGH_FIELD_NUMBER: _ClassVar[int]
     QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
     QUEUE_ESTIMATE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_OF_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_ROUND_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: int
     user_id: str
     seed_text: str
@@ -142,7 +147,11 @@ class Job(_message.Message):
     forecast_high: float
     queue_position: int
     queue_estimate_seconds: int
-    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., shared: _Optional[bool] = ..., forecast_probability: _Optional[float] = ..., forecast_low: _Optional[float] = ..., forecast_high: _Optional[float] = ..., queue_position: _Optional[int] = ..., queue_estimate_seconds: _Optional[int] = ...) -> None: ...
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.ScheduledEvent]
+    branch_of: int
+    branch_round: int
+    branch_count: int
+    def __init__(self, id: _Optional[int] = ..., user_id: _Optional[str] = ..., seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., credits_charged: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., pipeline_stage: _Optional[int] = ..., result_report: _Optional[str] = ..., result_chat_log: _Optional[str] = ..., result_graph: _Optional[str] = ..., result_structured: _Optional[str] = ..., error_message: _Optional[str] = ..., gpu_provider: _Optional[str] = ..., gpu_cost_usd: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pod_id: _Optional[str] = ..., celery_task_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_run_id: _Optional[str] = ..., retry_count: _Optional[int] = ..., retry_of: _Optional[int] = ..., provision_seconds: _Optional[int] = ..., pipeline_seconds: _Optional[int] = ..., key_insight: _Optional[str] = ..., share_token: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrich_web: _Optional[bool] = ..., enriched_seed: _Optional[str] = ..., enrichment_citations: _Optional[str] = ..., forecast_days: _Optional[int] = ..., sim_data_available: _Optional[bool] = ..., live_status: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resume_task_id: _Optional[str] = ..., markets_config: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., shared: _Optional[bool] = ..., forecast_probability: _Optional[float] = ..., forecast_low: _Optional[float] = ..., forecast_high: _Optional[float] = ..., queue_position: _Optional[int] = ..., queue_estimate_seconds: _Optional[int] = ..., events: _Optional[_Iterable[_Union[_events_pb2.ScheduledEvent, _Mapping]]] = ..., branch_of: _Optional[int] = ..., branch_round: _Optional[int] = ..., branch_count: _Optional[int] = ...) -> None: ...
 
 class SharedJob(_message.Message):
     __slots__ = ("id", "goal", "tier", "status", "created_at", "completed_at", "forecast_days", "result_report", "result_graph", "result_structured", "result_chat_log", "key_insight", "markets_config")
@@ -221,18 +230,20 @@ class ErrorEvent(_message.Message):
     def __init__(self, id: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[str] = ..., source: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., user_id: _Optional[str] = ..., job_id: _Optional[int] = ..., request_path: _Optional[str] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("seed_text", "goal", "tier", "enrich_web", "forecast_days")
+    __slots__ = ("seed_text", "goal", "tier", "enrich_web", "forecast_days", "events")
     SEED_TEXT_FIELD_NUMBER: _ClassVar[int]
     GOAL_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     ENRICH_WEB_FIELD_NUMBER: _ClassVar[int]
     FORECAST_DAYS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     seed_text: str
     goal: str
     tier: str
     enrich_web: bool
     forecast_days: int
-    def __init__(self, seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., enrich_web: _Optional[bool] = ..., forecast_days: _Optional[int] = ...) -> None: ...
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.ScheduledEvent]
+    def __init__(self, seed_text: _Optional[str] = ..., goal: _Optional[str] = ..., tier: _Optional[str] = ..., enrich_web: _Optional[bool] = ..., forecast_days: _Optional[int] = ..., events: _Optional[_Iterable[_Union[_events_pb2.ScheduledEvent, _Mapping]]] = ...) -> None: ...
 
 class CreateJobResponse(_message.Message):
     __slots__ = ("job",)
@@ -307,18 +318,20 @@ class GetJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("page", "per_page", "status", "query", "sort")
+    __slots__ = ("page", "per_page", "status", "query", "sort", "branch_of")
     PAGE_FIELD_NUMBER: _ClassVar[int]
     PER_PAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_OF_FIELD_NUMBER: _ClassVar[int]
     page: int
     per_page: int
     status: JobStatus
     query: str
     sort: JobSort
-    def __init__(self, page: _Optional[int] = ..., per_page: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., query: _Optional[str] = ..., sort: _Optional[_Union[JobSort, str]] = ...) -> None: ...
+    branch_of: int
+    def __init__(self, page: _Optional[int] = ..., per_page: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., query: _Optional[str] = ..., sort: _Optional[_Union[JobSort, str]] = ..., branch_of: _Optional[int] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "total", "page", "per_page")
@@ -713,3 +726,75 @@ class GetTrackRecordResponse(_message.Message):
     markets_brier: float
     all_users: bool
     def __init__(self, resolved: _Optional[int] = ..., annulled: _Optional[int] = ..., forecast: _Optional[_Union[ScoreSummary, _Mapping]] = ..., opening_price: _Optional[_Union[ScoreSummary, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[TrackRecordEntry, _Mapping]]] = ..., markets_resolved: _Optional[int] = ..., markets_brier: _Optional[float] = ..., all_users: _Optional[bool] = ...) -> None: ...
+
+class InterviewAgentsRequest(_message.Message):
+    __slots__ = ("job_id", "question", "agent_ids", "camp", "coalition")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CAMP_FIELD_NUMBER: _ClassVar[int]
+    COALITION_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    question: str
+    agent_ids: _containers.RepeatedScalarFieldContainer[int]
+    camp: str
+    coalition: str
+    def __init__(self, job_id: _Optional[int] = ..., question: _Optional[str] = ..., agent_ids: _Optional[_Iterable[int]] = ..., camp: _Optional[str] = ..., coalition: _Optional[str] = ...) -> None: ...
+
+class InterviewAgentsResponse(_message.Message):
+    __slots__ = ("interview_id", "answer")
+    INTERVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    interview_id: int
+    answer: _events_pb2.InterviewAnswer
+    def __init__(self, interview_id: _Optional[int] = ..., answer: _Optional[_Union[_events_pb2.InterviewAnswer, _Mapping]] = ...) -> None: ...
+
+class Interview(_message.Message):
+    __slots__ = ("id", "job_id", "question", "target", "answers", "backend", "model_id", "left_out", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LEFT_OUT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    job_id: int
+    question: str
+    target: str
+    answers: _containers.RepeatedCompositeFieldContainer[_events_pb2.InterviewAnswer]
+    backend: str
+    model_id: str
+    left_out: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., job_id: _Optional[int] = ..., question: _Optional[str] = ..., target: _Optional[str] = ..., answers: _Optional[_Iterable[_Union[_events_pb2.InterviewAnswer, _Mapping]]] = ..., backend: _Optional[str] = ..., model_id: _Optional[str] = ..., left_out: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListInterviewsRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class ListInterviewsResponse(_message.Message):
+    __slots__ = ("interviews",)
+    INTERVIEWS_FIELD_NUMBER: _ClassVar[int]
+    interviews: _containers.RepeatedCompositeFieldContainer[Interview]
+    def __init__(self, interviews: _Optional[_Iterable[_Union[Interview, _Mapping]]] = ...) -> None: ...
+
+class BranchJobRequest(_message.Message):
+    __slots__ = ("job_id", "round", "events")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    round: int
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.ScheduledEvent]
+    def __init__(self, job_id: _Optional[int] = ..., round: _Optional[int] = ..., events: _Optional[_Iterable[_Union[_events_pb2.ScheduledEvent, _Mapping]]] = ...) -> None: ...
+
+class BranchJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...

@@ -136,6 +136,21 @@ class JobsServiceStub:
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.SerializeToString,
                 response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.FromString,
                 _registered_method=True)
+        self.InterviewAgents = channel.unary_stream(
+                '/swarmcast.jobs.v1.JobsService/InterviewAgents',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsResponse.FromString,
+                _registered_method=True)
+        self.ListInterviews = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/ListInterviews',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsResponse.FromString,
+                _registered_method=True)
+        self.BranchJob = channel.unary_unary(
+                '/swarmcast.jobs.v1.JobsService/BranchJob',
+                request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobRequest.SerializeToString,
+                response_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobResponse.FromString,
+                _registered_method=True)
         self.ListRoutes = channel.unary_unary(
                 '/swarmcast.jobs.v1.JobsService/ListRoutes',
                 request_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListRoutesRequest.SerializeToString,
@@ -286,6 +301,29 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InterviewAgents(self, request, context):
+        """The owner of a COMPLETED job asks one agent or a group a question; each answers in character
+        from the job's final checkpoint, streamed as it is ready, and the transcript is kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInterviews(self, request, context):
+        """The job's interview transcripts, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BranchJob(self, request, context):
+        """A what-if branch: a new job that resumes a COMPLETED job's round-r checkpoint with injected
+        events; with no events it reproduces the parent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRoutes(self, request, context):
         """Operator role only.
         """
@@ -407,6 +445,21 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.GetTrackRecord,
                     request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.FromString,
                     response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.SerializeToString,
+            ),
+            'InterviewAgents': grpc.unary_stream_rpc_method_handler(
+                    servicer.InterviewAgents,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsResponse.SerializeToString,
+            ),
+            'ListInterviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInterviews,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsResponse.SerializeToString,
+            ),
+            'BranchJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.BranchJob,
+                    request_deserializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobRequest.FromString,
+                    response_serializer=swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobResponse.SerializeToString,
             ),
             'ListRoutes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRoutes,
@@ -966,6 +1019,87 @@ class JobsService:
             '/swarmcast.jobs.v1.JobsService/GetTrackRecord',
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordRequest.SerializeToString,
             swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.GetTrackRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InterviewAgents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/InterviewAgents',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.InterviewAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInterviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/ListInterviews',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.ListInterviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BranchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/swarmcast.jobs.v1.JobsService/BranchJob',
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobRequest.SerializeToString,
+            swarmcast_dot_jobs_dot_v1_dot_jobs__pb2.BranchJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
