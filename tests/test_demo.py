@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.cli.processes import free_ports
+from services.cli.processes import listen_ports
 from services.cli.stack import LOCAL_LLM_PROCESSES, PROCESSES, PidRecord, settings_from_env
 from services.common.config import REPO_ROOT
 from tests.fixtures.db import create_test_database, drop_test_database
@@ -50,7 +50,7 @@ def test_make_demo(s3_endpoint: str, tmp_path: Path) -> None:
         nats_prefix=f"demo{secrets.token_hex(4)}",
         bucket=f"demo-{secrets.token_hex(4)}",
     )
-    auth, jobs, runner, reporter, gateway, local_runner, local_llm = free_ports(7)
+    auth, jobs, runner, reporter, gateway, local_runner, local_llm = listen_ports(7)
     env.update(
         SWARMCAST_LOCAL_RUNNER_ADDR=f"127.0.0.1:{local_runner}",
         SWARMCAST_LOCAL_LLM_ADDR=f"127.0.0.1:{local_llm}",

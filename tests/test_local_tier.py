@@ -18,7 +18,7 @@ from swarmcast.runner.v1 import runner_pb2
 from services.common.clients import jobs_stub, runner_stub
 from services.common.config import REPO_ROOT
 from services.gpu_runner.model_store import DEFAULT_GGUF_MODEL
-from tests.fixtures.stack import DESIGN_ADDRS, RunningStack
+from tests.fixtures.stack import RunningStack
 from tests.forecast.coherence import register
 
 SEED = (REPO_ROOT / "demos" / "harbor_transit.md").read_text(encoding="utf-8")
@@ -65,7 +65,7 @@ async def test_a_local_tier_job_runs_on_the_real_model_end_to_end(stack: Running
     valid = sum(1 for c in turns if c[5] == "ok")
     assert valid / len(turns) >= 0.9, summary["failed_turns"]
 
-    async with insecure_channel(DESIGN_ADDRS["SWARMCAST_LOCAL_RUNNER_ADDR"]) as channel:
+    async with insecure_channel(stack.env["SWARMCAST_LOCAL_RUNNER_ADDR"]) as channel:
         status = await runner_stub(channel).GetRunnerStatus(
             runner_pb2.GetRunnerStatusRequest(), metadata=md, timeout=10
         )

@@ -6,6 +6,8 @@ benchmarks' private stacks (bench/harness.py). It lives beside the CLI, not in s
 because no service needs it at run time.
 
 - `free_port()` / `free_ports(n)`: loopback ports that nothing listens on (n distinct ones).
+  `listen_ports(n)`: the same, but below the kernel's ephemeral range, for servers started later:
+  no outgoing connection's source port can take one in the meantime.
 - `ManagedProcess`: a command started with its own environment, its output appended to a log
   file, in a session of its own (a Ctrl-C in the terminal doesn't reach it). `wait_ready(probe)`
   polls a readiness probe until it says ready and raises `ProcessNotReady`, with the last lines of
@@ -26,6 +28,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -64,6 +67,46 @@ def free_ports(count: int, host: str = LOOPBACK_HOST) -> list[int]:
         for sock in bound:
             sock.bind((host, 0))
         return [int(sock.getsockname()[1]) for sock in bound]
+
+
+# Ports below this are not handed out as ephemeral ports on any common kernel setting.
+_LISTEN_PORT_FLOOR = 20_000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def listen_ports(count: int, host: str = LOOPBACK_HOST) -> list[int]:
+    """`count` distinct ports free on `host` now, below the ephemeral range.
+
+    A port from `free_ports` lies in the range the kernel gives outgoing connections their source
+    ports from, so between choosing it and a server binding it, any client connection (to
+    PostgreSQL, NATS, S3...) may take it and the bind fails. Ports below that range are only ever
+    taken by an explicit bind.
+    """
+    top = _ephemeral_low()
+    if top - _LISTEN_PORT_FLOOR < count * 4:
+        return free_ports(count, host)
+    rng = random.SystemRandom()
+    chosen: list[int] = []
+    for _ in range(count * 200):
+        port = rng.randrange(_LISTEN_PORT_FLOOR, top)
+        if port in chosen:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        chosen.append(port)
+        if len(chosen) == count:
+            return chosen
+    raise OSError(f"no {count} free ports on {host} below {top}")
 
 
 def free_port(host: str = LOOPBACK_HOST) -> int:
