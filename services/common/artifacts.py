@@ -166,7 +166,21 @@ class ReplicateCurves(TypedDict):
     beliefs: dict[str, list[float]]
 
 
+class NewsEvent(TypedDict):
+    """A scheduled event (news on day `day` of the horizon) and the round it entered every agent's
+    feed; `favours` is "yes", "no" or "" (neutral)."""
+
+    round: int
+    day: int
+    headline: str
+    text: str
+    favours: str
+
+
 class MarketCurvesFile(TypedDict):
+    """`events`: the run's scheduled events in round order (`[]` when none; absent from files of
+    engines before issue 19)."""
+
     rounds: int
     replicates: int
     forecast: Forecast
@@ -175,6 +189,7 @@ class MarketCurvesFile(TypedDict):
     markets: list[Market]
     goal: Goal
     replicate_curves: list[ReplicateCurves]
+    events: NotRequired[list[NewsEvent]]
 
 
 # --- agent_trajectories.json -------------------------------------------------------------------
@@ -421,8 +436,20 @@ class ChatTrade(ChatEntry):
     price_after: NotRequired[float]
 
 
+class ChatNews(TypedDict):
+    """A scheduled event entering every agent's feed (`kind` "news"), placed before the posts of
+    its round; it has no author."""
+
+    round: int
+    kind: str
+    day: int
+    headline: str
+    text: str
+    favours: str
+
+
 class ChatLogFile(TypedDict):
-    entries: list[ChatThought | ChatPost | ChatTrade]
+    entries: list[ChatNews | ChatThought | ChatPost | ChatTrade]
 
 
 # --- relations.json ----------------------------------------------------------------------------

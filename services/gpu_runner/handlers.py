@@ -9,6 +9,8 @@
 - Cancels arrive on a per-instance consumer of `jobs.cancel.>` (new messages only, deleted by the
   server once the instance is gone). A dispatch picked up after its cancel was published is refused
   by looking up the job's last cancel in the stream.
+- Interviews (`interviews.py`): a core-NATS queue subscription per tier it serves, answered with
+  the runner's backend, also while a job runs; on shutdown they are unsubscribed first.
 - Shutdown (SIGTERM): stop fetching; a job expected to finish within the shutdown grace finishes,
   any other is released at once - nak'ed after its in-flight checkpoint upload - so another runner
   resumes it without waiting out `ack_wait`.
@@ -33,8 +35,9 @@ from services.common.bus import EventBus, EventMeta, SharedSlots, Subscription
 from services.common.config import Settings
 from services.common.interceptors import ErrorReporter
 from services.common.storage import ObjectStore
-from services.gpu_runner.backends import BackendHost
+from services.gpu_runner.backends import BackendHost, ModelKey
 from services.gpu_runner.engine_thread import EngineThread
+from services.gpu_runner.interviews import InterviewServer
 from services.gpu_runner.outcomes import CANCELLED_BY_USER, PERMANENT, failed_event
 from services.gpu_runner.service import STOP_WAIT_SECONDS, JobRun, RunnerContext
 from services.gpu_runner.settings import (
@@ -97,6 +100,9 @@ class Runner:
         self._http: httpx.AsyncClient | None = None
         self._ctx: RunnerContext | None = None
         self._stopped = False
+        # The last route each tier was dispatched with: an interview of the tier uses its model.
+        self._tier_routes: dict[str, tuple[str, str]] = {}
+        self.interviews: InterviewServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -130,6 +136,16 @@ class Runner:
             max_deliver=3,
         )
         self._ready_task = asyncio.create_task(self._readiness_loop(), name="runner-readiness")
+        self.interviews = InterviewServer(
+            self.bus,
+            self.engine,
+            self.host,
+            self._http,
+            self.tiers,
+            model_key=self.interview_model,
+            errors=self.errors,
+        )
+        await self.interviews.start()
         for tier in self.tiers:
             self._subs[tier] = await self.bus.subscribe(
                 subjects.dispatch(tier),
@@ -156,6 +172,9 @@ class Runner:
             return
         self._stopped = True
         idle = not self.jobs
+        if self.interviews is not None:
+            # Before the engine and the backend go away: interviews in flight get a moment to finish.
+            await self.interviews.stop(grace=STOP_WAIT_SECONDS / 2)
         tiers = asyncio.gather(*(self._stop_tier(tier, sub) for tier, sub in self._subs.items()))
         if self._cancel_sub is not None and idle:
             await asyncio.gather(tiers, self._cancel_sub.stop(grace=1.0))
@@ -248,6 +267,7 @@ class Runner:
             return
         job = JobRun(self._ctx, dispatch, meta)
         self.jobs[dispatch.run_id] = job
+        self._tier_routes[job.tier] = (dispatch.route.model_id, dispatch.route.vllm_args)
         log.info(
             "job %s run %s picked up (tier %s, attempt %d, delivery %d)",
             dispatch.job_id,
@@ -264,6 +284,11 @@ class Runner:
                 self.jobs_completed += 1
             elif isinstance(job.outcome, events_pb2.RunnerFailed):
                 self.jobs_failed += 1
+
+    def interview_model(self, tier: str) -> ModelKey:
+        """The model an interview of ``tier`` is answered with: the one the tier's jobs ran on here
+        (their route), else the runner's configured model (what it preloads)."""
+        return self.host.key_for(*self._tier_routes.get(tier, ("", "")))
 
     # --- cancels -----------------------------------------------------------------------------------
     async def _on_cancel(self, cancel: events_pb2.JobCancel, meta: EventMeta) -> None:

@@ -62,6 +62,10 @@ def completed_event(
         enrichment_citations=enrichment_citations,
     )
     msg.completed_at.FromDatetime(datetime.now(UTC))
+    if dispatch.HasField("branch"):
+        # The reporter compares a branch with its parent; the presigned URL is no business of theirs.
+        msg.branch.CopyFrom(dispatch.branch)
+        msg.branch.checkpoint_get_url = ""
     # No goal and no chat text on the bus (streams keep events 7 days): the jobs service reads
     # chat_log.json from object storage, the reporter takes the goal from market_curves.json.
     return msg

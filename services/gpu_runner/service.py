@@ -1,5 +1,10 @@
 """One dispatch, run to its outcome: provisioning, seeding (enrichment), the engine, uploads.
 
+A what-if branch (`dispatch.branch`) with no checkpoint of its own starts from its parent's round
+checkpoint with the dispatch's events injected; with one of its own (a redelivery) it resumes that,
+the events being in it already. Every round's checkpoint goes to the latest `checkpoint` (crash
+resume) and to the round's own key (what later branches start from).
+
 `JobRun.execute()` returns once `runner.completed` or `runner.failed` is published - the bus then
 acks the dispatch. It raises `CancelledError` when the runner releases the job on shutdown - the bus
 then naks it, and the next runner resumes from the checkpoint of the last finished round.
@@ -26,6 +31,7 @@ from swarmcast.events.v1 import events_pb2
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
 from services.common.interceptors import ErrorReporter
+from services.common.scheduled_events import ScheduledEvent
 from services.common.storage import StorageError
 from services.gpu_runner.backends import BackendHost, BackendUnavailable
 from services.gpu_runner.engine import (
@@ -169,6 +175,10 @@ class JobRun:
         self._body: asyncio.Task[Message] | None = None
         self._enrichment: Enrichment | None = None
         self._storage: JobStorage | None = None
+        self.events = tuple(ScheduledEvent.from_proto(e) for e in dispatch.events)
+        self.branch = dispatch.branch if dispatch.HasField("branch") else None
+        if self.branch is not None:
+            self.state.extra.update(branch_of=self.branch.parent_job_id, branch_round=self.branch.round)
 
     # --- control (service loop) --------------------------------------------------------------------
     def cancel(self, reason: str) -> None:
@@ -281,6 +291,9 @@ class JobRun:
         if self.ctx.host.name != "heuristic" and not self.model_key.model:
             raise ValueError("no model to run: the route has no model_id and SWARMCAST_LLM_MODEL is empty")
         checkpoint = await storage.get_checkpoint() if self.resume_wanted else None
+        branch_start: bytes | None = None
+        if self.branch is not None and checkpoint is None:
+            branch_start = await storage.get_branch_checkpoint(self.branch)
         picked = (
             f"picked up by {self.ctx.instance_id} (attempt {self.state.attempt}, "
             f"delivery {self.meta.num_delivered})"
@@ -288,13 +301,16 @@ class JobRun:
         if checkpoint is not None:
             self.state.extra["resumed"] = True
             self.publisher.note(picked, f"resuming from the checkpoint ({len(checkpoint)} bytes)", stage=3)
+        elif self.branch is not None:
+            self.state.round = self.branch.round  # the live view starts where the parent was
+            self.publisher.note(picked, self._branch_line(), stage=3)
         else:
             extra = ["no checkpoint found: starting over"] if self.resume_wanted else []
             self.publisher.note(picked, *extra, f"provisioning the {self.ctx.host.name} backend", force=True)
         await self.ctx.host.wait_ready(
             self.ctx.runner.llm_ready_timeout_seconds, self.ctx.runner.llm_probe_interval_seconds
         )
-        engine_task = self.ctx.engine.submit(self._engine_side(config, markets, checkpoint))
+        engine_task = self.ctx.engine.submit(self._engine_side(config, markets, checkpoint, branch_start))
         try:
             result = await engine_task.result()
         except asyncio.CancelledError:
@@ -324,12 +340,21 @@ class JobRun:
             enrichment_citations=enrichment.citations_json() if enrichment else "",
         )
 
+    def _branch_line(self) -> str:
+        assert self.branch is not None
+        injected = len(self.events)
+        return (
+            f"what-if branch of job {self.branch.parent_job_id}: resuming after its round "
+            f"{self.branch.round} with {injected} injected event{'' if injected == 1 else 's'}"
+        )
+
     # --- engine loop side --------------------------------------------------------------------------
     async def _engine_side(
         self,
         config: SimulationConfig,
         markets: tuple[MarketSpec, ...] | None,
         checkpoint: bytes | None,
+        branch_start: bytes | None,
     ) -> SimulationResult:
         d = self.dispatch
         async with self.ctx.host.lease_on_engine(self.model_key) as backend:
@@ -343,7 +368,10 @@ class JobRun:
                         on_checkpoint=self._engine_checkpoint,
                     )
                 except CheckpointError as exc:
-                    self._to_service(self.publisher.note, f"checkpoint unusable ({exc}); starting over")
+                    again = "from the branch point" if self.branch is not None else "over"
+                    self._to_service(self.publisher.note, f"checkpoint unusable ({exc}); starting {again}")
+            if self.branch is not None:
+                return await self._run_branch(backend, branch_start)
             enrichment: Enrichment | None = None
             if d.enrich_web:
                 self._to_service(self.publisher.note, "enriching the seed through web search", stage=1)
@@ -356,10 +384,36 @@ class JobRun:
                 enriched_seed=enrichment.enriched_seed if enrichment else None,
                 citations=tuple(h.url for h in enrichment.hits) if enrichment else (),
                 markets=markets,
+                events=self.events,
             )
             return await run_simulation(
                 request, backend, on_progress=self._engine_progress, on_checkpoint=self._engine_checkpoint
             )
+
+    async def _run_branch(self, backend: Any, start: bytes | None) -> SimulationResult:
+        """Continue the parent's run from its round checkpoint with the injected events (engine loop).
+        No events: the artifacts equal the parent's, byte for byte (heuristic backend)."""
+        assert self.branch is not None and self._storage is not None
+        if start is None:  # our own checkpoint was unusable: fetch the parent's now
+            fetched = asyncio.run_coroutine_threadsafe(
+                self._storage.get_branch_checkpoint(self.branch), self._svc_loop
+            )
+            start = await asyncio.wrap_future(fetched)
+            self._to_service(self.publisher.note, self._branch_line())
+        try:
+            return await resume_simulation(
+                start,
+                backend,
+                on_progress=self._engine_progress,
+                on_checkpoint=self._engine_checkpoint,
+                inject_events=self.events,
+            )
+        except CheckpointError as exc:
+            # Permanent (a ValueError): the parent's checkpoint will not get any better.
+            raise ValueError(
+                f"the checkpoint of job {self.branch.parent_job_id} after round {self.branch.round} "
+                f"is unusable: {exc}"
+            ) from None
 
     def _to_service(self, fn: Any, *args: Any, **kwargs: Any) -> None:
         self._svc_loop.call_soon_threadsafe(lambda: fn(*args, **kwargs))
@@ -400,12 +454,21 @@ class JobRun:
         self.publisher.note(line)
 
     async def _save_checkpoint(self, round_no: int, data: bytes) -> None:
+        """The same bytes to the latest checkpoint and to the round's own key, side by side (so the
+        round's copy adds no wait); each is best effort."""
+        storage = self._storage
+        assert storage is not None
         async with self._ckpt_lock:
-            try:
-                assert self._storage is not None
-                await self._storage.put_checkpoint(data)
-            except Exception as exc:  # a missed checkpoint costs rounds on a crash, not the run
-                log.warning("job %s: checkpoint after round %d not saved: %s", self.job_id, round_no, exc)
-                self.publisher.note(f"checkpoint after round {round_no} not saved: {exc}")
+            latest, kept = await asyncio.gather(
+                storage.put_checkpoint(data),
+                storage.put_round_checkpoint(round_no, data),
+                return_exceptions=True,
+            )
+            if isinstance(kept, BaseException):  # costs the branches from this round, not the run
+                log.warning("job %s: checkpoint of round %d not kept: %s", self.job_id, round_no, kept)
+                self.publisher.note(f"checkpoint of round {round_no} not kept (no branch from it): {kept}")
+            if isinstance(latest, BaseException):  # a missed checkpoint costs rounds on a crash
+                log.warning("job %s: checkpoint after round %d not saved: %s", self.job_id, round_no, latest)
+                self.publisher.note(f"checkpoint after round {round_no} not saved: {latest}")
                 return
             self.checkpoint_round = max(self.checkpoint_round, round_no)

@@ -42,12 +42,24 @@ from services.common.artifacts import (
     load_artifact,
 )
 
-__all__ = ["NEEDED", "REQUIRED_ARTIFACTS", "ArtifactError", "RunArtifacts", "parse_artifacts"]
+__all__ = [
+    "NEEDED",
+    "PARENT_ARTIFACTS",
+    "REQUIRED_ARTIFACTS",
+    "ArtifactError",
+    "ParentArtifacts",
+    "RunArtifacts",
+    "parse_artifacts",
+    "parse_parent_artifacts",
+]
 
 # What the reporter reads, in the order the runner writes them.
 REQUIRED_ARTIFACTS: tuple[str, ...] = tuple(
     name for name in ARTIFACT_NAMES if name not in ("chat_log.json", "relations.json")
 )
+
+# What a what-if branch's report reads of its parent: the forecast, the news and the final beliefs.
+PARENT_ARTIFACTS: tuple[str, ...] = ("market_curves.json", "agent_trajectories.json")
 
 # The fields the facts rely on, per record type of the contract (the tests keep each a field of it).
 # fmt: off
@@ -75,6 +87,9 @@ NEEDED: dict[object, tuple[str, ...]] = {
     Profile: ("agent_id", "name", "entity_id", "kind", "initial", "final", "holdings", "pnl", "stats"),
     EngagementSummaryFile: ("backend",),
 }
+# One scheduled event in market_curves.json → events (docs/artifacts.md).
+NEWS_FIELDS: tuple[str, ...] = ("round", "day", "headline")
+
 # fmt: on
 
 
@@ -124,6 +139,12 @@ class RunArtifacts:
         None for artifacts written before the engine recorded them."""
         baselines = self.market_curves.get("baselines")
         return baselines.copy() if isinstance(baselines, Mapping) else None
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The scheduled events the run played (round, day, headline, text, favours); empty for
+        artifacts written before scheduled events, which had none."""
+        return [dict(ev) for ev in self.market_curves.get("events") or ()]
 
     @property
     def replicates(self) -> int:
@@ -230,15 +251,25 @@ def _check_baselines(baselines: Any, name: str) -> None:
         raise ArtifactError(f"{name}: baselines.direct reason is not a string")
 
 
-def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
-    """Parses and checks the artifacts; raises `ArtifactError` naming the file and the problem."""
-    missing = [n for n in REQUIRED_ARTIFACTS if n not in raw]
-    if missing:
-        raise ArtifactError(f"missing artifacts: {', '.join(missing)}")
-    data = {name: load_artifact(name, raw[name]) for name in REQUIRED_ARTIFACTS}
+def _check_events(events: Any, name: str, rounds: int) -> None:
+    if not isinstance(events, list):
+        raise ArtifactError(f"{name}: events is not a list")
+    for i, event in enumerate(events, start=1):
+        _need(event, name, f"event {i}", NEWS_FIELDS)
+        round_no = event["round"]
+        if isinstance(round_no, bool) or not isinstance(round_no, int) or not 1 <= round_no <= max(rounds, 1):
+            raise ArtifactError(f"{name}: event {i} round is not within 1..{rounds}")
+        _number(event["day"], name, f"event {i} day")
+        if not isinstance(event["headline"], str) or not isinstance(event.get("text", ""), str):
+            raise ArtifactError(f"{name}: event {i} headline or text is not a string")
+        if event.get("favours", "") not in ("yes", "no", ""):
+            raise ArtifactError(f"{name}: event {i} favours is not yes, no or empty")
 
+
+def _check_curves(curves: Any) -> MarketCurvesFile:
+    """market_curves.json: rounds, markets with a curve per round, the goal, the forecast and the
+    optional evidence, baselines and events."""
     name = "market_curves.json"
-    curves = data[name]
     _need(curves, name, "the top level", NEEDED[MarketCurvesFile])
     rounds = curves["rounds"]
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
@@ -263,13 +294,34 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
         _check_evidence(curves["evidence"], name)
     if curves.get("baselines") is not None:  # absent in artifacts older than the baselines
         _check_baselines(curves["baselines"], name)
+    if curves.get("events") is not None:  # absent in artifacts older than scheduled events
+        _check_events(curves["events"], name, rounds)
+    result: MarketCurvesFile = curves
+    return result
 
+
+def _check_agents(trajectories: Any, rounds: int) -> AgentTrajectoriesFile:
+    """agent_trajectories.json: every agent with a position and confidence per round 0..rounds."""
     name = "agent_trajectories.json"
-    agents = _list(data[name], name, "agents")
+    agents = _list(trajectories, name, "agents")
     for agent in agents:
         _need(agent, name, "an agent", NEEDED[AgentTrajectory])
         if len(agent["position"]) != rounds + 1 or len(agent["confidence"]) != rounds + 1:
             raise ArtifactError(f"{name}: agent {agent['agent_id']} does not hold rounds 0..{rounds}")
+    result: AgentTrajectoriesFile = trajectories
+    return result
+
+
+def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
+    """Parses and checks the artifacts; raises `ArtifactError` naming the file and the problem."""
+    missing = [n for n in REQUIRED_ARTIFACTS if n not in raw]
+    if missing:
+        raise ArtifactError(f"missing artifacts: {', '.join(missing)}")
+    data = {name: load_artifact(name, raw[name]) for name in REQUIRED_ARTIFACTS}
+
+    curves = _check_curves(data["market_curves.json"])
+    rounds = int(curves["rounds"])
+    _check_agents(data["agent_trajectories.json"], rounds)
 
     name = "posts.json"
     posts = _list(data[name], name, "posts")
@@ -305,3 +357,40 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
         social_graph=graph,
         profiles=profiles,
     )
+
+
+@dataclass(frozen=True)
+class ParentArtifacts:
+    """What a what-if branch's report reads of its parent run, parsed with the same checks."""
+
+    market_curves: MarketCurvesFile
+    trajectories: AgentTrajectoriesFile
+
+    @property
+    def rounds(self) -> int:
+        return int(self.market_curves["rounds"])
+
+    @property
+    def agents(self) -> list[AgentTrajectory]:
+        return list(self.trajectories["agents"])
+
+    @property
+    def forecast(self) -> Forecast:
+        return self.market_curves["forecast"].copy()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [dict(ev) for ev in self.market_curves.get("events") or ()]
+
+
+def parse_parent_artifacts(raw: Mapping[str, bytes]) -> ParentArtifacts:
+    """The parent's market_curves.json and agent_trajectories.json, checked as `parse_artifacts`
+    checks them; raises `ArtifactError`."""
+    missing = [n for n in PARENT_ARTIFACTS if n not in raw]
+    if missing:
+        raise ArtifactError(f"missing artifacts: {', '.join(missing)}")
+    curves = _check_curves(load_artifact("market_curves.json", raw["market_curves.json"]))
+    agents = _check_agents(
+        load_artifact("agent_trajectories.json", raw["agent_trajectories.json"]), int(curves["rounds"])
+    )
+    return ParentArtifacts(market_curves=curves, trajectories=agents)

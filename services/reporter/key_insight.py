@@ -72,8 +72,45 @@ def replicate_phrase(n: int) -> str:
     return "from a single run" if n == 1 else f"across {n} replicate runs"
 
 
+_UNSAFE = re.compile(r"[*_`#>|~\[\]]")
+
+
+def _headline_for_insight(text: str, limit: int) -> str:
+    """A news headline safe inside the key insight (no markdown, no '#12'), cut at a word."""
+    flat = " ".join(_UNSAFE.sub("", text).split())
+    if len(flat) > limit:
+        flat = flat[: max(limit - 1, 1)].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return flat
+
+
+def branch_key_insight(facts: ReportFacts) -> str:
+    """A what-if branch's key insight: the injected news and the move it makes, from the facts
+    ("What-if: “Port reopens” moves the forecast from 62.0% to 71.0% (+9.0 pts).")."""
+    b = facts.branch
+    assert b is not None
+    after = fmt.pct(b.after.probability)
+    if b.before is None or b.delta is None:
+        tail = f"puts the forecast at {after}; the parent's forecast is unknown."
+    elif round(abs(b.delta) * 100, 1) == 0.0:
+        tail = f"leaves the forecast at {after}, where job {b.parent_job_id} had it."
+    else:
+        tail = f"moves the forecast from {fmt.pct(b.before.probability)} to {after} ({fmt.pts(b.delta)})."
+    if not b.events:
+        return f"What-if without new news: resuming job {b.parent_job_id} after round {b.round} {tail}"
+    more = len(b.events) - 1
+    suffix = f" and {more} more event{'s' if more != 1 else ''}" if more else ""
+    verb_tail = tail if not more else tail.replace("moves", "move", 1).replace("puts", "put", 1)
+    verb_tail = verb_tail.replace("leaves", "leave", 1) if more else verb_tail
+    room = MAX_CHARS - len(f"What-if: “”{suffix} {verb_tail}")
+    headline = _headline_for_insight(b.events[0].headline, max(room, 10))
+    return f"What-if: “{headline}”{suffix} {verb_tail}"[:MAX_CHARS]
+
+
 def deterministic_key_insight(facts: ReportFacts) -> str:
-    """Leads with the goal's forecast and its interval, then the label; shortened to fit 200 characters."""
+    """Leads with the goal's forecast and its interval, then the label; shortened to fit 200 characters.
+    A what-if branch's states the move instead (`branch_key_insight`)."""
+    if facts.branch is not None:
+        return branch_key_insight(facts)
     f, v = facts.forecast, facts.verdict
     head = fmt.estimate(f.probability, f.interval, f.level)
     label = v.label + (" but on low evidence" if v.low_evidence else "")

@@ -1,7 +1,8 @@
 """report.md: the writer's prose around tables and evidence rendered straight from the facts.
 
 Sections (level-2 headings, in this order): Executive Summary, Verdict, Key Findings, Agent
-Coalitions, Market Analysis, Belief Dynamics, Conclusion. Probabilities and prices are printed
+Coalitions, Market Analysis, Belief Dynamics, Conclusion; a what-if branch's report opens (right
+after the title) with the What-if comparison. Probabilities and prices are printed
 from the facts, never from prose, so the Verdict table always equals market_curves.json's
 forecast (each market's probability with its interval).
 """
@@ -13,12 +14,15 @@ from services.reporter.citations import cited_ids
 from services.reporter.facts import (
     CAMP_LABELS,
     HEURISTIC_NOTE,
+    BranchFacts,
     Coalition,
     MarketFacts,
+    NewsEvent,
     PhaseFacts,
     ReportFacts,
     Stakeholder,
     low_evidence_note,
+    parent_missing_note,
 )
 from services.reporter.writers.base import WrittenReport
 
@@ -31,6 +35,7 @@ SECTIONS: tuple[str, ...] = (
     "Belief Dynamics",
     "Conclusion",
 )
+WHAT_IF = "What-if comparison"
 # Members named per coalition in the report (the structured results hold up to facts.MAX_MEMBERS).
 NAMED_MEMBERS = 12
 
@@ -58,6 +63,8 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
     prose = written.prose
     s, g, v = facts.scale, facts.goal, facts.verdict
     out: list[str] = [f"# Forecast report: {fmt.plain(g.goal)}", ""]
+    if facts.branch is not None:
+        out += _what_if(facts, facts.branch, prose.what_if)
     backend = facts.backend.name + (f" ({facts.backend.model})" if facts.backend.model else "")
     out += [
         f"*Job {facts.job_id} · run {facts.run_id} · {fmt.count(s.agents, 'agent')} × "
@@ -186,7 +193,10 @@ def render(facts: ReportFacts, written: WrittenReport) -> str:
 
     # --- Belief dynamics
     out += ["## Belief Dynamics", ""]
-    out += _table(PHASE_HEADER, [_phase_row(p) for p in facts.phases])
+    if facts.events:
+        out += _table([*PHASE_HEADER, "News"], [[*_phase_row(p), _news_cell(p.events)] for p in facts.phases])
+    else:
+        out += _table(PHASE_HEADER, [_phase_row(p) for p in facts.phases])
     out.append("")
     for p in facts.phases:
         out += [f"**{p.name}.** {prose.belief_dynamics.get(p.name, '').strip()}", ""]
@@ -329,6 +339,87 @@ def _phase_row(p: PhaseFacts) -> list[str]:
         str(p.posts),
         str(p.trades),
     ]
+
+
+def _news_cell(events: list[NewsEvent]) -> str:
+    """The phase table's News cell: 'day 15: “Port reopens” (favours YES)'; '—' for none."""
+    if not events:
+        return "—"
+    return "; ".join(f"day {ev.day}: {fmt.quote(ev.headline, 80)} ({ev.favours_label})" for ev in events)
+
+
+def _maybe_pct(p: float | None) -> str:
+    return fmt.pct(p) if p is not None else "—"
+
+
+def _what_if(facts: ReportFacts, b: BranchFacts, prose: str) -> list[str]:
+    """The What-if comparison: the writer's paragraph, then the injected news and the before /
+    after tables, rendered from the facts."""
+    out = [f"## {WHAT_IF}", ""]
+    out += [
+        f"*What-if branch of job {b.parent_job_id} after round {b.round} ({fmt.day(b.round_day)} of "
+        f"{facts.scale.forecast_days}).*",
+        "",
+    ]
+    if prose.strip():
+        out += [prose.strip(), ""]
+    out += ["### Injected news", ""]
+    if b.events:
+        for ev in b.events:
+            line = (
+                f"- **Day {ev.day} (round {ev.round}, {ev.phase} phase):** "
+                f"{fmt.quote(ev.headline, 200)} ({ev.favours_label})"
+            )
+            out.append(line + (f" — {fmt.quote(ev.text, 400)}" if ev.text else ""))
+    else:
+        out.append("- None: the branch resumed from the parent's state with no new news.")
+    if not b.parent_artifacts and b.events:
+        out += [
+            "",
+            f"*Without the parent's artifacts its own scheduled news cannot be told from the injected: "
+            f"all news after round {b.round} is listed.*",
+        ]
+    out.append("")
+    before = fmt.estimate(b.before.probability, b.before.interval, b.before.level) if b.before else "unknown"
+    after = fmt.estimate(b.after.probability, b.after.interval, b.after.level)
+    move = fmt.pts(b.delta) if b.delta is not None else "—"
+    out += _table(
+        ["Goal forecast", f"Before (job {b.parent_job_id})", "After (this branch)", "Move"],
+        [[f"{facts.forecast.market_id} (goal)", before, after, move]],
+    )
+    out += ["", "### Beliefs by camp", ""]
+    if not b.parent_artifacts:
+        out += [f"> {parent_missing_note(b)}", ""]
+    out += _table(
+        ["Camp", "Agents before", "Agents after", "Mean belief before", "Mean belief after"],
+        [
+            [
+                CAMP_LABELS[c.camp],
+                str(c.before_agents) if c.before_agents is not None else "—",
+                str(c.after_agents),
+                _maybe_pct(c.before_mean),
+                _maybe_pct(c.after_mean),
+            ]
+            for c in b.camps
+        ],
+    )
+    out += ["", "### Market moves", ""]
+    questions = {m.id: m.question for m in facts.markets}
+    out += _table(
+        ["Market", "Question", "Before", "After", "Move"],
+        [
+            [
+                m.market_id,
+                fmt.plain(questions.get(m.market_id, "")),
+                _maybe_pct(m.before),
+                fmt.pct(m.after),
+                fmt.pts(m.after - m.before) if m.before is not None else "—",
+            ]
+            for m in b.markets
+        ],
+    )
+    out.append("")
+    return out
 
 
 def _coalition(c: Coalition, facts: ReportFacts) -> list[str]:

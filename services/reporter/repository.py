@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from google.protobuf import json_format
 from swarmcast.events.v1 import events_pb2
 
 from services.common.storage import ObjectNotFound, ObjectStore
@@ -63,6 +64,9 @@ class RunSource:
     model_id: str
     # The runner's completed_at (ISO 8601), "" when the event carried none.
     completed_at: str
+    # A what-if branch's origin (RunnerCompleted.branch): parent_job_id, round and parent_forecast
+    # (the parent's result_structured "forecast"); None for a job that is not a branch.
+    branch: dict[str, Any] | None = None
 
     @classmethod
     def from_event(cls, event: events_pb2.RunnerCompleted) -> RunSource:
@@ -79,7 +83,19 @@ class RunSource:
             backend=event.backend,
             model_id=event.model_id,
             completed_at=completed,
+            branch=_branch_of(event),
         )
+
+
+def _branch_of(event: events_pb2.RunnerCompleted) -> dict[str, Any] | None:
+    if not event.HasField("branch"):
+        return None
+    branch = event.branch
+    return {
+        "parent_job_id": int(branch.parent_job_id),
+        "round": int(branch.round),
+        "parent_forecast": json_format.MessageToDict(branch.parent_forecast),
+    }
 
 
 @dataclass

@@ -39,8 +39,15 @@ from services.common.errors import FailedPrecondition
 from services.common.interceptors import ErrorReporter
 from services.common.periodic import PeriodicTask
 from services.common.storage import ObjectNotFound, ObjectStore
-from services.reporter.artifacts import REQUIRED_ARTIFACTS, ArtifactError, parse_artifacts
-from services.reporter.facts import RunContext, compute_facts
+from services.reporter.artifacts import (
+    PARENT_ARTIFACTS,
+    REQUIRED_ARTIFACTS,
+    ArtifactError,
+    ParentArtifacts,
+    parse_artifacts,
+    parse_parent_artifacts,
+)
+from services.reporter.facts import BranchOrigin, RunContext, compute_facts
 from services.reporter.handlers import consume_runner_completed
 from services.reporter.report import BuiltReport, assemble
 from services.reporter.repository import (
@@ -284,8 +291,10 @@ class ReportService:
         context = RunContext(
             job_id=source.job_id, run_id=source.run_id, goal=source.goal, forecast_days=source.forecast_days
         )
+        origin = _branch_origin(source)
+        parent = await self._read_parent(source, origin.parent_job_id) if origin is not None else None
         try:
-            facts = compute_facts(parse_artifacts(raw), context)
+            facts = compute_facts(parse_artifacts(raw), context, branch=origin, parent=parent)
         except _COMPUTATION_ERRORS as exc:
             if not isinstance(exc, ArtifactError) and self.errors is not None:
                 self.errors.report(exc, request_path="reporter.facts", job_id=source.job_id)
@@ -298,11 +307,35 @@ class ReportService:
                 await client.aclose()
         return assemble(facts, written, report_key=report_key(source.job_id), revision=revision)
 
-    async def _read_artifacts(self, source: RunSource) -> dict[str, bytes]:
+    def _run_store(self, source: RunSource) -> ObjectStore:
         store = self.store
         if source.bucket and source.bucket != store.bucket:
             # The manifest names the bucket the runner wrote to; read from there.
             store = ObjectStore(store.client, source.bucket, region=store.region)
+        return store
+
+    async def _read_parent(self, source: RunSource, parent_job_id: int) -> ParentArtifacts | None:
+        """The parent's artifacts a branch is compared with (the default layout, in the bucket the
+        branch was written to); None when they are gone or unreadable - the report says so and
+        compares what is known. Storage being unavailable raises (a retry can help)."""
+        store = self._run_store(source)
+        raw: dict[str, bytes] = {}
+        for name in PARENT_ARTIFACTS:
+            try:
+                raw[name] = await store.get_bytes(artifact_key(parent_job_id, name))
+            except ObjectNotFound:
+                log.info("job %s: parent job %s has no %s", source.job_id, parent_job_id, name)
+                return None
+        try:
+            return parse_parent_artifacts(raw)
+        except ArtifactError as exc:
+            log.warning(
+                "job %s: parent job %s's artifacts are unreadable: %s", source.job_id, parent_job_id, exc
+            )
+            return None
+
+    async def _read_artifacts(self, source: RunSource) -> dict[str, bytes]:
+        store = self._run_store(source)
         keys = {
             name: source.artifacts.get(name) or artifact_key(source.job_id, name)
             for name in REQUIRED_ARTIFACTS
@@ -374,6 +407,18 @@ class ReportService:
             self._locks[job_id] = lock
         async with lock:
             yield
+
+
+def _branch_origin(source: RunSource) -> BranchOrigin | None:
+    """The branch's origin from runner.completed (kept in the status for regeneration)."""
+    if not source.branch:
+        return None
+    forecast = source.branch.get("parent_forecast")
+    return BranchOrigin(
+        parent_job_id=int(source.branch.get("parent_job_id", 0)),
+        round=int(source.branch.get("round", 0)),
+        parent_forecast=forecast if isinstance(forecast, dict) else {},
+    )
 
 
 def _already_answered(previous: ReportStatus | None, source: RunSource) -> str:

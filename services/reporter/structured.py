@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from services.reporter.facts import BaselineFacts, ReportFacts
+from services.reporter.facts import BaselineFacts, BranchFacts, NewsEvent, ReportFacts
 from services.reporter.writers.base import WrittenReport
 
 # 2: the verdict comes from the forecast over replicates (verdict.probability is forecast.goal's,
@@ -59,6 +59,38 @@ def forecast_object(facts: ReportFacts) -> dict[str, Any]:
     if facts.baselines is not None:
         out["baselines"] = baselines_object(facts.baselines)
     return out
+
+
+def news_object(ev: NewsEvent) -> dict[str, Any]:
+    """One scheduled event as market_curves.json → events (and the summary) carry it."""
+    return {"round": ev.round, "day": ev.day, "headline": ev.headline, "text": ev.text, "favours": ev.favours}
+
+
+def branch_object(b: BranchFacts) -> dict[str, Any]:
+    """result_structured.branch: a what-if branch against its parent (docs/report.md)."""
+    return {
+        "parent_job_id": b.parent_job_id,
+        "round": b.round,
+        "events": [news_object(ev) for ev in b.events],
+        "before": (
+            {"probability": b.before.probability, "interval": list(b.before.interval)}
+            if b.before is not None
+            else None
+        ),
+        "after": {"probability": b.after.probability, "interval": list(b.after.interval)},
+        "delta": b.delta,
+        "markets": [{"market_id": m.market_id, "before": m.before, "after": m.after} for m in b.markets],
+        "camps": [
+            {
+                "camp": c.camp,
+                "before_agents": c.before_agents,
+                "after_agents": c.after_agents,
+                "before_mean": c.before_mean,
+                "after_mean": c.after_mean,
+            }
+            for c in b.camps
+        ],
+    }
 
 
 def build_structured(
@@ -133,6 +165,10 @@ def build_structured(
         ],
         "phases": [asdict(p) for p in facts.phases],
         "largest_moves": [asdict(m) for m in facts.moves],
+        # The news the run played; each phase lists its own under phases[].events.
+        "events": [news_object(ev) for ev in facts.events],
+        # A what-if branch's comparison with its parent; null for a run that is not a branch.
+        "branch": branch_object(facts.branch) if facts.branch is not None else None,
         "quotable_posts": [asdict(q) for q in facts.quotes],
         "scale": asdict(facts.scale),
         "key_insight": key_insight,

@@ -116,6 +116,7 @@ def market_curves(worlds: list[World], forecast: contract.Forecast) -> contract.
         "markets": markets,
         "goal": {**goal_summary(world), "curve": goal_curve},
         "replicate_curves": replicate_curves,
+        "events": world.news_rows(),
     }
 
 
@@ -259,10 +260,17 @@ def profiles(world: World) -> contract.ProfilesFile:
 
 
 def chat_log(world: World) -> contract.ChatLogFile:
-    """Chronological replay: posts, replies, reposts, market comments, trades and (LLM) thoughts."""
+    """Chronological replay: each round's scheduled news first, then (LLM) thoughts, posts, replies,
+    reposts, market comments and trades."""
     entries: list[
-        tuple[tuple[int, int, int], contract.ChatThought | contract.ChatPost | contract.ChatTrade]
+        tuple[
+            tuple[int, int, int],
+            contract.ChatNews | contract.ChatThought | contract.ChatPost | contract.ChatTrade,
+        ]
     ] = []
+    for i, ev in enumerate(world.news_rows()):
+        news: contract.ChatNews = {"kind": "news", **ev}
+        entries.append(((ev["round"], -1, i), news))
     for p in world.posts:
         row: contract.ChatPost = {
             "round": p.round,

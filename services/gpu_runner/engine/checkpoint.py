@@ -5,11 +5,14 @@ Layout: ``MAGIC``, a segment count and lengths, then zlib-compressed canonical-J
 1. the *run head*: stage, LLM call stats, and how many segments each replicate has;
 2. the *shared* segment: config, goal, entities, relations, markets, meta and the seed passages -
    fixed once built, so it is compressed once and reused;
-3. per replicate, its *head* (everything that can still change: agents, markets, counters and the
-   last ``feed.WINDOW`` rounds) followed by one segment per *frozen* round - its posts (no longer
-   shown in any feed, so never touched again), trades, stated beliefs and snapshot. A frozen round
-   is compressed once and reused, so writing a checkpoint after every round costs O(mutable state),
-   not O(history).
+3. per replicate, its *head* (everything that can still change: agents, markets, counters, the
+   scheduled events and the last ``feed.WINDOW`` rounds) followed by one segment per *frozen*
+   round - its posts (no longer shown in any feed, so never touched again), trades, stated beliefs
+   and snapshot. A frozen round is compressed once and reused, so writing a checkpoint after every
+   round costs O(mutable state), not O(history).
+
+Version 4 added the scheduled events (issue 19); version 3 checkpoints (no events) still load, so
+a run checkpointed before the change can be resumed or interviewed.
 
 Floats survive the round trip exactly (``repr`` is shortest-round-trip), containers keep their
 order, and derived indexes are rebuilt from the posts, so a resumed run continues bit-for-bit.
@@ -22,6 +25,8 @@ import struct
 import zlib
 from dataclasses import asdict
 from typing import Any
+
+from services.common.scheduled_events import ScheduledEvent
 
 from . import feed
 from .llm_calls import CallStats
@@ -39,8 +44,10 @@ from .types import (
 )
 from .world import World
 
-MAGIC = b"SWCK3\n"
-VERSION = 3
+MAGIC = b"SWCK4\n"
+VERSION = 4
+# Older layouts this engine still reads, by magic: version 3 is version 4 without events.
+_READABLE = {MAGIC: VERSION, b"SWCK3\n": 3}
 
 _AGENT_FIELDS = [
     f for f in Agent.__dataclass_fields__ if f not in ("belief", "prior", "follows", "trust", "last_feed")
@@ -130,6 +137,7 @@ class _WorldWriter:
             "rejections": world.rejections,
             "interactions": world.interactions,
             "failed_turns": world.failed_turns,
+            "events": [[r, ev.day, ev.headline, ev.text, ev.favours] for r, ev in world.events],
             "frozen_rounds": frozen_upto + 1,
             "live_rounds": [payload(r) for r in range(frozen_upto + 1, world.round + 1)],
         }
@@ -175,11 +183,13 @@ def dump_world(worlds: list[World], stats: CallStats, stage: int) -> bytes:
     return CheckpointWriter().dump(worlds, stats, stage)
 
 
-def _segments(data: bytes) -> list[Any]:
-    if not data.startswith(MAGIC):
+def _segments(data: bytes) -> tuple[int, list[Any]]:
+    """The layout version (by magic) and the decoded segments."""
+    magic = data[: len(MAGIC)]
+    if magic not in _READABLE:
         raise CheckpointError("not a swarmcast engine checkpoint (or an older version)")
     try:
-        pos = len(MAGIC)
+        pos = len(magic)
         (count,) = struct.unpack_from("<I", data, pos)
         sizes = struct.unpack_from(f"<{count}I", data, pos + 4)
         pos += 4 + 4 * count
@@ -191,7 +201,7 @@ def _segments(data: bytes) -> list[Any]:
         raise CheckpointError(f"corrupt checkpoint: {exc}") from exc
     if pos != len(data):
         raise CheckpointError("corrupt checkpoint: trailing bytes")
-    return out
+    return _READABLE[magic], out
 
 
 def _load_one(shared: dict[str, Any], head: dict[str, Any], frozen: list[Any]) -> World:
@@ -244,6 +254,10 @@ def _load_one(shared: dict[str, Any], head: dict[str, Any], frozen: list[Any]) -
     world.rejections = head["rejections"]
     world.interactions = head["interactions"]
     world.failed_turns = head["failed_turns"]
+    world.events = [
+        (r, ScheduledEvent(day, headline, text, favours))
+        for r, day, headline, text, favours in head.get("events", [])  # none before version 4
+    ]
     world.rebuild_indexes()
     if len(world.stated) != world.round + 1 or len(world.posts) != world.round_first_post[-1]:
         raise CheckpointError("corrupt checkpoint: rounds do not add up")
@@ -252,9 +266,12 @@ def _load_one(shared: dict[str, Any], head: dict[str, Any], frozen: list[Any]) -
 
 def load_world(data: bytes) -> tuple[list[World], CallStats, int]:
     """Rebuild ``(replicate worlds, stats, stage)`` from checkpoint bytes."""
-    head, shared, *rest = _segments(data)
-    if head.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {head.get('version')} != {VERSION}")
+    version, segments = _segments(data)
+    if len(segments) < 2:
+        raise CheckpointError("corrupt checkpoint: no run head")
+    head, shared, *rest = segments
+    if head.get("version") != version:
+        raise CheckpointError(f"checkpoint version {head.get('version')} != {version}")
     worlds = []
     pos = 0
     try:

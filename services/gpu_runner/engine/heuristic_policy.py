@@ -4,7 +4,16 @@ Each round every agent first *states* its probability for each market with a one
 formed by the social-influence model of :mod:`.beliefs` (its prior from the seed's evidence, the
 posts it saw from people it trusts, the market price), then acts: reacts to posts it agrees or
 disagrees with, follows people it likes, posts its view, and trades towards a fractional-Kelly
-target position (so its cash lasts the run). All randomness comes from one ``numpy`` draw per round
+target position (so its cash lasts the run).
+
+**News.** A scheduled event that favours YES or NO (:mod:`services.common.scheduled_events`) is
+evidence: in its round every agent's log-odds for market ``m`` move by
+``NEWS_STEP * sign * link_m * openness(confidence) / openness(CONF_MIN)`` (sign +1 for YES, -1 for
+NO), both its stated belief and its anchor (the prior it is pulled back to), so the news is not
+forgotten as the rounds pass. An open, unsure agent moves almost the full step, a sure one about a
+third of it; neutral news moves nobody. Markets move only through the trades that follow.
+
+All randomness comes from one ``numpy`` draw per round
 keyed by ``(seed, round)``: agent ``i`` uses row ``i`` only, so its decision does not depend on the
 order agents are processed in.
 """
@@ -12,10 +21,12 @@ order agents are processed in.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from services.common.questions import analyze_goal
+from services.common.scheduled_events import ScheduledEvent
 
 from . import beliefs
 from .types import Agent, Post
@@ -29,6 +40,9 @@ MIN_TRADE = 0.01  # smallest order worth placing, in cash (a cent: crowds trade 
 W_PRICE = 0.5  # the most a price counts for, in units of one fully trusted post (see beliefs.market_weight)
 MOVED = 0.05  # a statement this far from the prior is explained by the feed, not by the seed
 REASON_CHARS = 160
+# Log-odds step of one piece of news favouring a side, for the most open agent (odds x e).
+NEWS_STEP = 1.0
+NEWS_SIGN = {"yes": 1.0, "no": -1.0}
 
 _FOR = (
     "I'm increasingly convinced: {goal}.",
@@ -64,14 +78,14 @@ def _pick(options: tuple[str, ...], u: float) -> str:
 
 
 @lru_cache(maxsize=256)
-def _proposition(goal: str) -> str:
+def proposition(goal: str) -> str:
     analysis = analyze_goal(goal)
     text = (analysis.proposition or analysis.question or goal).strip().rstrip("?.! ")
     return text if len(text) <= 90 else text[:89].rstrip() + "…"
 
 
 def post_text(world: World, position: float, u: float, v: float) -> str:
-    goal = _proposition(world.goal)
+    goal = proposition(world.goal)
     entity = world.entities[int(v * len(world.entities)) % len(world.entities)].name
     templates = _FOR if position > 0.2 else _AGAINST if position < -0.2 else _UNSURE
     return _pick(templates, u).format(goal=goal, entity=entity)
@@ -93,11 +107,75 @@ def _evidence_line(world: World) -> str:
     return line
 
 
-def _reason(world: World, market_index: int, p: float, prior: float) -> str:
+def news_shift(world: World, agent: Agent, events: list[ScheduledEvent]) -> dict[str, float]:
+    """How far ``events`` (one round's news) move the agent's log-odds on each market."""
+    scale = beliefs.openness(agent.belief.confidence) / beliefs.openness(beliefs.CONF_MIN)
+    push = sum(NEWS_SIGN.get(ev.favours, 0.0) for ev in events) * NEWS_STEP * scale
+    return {s.id: push * s.link for s in world.specs}
+
+
+def hear_news(world: World, round_no: int) -> list[dict[str, float]]:
+    """Round ``round_no``'s news as evidence: moves every agent's anchor (prior) by its
+    :func:`news_shift` and returns the shifts (agent order), which move its stated belief too."""
+    events = world.news_at(round_no)
+    if not any(ev.favours in NEWS_SIGN for ev in events):
+        return [{} for _ in world.agents]
+    shifts = []
+    for agent in world.agents:
+        shift = news_shift(world, agent, events)
+        for mid, dx in shift.items():
+            if dx:
+                agent.prior[mid] = round(
+                    beliefs.clip_probability(beliefs.sigmoid(beliefs.logit(agent.prior[mid]) + dx)), 6
+                )
+        shifts.append(shift)
+    return shifts
+
+
+def _news_reason(event: ScheduledEvent, towards_yes: bool) -> str:
+    headline = " ".join(event.headline.split())
+    line = f"News on day {event.day} ({headline}) moves me towards {'YES' if towards_yes else 'NO'}."
+    if len(line) <= REASON_CHARS:
+        return line
+    room = REASON_CHARS - (len(line) - len(headline)) - 1
+    return line.replace(headline, headline[: max(0, room)].rstrip() + "…")
+
+
+def _cited_news(world: World, round_no: int, link: float, now: float) -> tuple[ScheduledEvent, bool] | None:
+    """The news an agent cites for a market of ``link``: with ``now`` (its shift this round), this
+    round's latest news that pushed it that way; else the latest news so far that bears on the
+    market. Returned with the way it pushed (True: towards YES); None when no news bears on it."""
+    if not link:
+        return None
+    for r, ev in reversed(world.events):
+        if r > round_no or ev.favours not in NEWS_SIGN:
+            continue
+        towards = NEWS_SIGN[ev.favours] * link
+        if now and (r != round_no or towards * now <= 0):
+            continue
+        return ev, towards > 0
+    return None
+
+
+def _reason(
+    world: World, market_index: int, p: float, prior: float, round_no: int = 0, shift: float = 0.0
+) -> str:
+    """The one-line reason for a stated ``p``: this round's news when it moved the agent
+    (``shift``), else the feed when the agent moved away from its prior, else the last news that
+    bears on the market, else the seed."""
+    link = world.specs[market_index].link
+    if shift:
+        cited = _cited_news(world, round_no, link, shift)
+        if cited is not None:
+            return _news_reason(*cited)
     if p - prior >= MOVED:
         return "People I trust and the market lean more towards YES than I first did."
     if prior - p >= MOVED:
         return "People I trust and the market lean more towards NO than I first did."
+    if world.events:
+        cited = _cited_news(world, round_no, link, 0.0)
+        if cited is not None:
+            return _news_reason(*cited)
     if market_index == 0:
         return _evidence_line(world)
     rationale = " ".join(world.specs[market_index].rationale.split())
@@ -112,9 +190,16 @@ def _speaks_about(post: Post, market_id: str, goal_id: str) -> bool:
 
 
 def state_beliefs(
-    world: World, agent: Agent, seen: list[int], prices: dict[str, float], rates: beliefs.Rates
+    world: World,
+    agent: Agent,
+    seen: list[int],
+    prices: dict[str, float],
+    rates: beliefs.Rates,
+    round_no: int = 0,
+    news: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float]:
-    """What the agent states this round: ``({market: {probability, reason}}, confidence)``."""
+    """What the agent states this round: ``({market: {probability, reason}}, confidence)``;
+    ``news`` is this round's :func:`news_shift` for the agent (log-odds per market)."""
     posts = world.posts
     goal_id = world.goal_market
     subsidy = world.config.market_subsidy
@@ -131,8 +216,9 @@ def state_beliefs(
         mid = spec.id
         exposures = [(x, t) for post, x, t in heard if _speaks_about(post, mid, goal_id)]
         weight = beliefs.market_weight(world.volume_cash(mid), subsidy, W_PRICE)
+        shift = news.get(mid, 0.0) if news else 0.0
         x, conf = beliefs.influence(
-            beliefs.logit(agent.belief.probabilities[mid]),
+            beliefs.logit(agent.belief.probabilities[mid]) + shift,
             beliefs.logit(agent.prior[mid]),
             confidence,
             exposures,
@@ -146,13 +232,15 @@ def state_beliefs(
         if k == 0:
             new_confidence = conf  # confidence is the agent's, moved by what it hears about the goal
         p = round(beliefs.sigmoid(x), 6)
-        stated[mid] = {"probability": p, "reason": _reason(world, k, p, agent.prior[mid])}
+        stated[mid] = {"probability": p, "reason": _reason(world, k, p, agent.prior[mid], round_no, shift)}
     return stated, round(new_confidence, 6)
 
 
 def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[dict[str, Any]]:
-    """One turn per agent, in agent order, in the agent turn schema (beliefs, confidence, actions)."""
+    """One turn per agent, in agent order, in the agent turn schema (beliefs, confidence, actions).
+    The round's news is heard first (:func:`hear_news`: it moves the agents' anchors)."""
     cfg = world.config
+    news = hear_news(world, round_no)
     draws = rng_for(world.seed, STREAM_POLICY, round_no).random((len(world.agents), DRAWS)).tolist()
     rates = beliefs.Rates.for_rounds(cfg.rounds)
     prices = world.prices()
@@ -162,8 +250,8 @@ def decide_round(world: World, round_no: int, feeds: list[list[int]]) -> list[di
     goal_id = world.goal_market
     cap = cfg.max_actions
     turns: list[dict[str, Any]] = []
-    for agent, seen, u in zip(agents, feeds, draws, strict=True):
-        stated, confidence = state_beliefs(world, agent, seen, prices, rates)
+    for agent, seen, u, shift in zip(agents, feeds, draws, news, strict=True):
+        stated, confidence = state_beliefs(world, agent, seen, prices, rates, round_no, shift)
         turn: dict[str, Any] = {"beliefs": stated, "confidence": confidence}
         if u[0] > agent.activity:
             turn["actions"] = [{"type": "do_nothing"}]

@@ -10,7 +10,9 @@ Two messages per agent, together within ``SimulationConfig.prompt_tokens`` by
 - the **user** message is the agent's own: the round, its persona, its last stated probability and
   reason per market (its memory), its wallet with prices and holdings, its ranked feed (each post's
   author with that author's stated probability, engagement, a snippet), its recent actions, and
-  *persona passages* (BM25 for its name and summary, never repeating a shared one). When the
+  *persona passages* (BM25 for its name and summary, never repeating a shared one), and - when a
+  scheduled event has entered the feeds in the last ``feed.WINDOW`` rounds - a NEWS block (day,
+  headline, text; this round's first) that every agent sees alike. When the
   budget is tight the fixed parts come first (shortened in steps if need be), then the feed
   (shorter snippets, then fewer posts), then persona passages with whatever is left.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import feed
 from .actions import MAX_REASON, MAX_TEXT
 from .retrieval import PassageLibrary, estimate_tokens
 from .world import World
@@ -35,6 +38,8 @@ NAME_CHARS = 60
 # the fixed parts of the user message, from full to bare: summary and reason lengths, recent actions
 USER_LEVELS = ((300, MAX_REASON, 6), (140, 80, 2), (60, 0, 0))
 RESOLUTION_LEVELS = (300, 120, 0)  # characters of each market's resolution criterion in the system
+# the news block at each level of USER_LEVELS: characters of each headline and of each text
+NEWS_LEVELS = ((200, 400), (120, 160), (80, 0))
 
 
 def one_line(text: str, limit: int) -> str:
@@ -218,6 +223,7 @@ def _fixed_user(
             f"- [{s.id}] price YES {price:.3f} / NO {1 - price:.3f}; you hold {yes:.2f} YES, {no:.2f} NO"
         )
     middle.append(f"YOU FOLLOW {len(agent.follows)} agents; {agent.followers} follow you.")
+    middle.extend(news_lines(world, round_no, *NEWS_LEVELS[level]))
     tail = []
     if recent and agent.recent_actions:
         tail.append("YOUR RECENT ACTIONS:")
@@ -227,6 +233,20 @@ def _fixed_user(
         "and your actions for this round."
     )
     return head, middle, tail
+
+
+def news_lines(world: World, round_no: int, headline_chars: int = 200, text_chars: int = 400) -> list[str]:
+    """The NEWS block of round ``round_no``: the scheduled events of the last ``feed.WINDOW`` rounds
+    (the span a post stays in the feed), newest first; empty when there are none."""
+    recent = [(r, ev) for r, ev in getattr(world, "events", ()) if round_no - feed.WINDOW < r <= round_no]
+    if not recent:
+        return []
+    lines = ["NEWS (reported events; everyone sees them):"]
+    for r, ev in reversed(recent):
+        when = "this round" if r == round_no else f"round {r}"
+        text = f": {one_line(ev.text, text_chars)}" if text_chars and ev.text.strip() else ""
+        lines.append(f"- day {ev.day} ({when}) {one_line(ev.headline, headline_chars)}{text}")
+    return lines
 
 
 def _lines_cost(lines: Sequence[str]) -> int:

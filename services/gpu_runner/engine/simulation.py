@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.artifacts import BackendLabel
+from services.common.scheduled_events import ScheduledEvent
 
 from ..llm.base import LLMBackend
 from . import heuristic_policy, llm_policy
@@ -46,7 +47,8 @@ CheckpointCallback = Callable[[int, bytes], "Awaitable[None] | None"]
 @dataclass(frozen=True, slots=True)
 class SimulationRequest:
     """One job's input. ``enriched_seed`` (from the runner's web enrichment) replaces ``seed_text``
-    for extraction when given; ``markets`` pins the markets instead of deriving them."""
+    for extraction when given; ``markets`` pins the markets instead of deriving them; ``events``
+    are the job's scheduled news, each entering every agent's feed at ``event_round(day)``."""
 
     seed_text: str
     goal: str
@@ -54,6 +56,7 @@ class SimulationRequest:
     enriched_seed: str | None = None
     citations: tuple[str, ...] = ()
     markets: tuple[MarketSpec, ...] | None = None
+    events: tuple[ScheduledEvent, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.goal.strip():
@@ -92,6 +95,16 @@ def market_context(passages: list[str], goal: str, budget_tokens: int = MARKET_C
         chosen.append(i)
         used += cost
     return "\n".join(passages[i] for i in sorted(chosen))
+
+
+def _news_log(world: World, round_no: int) -> list[str]:
+    """A progress line for the round's news: how many and which side they favour (the headlines
+    are the user's text and stay out of logs)."""
+    news = world.news_at(round_no)
+    if not news:
+        return []
+    sides = ", ".join(f"favours {ev.favours.upper()}" if ev.favours else "neutral" for ev in news)
+    return [f"round {round_no}: {len(news)} scheduled news event{'s' if len(news) > 1 else ''} ({sides})"]
 
 
 class _Run:
@@ -214,6 +227,7 @@ class _Run:
         ]
         for world in self.worlds:
             world.build_agents()
+            world.schedule_events(req.events)
         w = self.worlds[0]
         follows = sum(len(a.follows) for a in w.agents)
         liquidity = ", ".join(f"{m} b={mk.b:.0f}" for m, mk in w.markets.items())
@@ -260,7 +274,8 @@ class _Run:
                     f"{total.get('buy', 0) + total.get('sell', 0)} trades, "
                     f"{total.get('rejected', 0)} rejected, "
                     f"{total.get('failed_turn', 0)} failed turns; replicate 0 {prices}; "
-                    f"goal belief {belief:.3f} (mean of {len(worlds)})"
+                    f"goal belief {belief:.3f} (mean of {len(worlds)})",
+                    *_news_log(first, r),
                 ],
             )
             await self.checkpoint(3)
@@ -320,6 +335,7 @@ class _Run:
             "baselines": baselines(world.specs, world.meta),
             "llm": llm_totals,
             "notes": world.meta.get("notes", []),
+            "events": world.news_rows(),
         }
         lo, hi = goal["interval"]
         await self.progress(
@@ -360,12 +376,29 @@ async def resume_simulation(
     *,
     on_progress: ProgressCallback | None = None,
     on_checkpoint: CheckpointCallback | None = None,
+    inject_events: Sequence[ScheduledEvent] = (),
 ) -> SimulationResult:
-    """Continue a run from checkpoint bytes; with the heuristic backend the result is byte-identical
-    to an uninterrupted run with the same request."""
+    """Continue a run from checkpoint bytes; with the heuristic backend and no ``inject_events`` the
+    result is byte-identical to an uninterrupted run with the same request.
+
+    ``inject_events`` (a what-if branch) are added to every replicate's schedule from the round
+    after the checkpoint's on (day 0: that round); the events already in the checkpoint stay.
+    Raises :class:`CheckpointError` for bad bytes, ValueError when events are injected into a run
+    that has no round left to play them in.
+    """
     run = _Run(backend, on_progress, on_checkpoint)
     run.worlds, run.stats, _ = load_world(checkpoint)
     done = run.worlds[0].round
-    await run.progress(3, done, [f"resumed from checkpoint after round {done}"])
+    log = [f"resumed from checkpoint after round {done}"]
+    if inject_events:
+        if done >= run.worlds[0].config.rounds:
+            raise ValueError(
+                f"the checkpoint is after the last round ({done}): no round is left for injected events"
+            )
+        for world in run.worlds:
+            world.schedule_events(inject_events, first_round=done + 1)
+        count = len(inject_events)
+        log.append(f"injected {count} event{'s' if count > 1 else ''} from round {done + 1} on")
+    await run.progress(3, done, log)
     await run.simulate()
     return await run.analyze()

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from services.common.artifacts import NewsEvent
+from services.common.scheduled_events import ScheduledEvent, schedule
+
 from . import beliefs, feed
 from .actions import (
     Action,
@@ -184,6 +187,9 @@ class World:
         self.interactions: dict[str, list[Any]] = {}  # "src|dst|type" entity-level -> [count, evidence]
         self.thoughts: dict[int, list[tuple[int, str]]] = {}  # round -> [(agent, thought)] (LLM only)
         self.failed_turns: list[list[Any]] = []  # [round, agent, reason]
+        # Scheduled news, (round it enters, event), in round order: the job's own events from the
+        # start, a branch's injected ones appended after them (part of the checkpoint).
+        self.events: list[tuple[int, ScheduledEvent]] = []
         # derived indexes, rebuilt from posts on resume
         self.recent_by_author: dict[int, list[int]] = {}
         self.replies_to: dict[int, list[int]] = {}
@@ -648,6 +654,29 @@ class World:
         )
         self.round = round_no
         self.round_first_post.append(len(self.posts))
+
+    # -- scheduled news -------------------------------------------------------------------------
+
+    def schedule_events(self, events: Sequence[ScheduledEvent], first_round: int = 1) -> None:
+        """Add ``events`` at the rounds their days fall in, never before ``first_round`` (day 0 enters
+        ``first_round``). Events already scheduled keep their place: within a round they come first."""
+        if not events:
+            return
+        added = schedule(events, self.config.rounds, self.config.forecast_days, first_round=first_round)
+        self.events = sorted([*self.events, *added], key=lambda pair: pair[0])
+
+    def news_at(self, round_no: int) -> list[ScheduledEvent]:
+        """The events that enter every agent's feed in round ``round_no``, in schedule order."""
+        return [ev for r, ev in self.events if r == round_no]
+
+    def news_rows(self) -> list[NewsEvent]:
+        """The events played so far, as the artifacts list them (``{round, day, headline, text,
+        favours}``, in schedule order)."""
+        return [
+            {"round": r, "day": ev.day, "headline": ev.headline, "text": ev.text, "favours": ev.favours}
+            for r, ev in self.events
+            if r <= self.round
+        ]
 
     # -- views ----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,11 @@ GOAL = "Will Harbor City voters approve Measure T, the Eastline light-rail levy?
 URL_TTL = timedelta(hours=2)
 
 
+def round_checkpoint_key(job_id: int, round_no: int) -> str:
+    """Where the jobs service keeps a job's checkpoint after ``round_no`` (0: built)."""
+    return f"sim-data/{job_id}/checkpoints/{round_no:04d}"
+
+
 def new_job_id() -> int:
     return secrets.randbelow(2**31 - 10) + 1
 
@@ -46,11 +51,20 @@ async def make_dispatch(
     goal: str = GOAL,
     seed_text: str = SEED_TEXT,
     model_id: str = "Qwen/Qwen3-14B",
+    events: Sequence[events_pb2.ScheduledEvent] = (),
+    branch: events_pb2.BranchSource | None = None,
+    round_checkpoints: bool = True,
 ) -> events_pb2.JobDispatch:
-    """A JobDispatch like the jobs service builds, with presigned URLs into ``store``'s bucket."""
+    """A JobDispatch like the jobs service builds, with presigned URLs into ``store``'s bucket
+    (``round_checkpoints=False``: a dispatch from before round checkpoints existed)."""
     job_id = job_id or new_job_id()
     prefix = f"sim-data/{job_id}/"
     puts = {name: await store.presigned_put(prefix + name, URL_TTL) for name in ARTIFACT_NAMES}
+    round_puts = (
+        [await store.presigned_put(round_checkpoint_key(job_id, r), URL_TTL) for r in range(rounds + 1)]
+        if round_checkpoints
+        else []
+    )
     message = events_pb2.JobDispatch(
         dispatch_id=f"sim-{job_id}",
         run_id=run_id or str(uuid.uuid4()),
@@ -74,11 +88,15 @@ async def make_dispatch(
             put_urls=puts,
             checkpoint_put_url=await store.presigned_put(prefix + "checkpoint", URL_TTL),
             checkpoint_get_url=await store.presigned_get(prefix + "checkpoint", URL_TTL),
+            round_checkpoint_put_urls=round_puts,
         ),
         resume=resume,
         attempt=attempt,
         random_seed=random_seed,
+        events=list(events),
     )
+    if branch is not None:
+        message.branch.CopyFrom(branch)
     message.upload.expires_at.FromDatetime(datetime.now(UTC) + URL_TTL)
     message.dispatched_at.FromDatetime(datetime.now(UTC))
     return message

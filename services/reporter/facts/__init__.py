@@ -12,7 +12,8 @@ One module per topic: `conventions` (probability, camps, days and phases, roundi
 run's context, the shared indexes, backend and scale), `forecast` (forecast, evidence, baselines,
 verdict), `beliefs` (the crowd and the stakeholders), `markets` (markets and price moves), `camps`
 (coalitions), `timeline` (phases), `voices` (quotes, influencers, traders), `findings`, `cited`
-(the cited posts and trades) and `compute` (`ReportFacts` and `compute_facts`).
+(the cited posts and trades), `events` (the news the run played), `branch` (a what-if branch
+against its parent) and `compute` (`ReportFacts` and `compute_facts`).
 
 Conventions (docs/artifacts.md): an agent's probability for the goal is `(position + 1) / 2`;
 round `r` of `R` ends on day `r / R * forecast_days` of the horizon. The forecast comes from every
@@ -21,6 +22,7 @@ the report quotes.
 """
 
 from .beliefs import GoalFacts, Stakeholder
+from .branch import BranchFacts, BranchOrigin, CampShift, ForecastPoint, MarketShift, parent_missing_note
 from .camps import MAX_COALITIONS, MAX_MEMBERS, Coalition, Member
 from .cited import EvidencePost, EvidenceTrade
 from .compute import HEURISTIC_NOTE, ReportFacts, compute_facts
@@ -40,6 +42,7 @@ from .conventions import (
     round_day,
     weighted_goal,
 )
+from .events import FAVOURS_LABELS, NewsEvent
 from .findings import MAX_FINDINGS, MIN_FINDINGS, Finding
 from .forecast import (
     MAX_EVIDENCE_ITEMS,
@@ -61,6 +64,7 @@ __all__ = [
     "CAMPS",
     "CAMP_LABELS",
     "DEFAULT_FORECAST_DAYS",
+    "FAVOURS_LABELS",
     "HEURISTIC_NOTE",
     "MAX_COALITIONS",
     "MAX_EVIDENCE_ITEMS",
@@ -77,6 +81,9 @@ __all__ = [
     "AgentStanding",
     "BackendInfo",
     "BaselineFacts",
+    "BranchFacts",
+    "BranchOrigin",
+    "CampShift",
     "Coalition",
     "DirectForecast",
     "EvidenceFacts",
@@ -85,10 +92,13 @@ __all__ = [
     "EvidenceTrade",
     "Finding",
     "ForecastFacts",
+    "ForecastPoint",
     "GoalFacts",
     "MarketFacts",
+    "MarketShift",
     "Member",
     "Mover",
+    "NewsEvent",
     "PhaseFacts",
     "PriceMove",
     "Quote",
@@ -100,6 +110,7 @@ __all__ = [
     "camp_of",
     "compute_facts",
     "low_evidence_note",
+    "parent_missing_note",
     "phase_of_round",
     "phase_rounds",
     "post_score",

@@ -1,9 +1,10 @@
 """`ReportFacts`, everything one report states, and `compute_facts`, which builds it from the
 artifacts by calling each topic's builder once over a shared `RunIndex`.
 
-It also gathers the notes that qualify the numbers (heuristic backend, low evidence, pooled
-replicates, a missing horizon, a short run, failed turns) and the posts and trades cited anywhere,
-which writers may quote.
+A what-if branch (`branch`, with its parent's artifacts when they still exist) adds the
+comparison with the parent (`branch.py`). It also gathers the notes that qualify the numbers
+(heuristic backend, low evidence, pooled replicates, a missing horizon, a short run, failed turns,
+a branch's parent gone) and the posts and trades cited anywhere, which writers may quote.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.reporter.artifacts import RunArtifacts
+from services.reporter.artifacts import ParentArtifacts, RunArtifacts
 
 from .beliefs import GoalFacts, Stakeholder, goal_facts, stakeholders
+from .branch import BranchFacts, BranchOrigin, branch_facts, parent_missing_note
 from .camps import MAX_COALITIONS, Coalition, Member, coalitions
 from .cited import EvidencePost, EvidenceTrade, cited_ids, evidence_post, evidence_trade
 from .conventions import DEFAULT_FORECAST_DAYS
+from .events import NewsEvent, news_events
 from .findings import Finding, findings
 from .forecast import (
     BaselineFacts,
@@ -76,6 +79,10 @@ class ReportFacts:
     # Every id that exists (for citation checks); not part of the serialised facts.
     post_ids: frozenset[int] = field(repr=False, default=frozenset())
     trade_ids: frozenset[int] = field(repr=False, default=frozenset())
+    # The news the run played (scheduled events), in round order.
+    events: list[NewsEvent] = field(default_factory=list)
+    # The comparison with the parent when this run is a what-if branch.
+    branch: BranchFacts | None = None
 
     def market(self, market_id: str) -> MarketFacts:
         return next(m for m in self.markets if m.id == market_id)
@@ -91,8 +98,15 @@ class ReportFacts:
         return out
 
 
-def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
-    """Every fact of the report (see the package docstring)."""
+def compute_facts(
+    art: RunArtifacts,
+    ctx: RunContext,
+    *,
+    branch: BranchOrigin | None = None,
+    parent: ParentArtifacts | None = None,
+) -> ReportFacts:
+    """Every fact of the report (see the package docstring); ``branch`` for a what-if branch, with
+    ``parent`` its parent's artifacts (None when they are gone)."""
     run = RunIndex(art, ctx)
     backend = backend_info(art)
     forecast = forecast_facts(art)
@@ -106,12 +120,26 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
     minor = all_coalitions[MAX_COALITIONS:]
     described = all_coalitions[:MAX_COALITIONS]
     holders = stakeholders(run)
-    timeline = phases(run)
+    news = news_events(run)
+    timeline = phases(run, news)
     quoted = quotes(run)
     voices = influencers(run)
     best, worst = traders(run)
     sizes = scale(run, len(holders))
     found = findings(run, goal, markets, moves, voices, best)
+    compared = (
+        branch_facts(
+            branch,
+            parent,
+            forecast=forecast,
+            markets=markets,
+            final_positions=[positions[-1] for positions in run.positions.values()],
+            events=news,
+            round_day=run.day(branch.round),
+        )
+        if branch is not None
+        else None
+    )
     cited_posts, cited_trades = cited_ids(moves, described, timeline, quoted, found, [*voices, best, worst])
     return ReportFacts(
         job_id=ctx.job_id,
@@ -137,11 +165,13 @@ def compute_facts(art: RunArtifacts, ctx: RunContext) -> ReportFacts:
         influencers=voices,
         best_trader=best,
         worst_trader=worst,
-        notes=_notes(run, backend, forecast, evidence, sizes),
+        notes=_notes(run, backend, forecast, evidence, sizes, compared),
         evidence_posts={i: evidence_post(run, i) for i in sorted(cited_posts)},
         evidence_trades={i: evidence_trade(run, i) for i in sorted(cited_trades)},
         post_ids=frozenset(int(p["id"]) for p in art.posts),
         trade_ids=frozenset(int(t["id"]) for t in art.trades),
+        events=news,
+        branch=compared,
     )
 
 
@@ -151,9 +181,12 @@ def _notes(
     forecast: ForecastFacts,
     evidence: EvidenceFacts | None,
     sizes: Scale,
+    branch: BranchFacts | None,
 ) -> list[str]:
     """What the reader should know to weigh the numbers."""
     notes: list[str] = []
+    if branch is not None and not branch.parent_artifacts:
+        notes.append(parent_missing_note(branch))
     if backend.heuristic:
         notes.append(HEURISTIC_NOTE)
     if evidence is not None and evidence.low_evidence:

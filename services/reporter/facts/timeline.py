@@ -3,7 +3,8 @@ horizon, each with the goal probability, spread, market price and camps at its e
 agents moved each way, its activity, its best post and the agent who moved most.
 
 A phase holds the rounds whose end day falls in its third; a run of fewer than three rounds leaves
-some phases empty, and an empty phase stands at the state the earlier phases left.
+some phases empty, and an empty phase stands at the state the earlier phases left. A phase also
+names the news (scheduled events) that entered in its rounds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .conventions import MOVED, PHASE_NAMES, phase_of_round, r4
+from .events import NewsEvent
 from .run import RunIndex
 
 
@@ -45,6 +47,8 @@ class PhaseFacts:
     volume_cash: float
     top_post_id: int | None
     mover: Mover | None
+    # The news that entered in this phase's rounds, in round order.
+    events: list[NewsEvent]
 
 
 def phase_rounds(rounds: int) -> dict[str, range]:
@@ -55,7 +59,7 @@ def phase_rounds(rounds: int) -> dict[str, range]:
     return {name: range(rs[0], rs[-1] + 1) if rs else range(0) for name, rs in out.items()}
 
 
-def phases(run: RunIndex) -> list[PhaseFacts]:
+def phases(run: RunIndex, events: list[NewsEvent]) -> list[PhaseFacts]:
     out = []
     third = run.days / 3
     done = 0  # rounds in earlier phases: the state an empty phase stands at
@@ -92,6 +96,7 @@ def phases(run: RunIndex) -> list[PhaseFacts]:
                 ),
                 top_post_id=int(phase_posts[0]["id"]) if phase_posts else None,
                 mover=_mover(run, deltas, rounds),
+                events=[ev for ev in events if ev.round in rounds],
             )
         )
     return out

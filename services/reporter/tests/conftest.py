@@ -1,6 +1,7 @@
 """Fixtures for the reporter tests: real NATS JetStream and S3 (the shared harness), a heuristic run.
 
 - `heuristic_result` (session): a 30-agent × 12-round heuristic run of the engine, in process.
+- `whatif` (session): a heuristic run with scheduled news and a what-if branch of it (support.py).
 - `shared_settings`: the shared Settings on this test's NATS prefix and bucket (for `build`).
 - `reporter_settings`: ReporterSettings with no LLM and quick retries.
 - `make_reporter`: `await make_reporter(store=None, **settings_overrides)` starts a ReportService (a
@@ -21,7 +22,15 @@ from services.common.config import Settings
 from services.common.storage import ObjectStore
 from services.reporter.service import ReportService
 from services.reporter.settings import ReporterSettings
-from services.reporter.tests.support import AUDIENCE, ISSUER, Collector, collect, heuristic_run
+from services.reporter.tests.support import (
+    AUDIENCE,
+    ISSUER,
+    Collector,
+    WhatIfRuns,
+    collect,
+    heuristic_run,
+    whatif_runs,
+)
 from tests.fixtures.nats import EventBusFactory
 from tests.fixtures.settings import settings_for
 
@@ -34,6 +43,11 @@ MakeReporter = Callable[..., Awaitable[ReportService]]
 @pytest_asyncio.fixture(scope="session")
 async def heuristic_result() -> SimulationResult:
     return await heuristic_run()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def whatif() -> WhatIfRuns:
+    return await whatif_runs()
 
 
 @pytest.fixture

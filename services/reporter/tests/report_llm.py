@@ -74,14 +74,25 @@ def honest_report(facts: dict[str, Any]) -> dict[str, Any]:
             f"LLM conclusion: {v['label']} at {headline(facts)}, with agents at {pct(g['probability'])}."
         ),
         "key_insight": f"LLM insight: {headline(facts)} that the goal happens, so it is {v['label']}.",
+        **({"what_if": what_if_text(facts["branch"])} if facts.get("branch") else {}),
     }
+
+
+def what_if_text(branch: dict[str, Any]) -> str:
+    """A what-if branch's comparison as a model would phrase it from the facts."""
+    before, after = branch["before"], branch["after"]
+    return (
+        f"LLM what-if: the news moves the forecast from {pct(before['probability'])} to "
+        f"{pct(after['probability'])} after job {branch['parent_job_id']}."
+    )
 
 
 @dataclass
 class ReportLLM:
     """A responder: `mode` is honest, invents_ids, invents_ids_once, invents_numbers, buries_forecast
     (a key insight that does not lead with the forecast, a verdict that never states it),
-    invents_interval (an interval the facts do not hold) or empty."""
+    invents_interval (an interval the facts do not hold), invents_move (a what-if branch's
+    comparison with a forecast the facts do not hold) or empty."""
 
     mode: str = "honest"
     bodies: list[dict[str, Any]] = field(default_factory=list)
@@ -106,6 +117,8 @@ class ReportLLM:
             report["key_insight"] = (
                 f"LLM insight: {pct(prompt_facts(body)['forecast']['probability'])} (80% interval 3.3-97.1%)."
             )
+        if self.mode == "invents_move" and "what_if" in report:
+            report["what_if"] = "LLM what-if: the news sends the forecast to 99.9%, a landslide."
         if self.mode == "empty":
             return {"note": "nothing to say"}
         return report

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
@@ -20,6 +21,7 @@ from swarmcast.events.v1 import events_pb2
 
 from services.common import subjects
 from services.common.bus import EventBus, EventMeta
+from services.common.scheduled_events import ScheduledEvent
 from services.common.storage import ObjectStore
 from services.reporter.repository import artifact_key
 
@@ -73,6 +75,58 @@ async def heuristic_run(
     return await run_simulation(request, make_backend("heuristic"))
 
 
+# A what-if pair on the Harbor City demo seed, whose heuristic agents news can move (the engine's
+# own branch tests use it): the parent plays its own news, the branch resumes from the parent's
+# round-4 checkpoint with one more piece of news favouring YES.
+WHATIF_GOAL = "Will Measure T (the Eastline light-rail levy) pass on 14 March?"
+WHATIF_ROUNDS = 10
+WHATIF_BRANCH_ROUND = 4
+WHATIF_SEED = Path(__file__).resolve().parents[3] / "demos" / "harbor_transit.md"
+
+
+@dataclass(frozen=True)
+class WhatIfRuns:
+    parent: SimulationResult
+    branch: SimulationResult
+    # The parent's own news (day 9 -> round 3, Early; day 25 -> round 9, Late) and the injected one.
+    own_news: tuple[ScheduledEvent, ...]
+    injected: tuple[ScheduledEvent, ...]
+
+
+async def whatif_runs() -> WhatIfRuns:
+    from services.gpu_runner.engine import (
+        SimulationConfig,
+        SimulationRequest,
+        resume_simulation,
+        run_simulation,
+    )
+    from services.gpu_runner.llm import make_backend
+
+    seed = WHATIF_SEED.read_text(encoding="utf-8")
+    own = (
+        ScheduledEvent(
+            9, "Transit union endorses Measure T", "The union's 4,000 members are urged to vote yes.", "yes"
+        ),
+        ScheduledEvent(25, "Court delays the levy's audit", "", "no"),
+    )
+    injected = (ScheduledEvent(0, "Poll: the levy gains ground", "A new poll moves the race.", "yes"),)
+    config = SimulationConfig(agents=30, rounds=WHATIF_ROUNDS, seed=3, replicates=2, forecast_days=30)
+    checkpoints: dict[int, bytes] = {}
+
+    def keep(round_no: int, data: bytes) -> None:
+        checkpoints[round_no] = data
+
+    parent = await run_simulation(
+        SimulationRequest(seed, WHATIF_GOAL, config, events=own),
+        make_backend("heuristic"),
+        on_checkpoint=keep,
+    )
+    branch = await resume_simulation(
+        checkpoints[WHATIF_BRANCH_ROUND], make_backend("heuristic"), inject_events=injected
+    )
+    return WhatIfRuns(parent=parent, branch=branch, own_news=own, injected=injected)
+
+
 async def upload(
     store: ObjectStore, job_id: int, result: RunOutput, *, skip: Sequence[str] = ()
 ) -> dict[str, str]:
@@ -95,6 +149,8 @@ def runner_completed(
     bucket: str = "",
     forecast_days: int = 30,
     completed_at: float = 1_700_000_000.0,
+    goal: str = GOAL,
+    branch: events_pb2.BranchSource | None = None,
 ) -> events_pb2.RunnerCompleted:
     event = events_pb2.RunnerCompleted(
         job_id=job_id,
@@ -106,8 +162,10 @@ def runner_completed(
         backend="heuristic",
         model_id="Qwen/Qwen3-14B",
         forecast_days=forecast_days,
-        goal=GOAL,
+        goal=goal,
     )
+    if branch is not None:
+        event.branch.CopyFrom(branch)
     event.markets.extend(json_format.ParseDict(m, struct_pb2.Struct()) for m in result.markets_config)
     event.summary.update(json.loads(json.dumps(result.summary)))
     event.completed_at.FromSeconds(int(completed_at))

@@ -26,6 +26,8 @@ class ReportProse:
     belief_dynamics: dict[str, str]
     conclusion: str
     key_insight: str
+    # A what-if branch's comparison with its parent ("" for a run that is not a branch).
+    what_if: str = ""
 
 
 @dataclass

@@ -7,7 +7,7 @@ below writes one section, so the LLM writer can fall back for just the section t
 from __future__ import annotations
 
 from services.reporter import fmt
-from services.reporter.facts import CAMP_LABELS, PhaseFacts, ReportFacts
+from services.reporter.facts import CAMP_LABELS, BranchFacts, NewsEvent, PhaseFacts, ReportFacts
 from services.reporter.key_insight import deterministic_key_insight, replicate_phrase
 from services.reporter.writers.base import DETERMINISTIC, ReportProse, WrittenReport
 
@@ -161,6 +161,24 @@ def market_commentary(facts: ReportFacts) -> str:
     return " ".join(parts)
 
 
+def news_phrase(ev: NewsEvent, limit: int = 120) -> str:
+    """'“Port reopens” on day 15 (favours YES)'."""
+    return f"{fmt.quote(ev.headline, limit)} on day {ev.day} ({ev.favours_label})"
+
+
+def news_sentence(events: list[NewsEvent]) -> str:
+    """One sentence naming the news of a phase ("" when there was none)."""
+    if not events:
+        return ""
+    if len(events) == 1:
+        return f"News broke in this phase: {news_phrase(events[0])}."
+    return (
+        f"{len(events)} pieces of news broke in this phase: "
+        + "; ".join(news_phrase(ev) for ev in events)
+        + "."
+    )
+
+
 def phase_paragraph(facts: ReportFacts, phase: PhaseFacts) -> str:
     if phase.start_round is None:
         return (
@@ -180,6 +198,11 @@ def phase_paragraph(facts: ReportFacts, phase: PhaseFacts) -> str:
         f"goal {trend}, from {fmt.pct(phase.goal_probability_start)} to "
         f"{fmt.pct(phase.goal_probability_end)}, while the goal market went from "
         f"{fmt.pct(phase.market_start)} to {fmt.pct(phase.market_end)}.",
+    ]
+    news = news_sentence(phase.events)
+    if news:
+        parts.append(news)
+    parts += [
         (
             f"{phase.moved_yes} agent{'s' if phase.moved_yes != 1 else ''} moved towards YES and "
             f"{phase.moved_no} towards NO"
@@ -253,6 +276,72 @@ def conclusion(facts: ReportFacts) -> str:
     return " ".join(parts)
 
 
+def _camp_change(branch: BranchFacts) -> str:
+    """How the camps changed from the end of the parent to the end of the branch ("" when the
+    parent's camps are unknown)."""
+    changes = []
+    for c in branch.camps:
+        if c.before_agents is None:
+            return ""
+        label = CAMP_LABELS[c.camp]
+        if c.after_agents == c.before_agents:
+            continue
+        verb = "grows" if c.after_agents > c.before_agents else "shrinks"
+        changes.append(f"the {label} {verb} from {c.before_agents} to {c.after_agents} agents")
+    if not changes:
+        return "The camps end the same size as in the parent."
+    return _cap("; ".join(changes)) + " by the end of the branch."
+
+
+def what_if(facts: ReportFacts) -> str:
+    """The comparison of a what-if branch with its parent ("" when the run is not a branch)."""
+    b = facts.branch
+    if b is None:
+        return ""
+    news = (
+        "with " + "; ".join(news_phrase(ev) for ev in b.events) + " injected"
+        if b.events
+        else "with no news injected"
+    )
+    parts = [
+        f"This run branches from job {b.parent_job_id} after round {b.round} ({fmt.day(b.round_day)} of the "
+        f"{facts.scale.forecast_days}-day horizon), resuming from the parent's state at that point {news}."
+    ]
+    after = fmt.estimate(b.after.probability, b.after.interval, b.after.level)
+    if b.before is None or b.delta is None:
+        parts.append(
+            f"The parent's forecast is not known, so the branch stands on its own: the goal at {after}."
+        )
+    else:
+        before = fmt.estimate(b.before.probability, b.before.interval, b.before.level)
+        if round(abs(b.delta) * 100, 1) == 0.0:
+            parts.append(
+                f"The goal's forecast stays where the parent left it: {before} before, {after} after."
+            )
+        else:
+            parts.append(f"The goal's forecast moves from {before} to {after}, {fmt.pts(b.delta)}.")
+    camps = _camp_change(b)
+    if camps:
+        parts.append(camps)
+    elif not b.parent_artifacts:
+        parts.append("The parent's artifacts are gone, so its camps cannot be compared.")
+    others = [
+        (m.market_id, m.before, m.after)
+        for m in b.markets
+        if m.before is not None and m.market_id != facts.forecast.market_id
+    ]
+    if others:
+        market_id, before_p, after_p = max(others, key=lambda m: (abs(m[2] - m[1]), m[0]))
+        if round(abs(after_p - before_p) * 100, 1) == 0.0:
+            parts.append("The other markets' forecasts stay where the parent left them.")
+        else:
+            parts.append(
+                f"Among the other markets, {market_id} moves most, from {fmt.pct(before_p)} to "
+                f"{fmt.pct(after_p)} ({fmt.pts(after_p - before_p)})."
+            )
+    return " ".join(parts)
+
+
 def write_prose(facts: ReportFacts) -> ReportProse:
     return ReportProse(
         executive_summary=executive_summary(facts),
@@ -264,6 +353,7 @@ def write_prose(facts: ReportFacts) -> ReportProse:
         belief_dynamics={p.name: phase_paragraph(facts, p) for p in facts.phases},
         conclusion=conclusion(facts),
         key_insight=deterministic_key_insight(facts),
+        what_if=what_if(facts),
     )
 
 

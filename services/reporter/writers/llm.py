@@ -12,7 +12,10 @@ object. It is trusted with wording only:
   back to the deterministic writer. Retries and the form of structured output are the shared
   client's (`services.common.openai_client`).
 
-Tables, probabilities and evidence lists never pass through the model (see markdown.py).
+Tables, probabilities and evidence lists never pass through the model (see markdown.py). For a
+what-if branch the model also writes the comparison paragraph (`what_if`), which must state the
+forecasts before and after as the facts give them; the branch's key insight is always the
+deterministic one, so the move it states comes from the facts.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ You receive the computed facts as JSON. Rules:
 5. verdict_sentence is exactly one sentence and states the forecast.
 6. key_insight is one plain sentence of at most 200 characters that starts with the forecast and
    its interval: no markdown, no citations.
+7. News (scheduled events) entered the agents' feeds at their round: each phase lists its own
+   (phases[].events: day, headline, favours = the side it favours, "" for neutral); name them in
+   that phase's paragraph.
 Answer with one JSON object and nothing else."""
 
 RESPONSE_SCHEMA: dict[str, Any] = {
@@ -84,6 +90,16 @@ RESPONSE_SCHEMA: dict[str, Any] = {
         "belief_dynamics", "conclusion", "key_insight",
     ],
 }  # fmt: skip
+
+
+def response_schema(facts: ReportFacts) -> dict[str, Any]:
+    """The reply's schema: a what-if branch adds `what_if` and leaves the key insight to the facts."""
+    if facts.branch is None:
+        return RESPONSE_SCHEMA
+    properties = {k: v for k, v in RESPONSE_SCHEMA["properties"].items() if k != "key_insight"}
+    properties["what_if"] = SECTION
+    required = [k for k in RESPONSE_SCHEMA["required"] if k != "key_insight"] + ["what_if"]
+    return {**RESPONSE_SCHEMA, "properties": properties, "required": required}
 
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -139,9 +155,20 @@ def build_messages(facts: ReportFacts) -> list[dict[str, str]]:
         f"- belief_dynamics: one paragraph per phase ({phases}); phases are thirds of the "
         f"{facts.scale.forecast_days}-day horizon, so speak of days, not rounds.\n"
         "- conclusion: a paragraph on what the forecast means and what to watch.\n"
-        f"- key_insight: one plain sentence, at most {MAX_CHARS} characters, leading with the goal's "
-        "forecast and its interval."
     )
+    if facts.branch is None:
+        instructions += (
+            f"- key_insight: one plain sentence, at most {MAX_CHARS} characters, leading with the goal's "
+            "forecast and its interval."
+        )
+    else:
+        instructions += (
+            f"- what_if: 2-4 sentences comparing this what-if branch with its parent job "
+            f"{facts.branch.parent_job_id} (facts.branch): the news injected after round "
+            f"{facts.branch.round}, the goal's forecast before (branch.before) and after (branch.after), "
+            "both with their intervals, the move in points (branch.delta), and how the camps and "
+            "markets moved. Use only branch.* figures."
+        )
     payload = json.dumps(llm_facts(facts), separators=(",", ":"), ensure_ascii=False)
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
@@ -208,7 +235,23 @@ def allowed_figures(facts: ReportFacts) -> list[float]:
         ]
     for c in facts.coalitions:
         pairs.append((c.mean_probability, c.initial_mean_probability))
-    values.update(round(abs(a - b) * 100, 2) for a, b in pairs)
+    b = facts.branch
+    if b is not None:
+        if b.before is not None:
+            pairs += [
+                (b.after.probability, b.before.probability),
+                (b.before.interval[1], b.before.interval[0]),
+            ]
+        pairs += [(m.after, m.before) for m in b.markets if m.before is not None]
+        pairs += [
+            (c.after_mean, c.before_mean)
+            for c in b.camps
+            if c.after_mean is not None and c.before_mean is not None
+        ]
+    values.update(round(abs(x - y) * 100, 2) for x, y in pairs)
+    # The news is a fact too: figures in a headline or text may be restated.
+    for ev in facts.events:
+        values.update(float(m.group(1)) for m in _FIGURE.finditer(f"{ev.headline} {ev.text}"))
     # The findings' own texts are facts too (a change of mind, a swing): their figures may be restated.
     for finding in facts.findings:
         values.update(float(m.group(1)) for m in _FIGURE.finditer(finding.text))
@@ -249,8 +292,12 @@ def extract_sections(data: Mapping[str, Any], facts: ReportFacts) -> dict[str, s
         if isinstance(value, str) and value.strip():
             out[key] = _plain(value)
     insight = data.get("key_insight")
-    if isinstance(insight, str) and insight.strip():
+    # A branch's key insight states the move, from the facts (deterministic), never the model's.
+    if isinstance(insight, str) and insight.strip() and facts.branch is None:
         out["key_insight"] = insight.strip()
+    what_if = data.get("what_if")
+    if isinstance(what_if, str) and what_if.strip() and facts.branch is not None:
+        out["what_if"] = _plain(what_if)
     known = {f.id for f in facts.findings}
     findings = data.get("findings")
     if isinstance(findings, list):
@@ -277,8 +324,8 @@ def expected_sections(facts: ReportFacts) -> list[str]:
         "coalitions",
         "market_commentary",
         "conclusion",
-        "key_insight",
     ]
+    keys.append("key_insight" if facts.branch is None else "what_if")
     keys += [f"finding.{f.id}" for f in facts.findings] + [f"finding_title.{f.id}" for f in facts.findings]
     keys += [f"phase.{p.name}" for p in facts.phases]
     return keys
@@ -310,6 +357,16 @@ def check_section(key: str, text: str, facts: ReportFacts, allowed: list[float])
         problems.append(Problem("form", "must be exactly one sentence"))
     if key == "verdict_sentence" and not states_forecast(text, f.probability):
         problems.append(Problem("form", f"must state the forecast ({fmt.pct(f.probability)})"))
+    b = facts.branch
+    if key == "what_if" and b is not None:
+        if not states_forecast(text, b.after.probability):
+            problems.append(
+                Problem("form", f"must state the forecast after ({fmt.pct(b.after.probability)})")
+            )
+        if b.before is not None and not states_forecast(text, b.before.probability):
+            problems.append(
+                Problem("form", f"must state the forecast before ({fmt.pct(b.before.probability)})")
+            )
     if key.startswith("finding_title.") and (len(text) > MAX_TITLE_CHARS or "#" in text):
         problems.append(
             Problem("form", f"must be a short title (at most {MAX_TITLE_CHARS} characters, no ids)")
@@ -339,8 +396,10 @@ class LLMWriter:
 
     def __init__(self, client: ChatClient) -> None:
         self.client = client
+        self._schema: dict[str, Any] = RESPONSE_SCHEMA
 
     async def write(self, facts: ReportFacts) -> WrittenReport:
+        self._schema = response_schema(facts)
         fallback = write_prose(facts)
         messages = build_messages(facts)
         try:
@@ -421,7 +480,7 @@ class LLMWriter:
 
     async def _ask(self, messages: list[dict[str, str]]) -> str:
         """The model's reply, asked for in the report's schema; ChatError when there is none."""
-        answer = await self.client.complete(messages, RESPONSE_SCHEMA, schema_name="report")
+        answer = await self.client.complete(messages, self._schema, schema_name="report")
         if not answer.text.strip():
             raise ChatError("empty completion")
         return answer.text
