@@ -379,7 +379,15 @@ async def _as_role(database_url: str, role: str) -> asyncpg.Connection:
         ),
         (
             "swarmcast_jobs",
-            ["jobs.simulation_jobs", "jobs.model_routing", "jobs.error_events", "jobs.tier_settings"],
+            [
+                "jobs.simulation_jobs",
+                "jobs.model_routing",
+                "jobs.error_events",
+                "jobs.tier_settings",
+                "jobs.job_events",
+                "jobs.job_branches",
+                "jobs.job_interviews",
+            ],
             ["auth.users"],
         ),
     ],
@@ -403,8 +411,15 @@ async def test_role_reaches_its_own_schema_only(
                     "INSERT INTO auth.users (email, password_hash) VALUES ('r@example.com', 'x')"
                 )
             else:
+                job_id = await conn.fetchval(
+                    "INSERT INTO jobs.simulation_jobs (user_id, seed_text, status) "
+                    "VALUES ('1', 's', 'DRAFT') RETURNING id"
+                )
+                # The interview id comes from its own sequence (migration 0010).
                 await conn.execute(
-                    "INSERT INTO jobs.simulation_jobs (user_id, seed_text, status) VALUES ('1', 's', 'DRAFT')"
+                    "INSERT INTO jobs.job_interviews (job_id, user_id, question, target, answers, backend, "
+                    "model_id) VALUES ($1, '1', 'q', 'agent 1', '[]', 'heuristic', 'm')",
+                    job_id,
                 )
                 await conn.execute("INSERT INTO jobs.error_events (source, message) VALUES ('api', 'm')")
                 await conn.execute("UPDATE jobs.model_routing SET max_rounds = max_rounds")

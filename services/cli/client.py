@@ -93,6 +93,23 @@ def rpc_failure(exc: grpc.aio.AioRpcError, service: str, addr: str) -> CliError:
     return CliError(exc.details() or code.name.lower())
 
 
+# gRPC's own wording when it never reached the service (as opposed to a service answering
+# UNAVAILABLE with a reason of its own, such as "no runner of tier small answered").
+_TRANSPORT_FAILURES = ("failed to connect", "connection refused", "dns resolution", "socket closed")
+
+
+def stream_failure(exc: grpc.aio.AioRpcError, addr: str) -> CliError:
+    """Like `rpc_failure`, but a service's own UNAVAILABLE reason is shown as it is."""
+    details = exc.details() or ""
+    if (
+        exc.code() is grpc.StatusCode.UNAVAILABLE
+        and details
+        and not any(marker in details.lower() for marker in _TRANSPORT_FAILURES)
+    ):
+        return CliError(f"{details} (try again shortly)")
+    return rpc_failure(exc, "jobs", addr)
+
+
 class Session:
     """One CLI command's connection to the stack. Use as `async with Session(settings) as s:`."""
 
@@ -209,6 +226,27 @@ class Session:
                     continue
                 raise rpc_failure(exc, service, addr) from None
         raise AssertionError("unreachable")
+
+    async def jobs_stream(self, method_name: str, request: Any) -> AsyncIterator[Any]:
+        """A server-streaming JobsService call: each message as it arrives. An expired token is
+        refreshed once, before the first message."""
+        assert self.clients is not None
+        self.require_login()
+        for attempt in range(2):
+            call = getattr(self.clients.jobs, method_name)(request, metadata=self._metadata())
+            started = False
+            try:
+                async for reply in call:
+                    started = True
+                    yield reply
+                return
+            except grpc.aio.AioRpcError as exc:
+                expired = exc.code() is grpc.StatusCode.UNAUTHENTICATED
+                if expired and not started and attempt == 0 and await self._refresh():
+                    continue
+                raise stream_failure(exc, self.settings.jobs_addr) from None
+            finally:
+                call.cancel()
 
     async def watch(self, job_id: int) -> AsyncIterator[jobs_pb2.Job]:
         """WatchJob: the job now and at every change, until it is terminal."""

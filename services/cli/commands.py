@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 import httpx
+from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.cli import credentials
 from services.cli.client import CliError, Session, numbered
-from services.cli.render import TERMINAL, ProgressPrinter, forecast_lines, status_name
+from services.cli.render import TERMINAL, ProgressPrinter, event_text, forecast_lines, status_name
 from services.common.config import Settings
 
 
@@ -82,8 +84,11 @@ async def submit(
     enrich_web: bool | None,
     watch: bool,
     out: TextIO,
+    events: Sequence[events_pb2.ScheduledEvent] = (),
 ) -> int:
-    request = jobs_pb2.CreateJobRequest(seed_text=read_seed(seed_file), goal=goal, tier=tier)
+    request = jobs_pb2.CreateJobRequest(
+        seed_text=read_seed(seed_file), goal=goal, tier=tier, events=list(events)
+    )
     if forecast_days is not None:
         request.forecast_days = forecast_days
     if enrich_web is not None:
@@ -93,6 +98,8 @@ async def submit(
         print(
             f"Submitted job {job.id} ({status_name(job)}): {web_url(settings, f'/jobs/{job.id}')}", file=out
         )
+        for event in job.events:
+            print(f"  scheduled news, {event_text(event)}", file=out)
         if not watch:
             print(f"Follow it with `swarmcast watch {job.id}`.", file=out)
             return 0
@@ -154,16 +161,30 @@ async def watch(settings: Settings, job_id: int, out: TextIO) -> int:
         return await follow(session, job_id, out)
 
 
-async def list_jobs(settings: Settings, *, page: int, per_page: int, out: TextIO) -> int:
+async def list_jobs(
+    settings: Settings, *, page: int, per_page: int, out: TextIO, branch_of: int | None = None
+) -> int:
+    request = jobs_pb2.ListJobsRequest(page=page, per_page=per_page, branch_of=branch_of or 0)
     async with Session(settings) as session:
-        reply = await session.jobs_call("ListJobs", jobs_pb2.ListJobsRequest(page=page, per_page=per_page))
+        reply = await session.jobs_call("ListJobs", request)
     if not reply.jobs:
-        print("No jobs yet. Submit one with `swarmcast submit SEED_FILE --goal ...`.", file=out)
+        if branch_of:
+            print(
+                f"Job {branch_of} has no what-if branches. Make one with "
+                f"`swarmcast branch {branch_of} --round R --event HEADLINE`.",
+                file=out,
+            )
+        else:
+            print("No jobs yet. Submit one with `swarmcast submit SEED_FILE --goal ...`.", file=out)
         return 0
     print(f"{'ID':>6}  {'STATUS':<12} {'TIER':<7} {'CREATED':<17} GOAL", file=out)
     for job in reply.jobs:
         created = job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M") if job.HasField("created_at") else ""
         goal = job.goal if len(job.goal) <= 70 else job.goal[:69] + "…"
+        if job.HasField("branch_of"):
+            goal = f"[what-if of {job.branch_of} after round {job.branch_round}] {goal}"
+        elif job.branch_count:
+            goal += f" ({job.branch_count} what-if branch{'es' if job.branch_count > 1 else ''})"
         print(f"{job.id:>6}  {status_name(job):<12} {job.tier:<7} {created:<17} {goal}", file=out)
     pages = max(1, -(-reply.total // reply.per_page))
     print(f"page {reply.page} of {pages} ({reply.total} jobs)", file=out)

@@ -5,15 +5,21 @@
     swarmcast login [--email E] [--register] [--password-stdin]
     swarmcast logout
     swarmcast submit SEED_FILE --goal "..." [--tier small] [--forecast-days N] [--no-enrich-web] [--watch]
+                   [--event HEADLINE --day D [--favours yes|no] [--text TEXT]]...   scheduled news
     swarmcast suggest SEED_FILE [--goal "..."] [--forecast-days N]   yes/no questions the seed can answer
     swarmcast watch ID                     a live progress bar until the job ends, then its forecast
-    swarmcast jobs [--page N] [--per-page N]
+    swarmcast jobs [--page N] [--per-page N] [--branches-of ID]
     swarmcast report ID [-o FILE]          report.md
     swarmcast share ID [--revoke]          a public read-only link
     swarmcast resolve ID yes|no|annulled [--market m2=no] [--date YYYY-MM-DD] [--source URL]
                                            record what happened; the forecast is scored
     swarmcast outcome ID                   the recorded outcome, scores and settlement
     swarmcast track-record [--all]         how good your resolved forecasts were
+    swarmcast interview ID (--agent N ... | --camp yes|no|undecided | --coalition C) "QUESTION"
+                                           agents answer in character from the run's final state
+    swarmcast interviews ID                the job's interview transcripts
+    swarmcast branch ID --round R [--event HEADLINE [--day D] [--favours yes|no] [--text TEXT]]...
+                     [--events-file F.json] [--watch]   what if: rerun from round R with news
     swarmcast eval QUESTIONS.jsonl [--tier T] [--limit N] [--parallel N] [--out DIR] [--name NAME]
                    [--no-resume] [--partial]  resolved questions through the stack, scored (make eval)
     swarmcast eval --forecastbench QUESTION_SET.json RESOLUTION_SET.json [--tier T] ...
@@ -32,7 +38,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from services.cli import commands, demo
+from services.cli import commands, demo, whatif
 from services.cli import eval as eval_command
 from services.cli import outcomes as outcome_commands
 from services.cli.client import CliError, bounded_int
@@ -79,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         help="web enrichment (default on)",
     )
     submit.add_argument("--watch", action="store_true", help="follow the progress until it ends")
+    whatif.add_event_options(submit, first_day=1)
+    submit.add_argument("--events-file", metavar="EVENTS.json", help="events as a JSON list of objects")
 
     suggest = sub.add_parser("suggest", help="yes/no questions a seed document can answer")
     suggest.add_argument("seed_file", metavar="SEED_FILE", help="the seed document (UTF-8 text; - for stdin)")
@@ -91,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="list your jobs")
     jobs.add_argument("--page", type=INT32, default=1)
     jobs.add_argument("--per-page", type=bounded_int(1, 100), default=20)
+    jobs.add_argument(
+        "--branches-of", type=JOB_ID, metavar="ID", help="only the what-if branches of this job"
+    )
 
     report = sub.add_parser("report", help="print or save a job's report.md")
     report.add_argument("job_id", type=JOB_ID, metavar="ID")
@@ -104,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     outcome_commands.add_parsers(sub, JOB_ID)
     # `swarmcast eval`: resolved questions through the stack, scored (services/cli/eval.py).
     eval_command.add_parser(sub)
+    # `swarmcast interview`, `interviews`, `branch` (services/cli/whatif.py).
+    whatif.add_parsers(sub, JOB_ID)
     return parser
 
 
@@ -135,6 +148,8 @@ def _run(args: argparse.Namespace) -> int:
         return outcome_commands.run(args, out)
     if args.command == "eval":  # `swarmcast eval` (services/cli/eval.py)
         return eval_command.run(args, out)
+    if args.command in whatif.COMMANDS:
+        return whatif.run(args, out)
     settings = Settings()
     if args.command == "login":
         email, password = commands.ask_credentials(
@@ -142,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return asyncio.run(commands.login(settings, email, password, register=args.register, out=out))
     if args.command == "submit":
+        events = whatif.scheduled_events(args.events, args.events_file, default_day=None)
         return asyncio.run(
             commands.submit(
                 settings,
@@ -152,6 +168,7 @@ def _run(args: argparse.Namespace) -> int:
                 enrich_web=args.enrich_web,
                 watch=args.watch,
                 out=out,
+                events=events,
             )
         )
     if args.command == "suggest":
@@ -163,7 +180,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "watch":
         return asyncio.run(commands.watch(settings, args.job_id, out))
     if args.command == "jobs":
-        return asyncio.run(commands.list_jobs(settings, page=args.page, per_page=args.per_page, out=out))
+        return asyncio.run(
+            commands.list_jobs(
+                settings, page=args.page, per_page=args.per_page, out=out, branch_of=args.branches_of
+            )
+        )
     if args.command == "report":
         return commands.report(settings, args.job_id, args.output, out)
     if args.command == "share":

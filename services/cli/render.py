@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -266,4 +267,120 @@ def forecast_lines(job: jobs_pb2.Job) -> list[str]:
         lines.append(f"Key insight: {job.key_insight}")
     if f.heuristic:
         lines.append("(simulated with the deterministic heuristic backend, no language model)")
+    return lines + branch_lines(job)
+
+
+# --- what-if branches ---------------------------------------------------------------------------
+
+
+def _estimate(value: Any) -> tuple[float, tuple[float, float] | None] | None:
+    """A forecast as the reporter writes it ({"probability", "interval"}) or a bare probability."""
+    if isinstance(value, dict):
+        p = _probability(value.get("probability"))
+        return None if p is None else (p, _interval(value.get("interval")))
+    p = _probability(value)
+    return None if p is None else (p, None)
+
+
+def branch_lines(job: jobs_pb2.Job) -> list[str]:
+    """For a what-if branch: where it branched from and, once reported, the goal forecast before
+    and after (result_structured "branch") with the markets that moved."""
+    if not job.HasField("branch_of"):
+        return []
+    lines = [f"What-if:     branch of job {job.branch_of} after round {job.branch_round}"]
+    lines.extend(f"             news {event_text(event)}" for event in job.events)
+    branch = _dict(_dict(_json(job.result_structured)).get("branch"))
+    before, after = _estimate(branch.get("before")), _estimate(branch.get("after"))
+    if before is not None and after is not None:
+        move = (after[0] - before[0]) * 100
+        lines.append(
+            f"             goal {estimate_text(*before)} → {estimate_text(*after)} ({move:+.1f} points)"
+        )
+    for market in branch.get("markets") or []:
+        market = _dict(market)
+        was, now = _estimate(market.get("before")), _estimate(market.get("after"))
+        if was is not None and now is not None and market.get("market_id"):
+            lines.append(
+                f"  {market['market_id']!s:<4} {was[0] * 100:5.1f}% → {now[0] * 100:5.1f}%"
+                f"  ({(now[0] - was[0]) * 100:+.1f} points)"
+            )
+    return lines
+
+
+def event_text(event: Any) -> str:
+    """One scheduled event in a line: `day 3: Headline (favours YES)`."""
+    when = "at once" if event.day == 0 else f"day {event.day}"
+    side = f" (favours {event.favours.upper()})" if event.favours else " (neutral)"
+    return f"{when}: {event.headline}{side}"
+
+
+# --- interviews ---------------------------------------------------------------------------------
+
+# How a heuristic answer is labelled wherever it is shown (the UI says the same).
+HEURISTIC_LABEL = "templated from the agent's state, not written by a model"
+CAMP_NAMES = {"yes": "YES camp", "no": "NO camp", "undecided": "undecided"}
+
+
+def _wrapped(text: str, width: int, first: str, rest: str) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(paragraph, width, initial_indent=first, subsequent_indent=rest) or [first.rstrip()]
+        )
+        first = rest
+    return lines
+
+
+def text_width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((100, 20)).columns) - 1)
+
+
+def answer_lines(answer: Any, width: int = 99) -> list[str]:
+    """One agent's answer: who, its probability and camp, its persona, the answer, its reason."""
+    name = f" · {answer.agent_name}" if answer.agent_name else ""
+    camp = CAMP_NAMES.get(answer.camp, answer.camp or "no camp")
+    lines = [f"Agent {answer.agent_id}{name} — {answer.probability * 100:.1f}% ({camp})"]
+    if answer.persona:
+        lines.extend(_wrapped(answer.persona, width, "  ", "  "))
+    lines.extend(_wrapped(f'"{answer.answer}"', width, "  > ", "    "))
+    if answer.reason:
+        lines.extend(_wrapped(f"its stated reason: {answer.reason}", width, "  ", "  "))
+    return lines
+
+
+def backend_line(backend: str, model_id: str) -> str:
+    if backend == "heuristic":
+        return f"Heuristic backend: answers {HEURISTIC_LABEL}."
+    if not backend:
+        return ""
+    return f"Answered by {model_id} ({backend})." if model_id else f"Answered by the {backend} backend."
+
+
+def interview_summary(interview: Any) -> str:
+    """`Interview 7 of job 12 · the YES camp · 3 answered · 2 more left out by the limit`."""
+    parts = [f"Interview {interview.id} of job {interview.job_id}"]
+    if interview.target:
+        parts.append(interview.target)
+    answered = len(interview.answers)
+    parts.append("1 answered" if answered == 1 else f"{answered} answered")
+    if interview.left_out:
+        parts.append(f"{interview.left_out} more left out by the per-interview limit")
+    return " · ".join(parts)
+
+
+def interview_lines(interview: Any, width: int = 99) -> list[str]:
+    """A kept transcript: when, whom, the question, each answer, and how it was answered."""
+    when = (
+        interview.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
+        if interview.HasField("created_at")
+        else ""
+    )
+    lines = [interview_summary(interview) + (f" · {when}" if when else "")]
+    lines.extend(_wrapped(f"Q: {interview.question}", width, "", "   "))
+    for answer in interview.answers:
+        lines.append("")
+        lines.extend(answer_lines(answer, width))
+    label = backend_line(interview.backend, interview.model_id)
+    if label:
+        lines.extend(["", label])
     return lines

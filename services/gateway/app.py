@@ -6,6 +6,7 @@ and, through each service's own probes, PostgreSQL, NATS and object storage; 503
 addresses and details for operators only) and `GET /api/health/live`. The routes live in
 `routes_auth` (/api/auth, /api/profile), `routes_jobs` (/api/jobs), `sse` (progress),
 `routes_results` (sim-data, graph, report.md), `routes_outcomes` (outcomes, track record),
+`routes_whatif` (what-if branches, interviews),
 `routes_share` (/api/share), `routes_meta` (/api/config, /api/samples, shared forecasts' link
 previews) and `routes_admin` (/api/admin); `web` serves the UI. gRPC status
 codes map to HTTP statuses in `errors`.
@@ -48,6 +49,7 @@ from services.gateway import (
     routes_outcomes,
     routes_results,
     routes_share,
+    routes_whatif,
     sse,
     web,
 )
@@ -389,6 +391,7 @@ def create_app(
         routes_results,
         routes_outcomes,
         routes_share,
+        routes_whatif,
         routes_meta,
         routes_admin,
     ):

@@ -125,12 +125,81 @@ class DeleteAccountBody(Body):
 # --- jobs -----------------------------------------------------------------------------------------
 
 
+# Scheduled events (services/common/scheduled_events.py): the jobs service checks them against the
+# job's horizon (and a branch's round) and names each problem; these bounds are what the contract
+# fixes, stated so the schema shows them.
+MAX_EVENTS = 10
+EventDay = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=365,
+        description="day of the forecast horizon (1..forecast_days); in a branch, 0 = the first round "
+        "the branch simulates",
+    ),
+]
+Headline = Annotated[
+    str, Field(max_length=200, description="the news headline (1–200 characters)"), ValidUnicode
+]
+EventText = Annotated[
+    str, Field(max_length=2_000, description="the news text (at most 2,000 characters)"), ValidUnicode
+]
+Favours = Literal["yes", "no", ""]
+
+
+class EventBody(Body):
+    """One piece of news on a day of the forecast horizon: every agent's feed shows it."""
+
+    day: EventDay
+    headline: Headline
+    text: EventText = ""
+    favours: Favours = Field("", description='the side of the goal it favours: "yes", "no" or "" (neutral)')
+
+
+Events = Annotated[
+    list[EventBody], Field(max_length=MAX_EVENTS, description=f"at most {MAX_EVENTS} events, any order")
+]
+
+
 class JobBody(Body):
     seed_text: Seed
     goal: Goal
     tier: Tier
     enrich_web: bool | None = Field(None, description="search the web to enrich the seed (default true)")
     forecast_days: ForecastDays | None = None
+    events: Events | None = Field(None, description="scheduled news, each on a day within 1..forecast_days")
+
+
+class BranchBody(Body):
+    """A what-if branch: resume the job after `round` with `events` injected."""
+
+    round: Int32 = Field(description="resume after this many rounds of the parent (0..rounds-1)")
+    events: Events = Field(
+        default_factory=list,
+        description="the injected events; each must fall after `round` (day 0: the branch's first round)",
+    )
+
+
+# An interview: the question and exactly one target (the jobs service refuses anything else).
+MAX_INTERVIEW_AGENTS = 12
+CAMPS = ("yes", "no", "undecided")
+Question = Annotated[str, Field(max_length=500, description="the question (1–500 characters)"), ValidUnicode]
+AgentId = Annotated[int, Field(ge=0, le=INT32_MAX)]
+CampName = Literal["yes", "no", "undecided"]
+CoalitionId = Annotated[
+    str, Field(max_length=64, description='a coalition id of the result ("coalitions"[].id)'), ValidUnicode
+]
+
+
+class InterviewBody(Body):
+    """Whom to ask (exactly one of agent_ids, camp, coalition) and what."""
+
+    question: Question
+    agent_ids: list[AgentId] | None = Field(
+        None, max_length=MAX_INTERVIEW_AGENTS, description="agent ids of the run (at most 12)"
+    )
+    camp: CampName | None = Field(None, description="every agent whose final belief is in this camp")
+    coalition: CoalitionId | None = None
 
 
 class DraftBody(Body):

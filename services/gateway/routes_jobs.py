@@ -51,7 +51,8 @@ async def create_job(body: JobBody, caller: SignedIn, services: Clients, request
 
     The seed needs at least 30 words and the goal must be a yes/no question about an event; an
     open-ended goal is refused (422) with `fields.goal` and `suggestions`: up to three yes/no
-    questions from the seed.
+    questions from the seed. `events` schedules news on days of the horizon (at most 10): at its
+    round every agent's feed shows it; a problem with any of them is refused (422).
     """
     reply = await rpc(
         services.jobs.CreateJob, jobs_pb2.CreateJobRequest(**_optional_fields(body)), caller, request
@@ -91,12 +92,16 @@ async def list_jobs(
             "goal's forecast; jobs without one come last)"
         ),
     ] = None,
+    branch_of: Annotated[
+        JobId | None, Query(description="only the what-if branches of this job (yours)")
+    ] = None,
 ) -> Any:
     """The caller's jobs, newest first unless `sort` says otherwise; `total` counts the jobs that
     match `status` and `q`. Large result fields are left out (see GET /api/jobs/{id}). Each job
     carries its goal's forecast (forecast_probability, forecast_low, forecast_high) once reported,
-    and a PENDING job its place in the queue (queue_position, queue_estimate_seconds)."""
-    message = jobs_pb2.ListJobsRequest(page=page, per_page=per_page, query=q or "")
+    and a PENDING job its place in the queue (queue_position, queue_estimate_seconds). A what-if
+    branch carries branch_of and branch_round; every job its branch_count."""
+    message = jobs_pb2.ListJobsRequest(page=page, per_page=per_page, query=q or "", branch_of=branch_of or 0)
     if sort is not None:
         message.sort = enum_number(jobs_pb2.JobSort.DESCRIPTOR, sort)  # type: ignore[assignment]
     if status is not None:

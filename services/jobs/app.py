@@ -24,6 +24,7 @@ from services.jobs import repository as repo
 from services.jobs.detector import JetStreamQueueProbe, StaleJobDetector
 from services.jobs.dispatch import Dispatcher, FairRelease
 from services.jobs.handlers import EventHandlers
+from services.jobs.interviews import Interviews
 from services.jobs.maintenance import Pruner
 from services.jobs.purge import UserPurge
 from services.jobs.runtime_models import OutboxMessage
@@ -102,6 +103,15 @@ class JobsApp:
         # Deleted users: from the token cutoffs (the runtime's list) and `auth.user.deleted`.
         self.revocations = revocations or RevocationList()
         self.core.deleted_users = self.revocations
+        self.core.interviews = Interviews(
+            sessions,
+            self.core.readers,
+            store=store,
+            bus=bus,
+            per_hour=settings.jobs_interviews_per_hour,
+            max_agents=settings.jobs_interview_max_agents,
+            reply_timeout=settings.jobs_interview_reply_timeout_s,
+        )
         self.purge = UserPurge(
             sessions,
             store=store,

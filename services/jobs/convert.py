@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,16 +10,20 @@ from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Value
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row
+from swarmcast.events.v1 import events_pb2
 from swarmcast.jobs.v1 import jobs_pb2
 
 from services.common import scoring
+from services.common.scheduled_events import ScheduledEvent
 from services.jobs.domain.listing import JobSort
 from services.jobs.domain.outcomes import Resolution, TrackRecord
 from services.jobs.domain.state_machine import JobStatus
 from services.jobs.domain.tier_settings import SETTING_NAMES, TierSettings
 from services.jobs.domain.validation import ValidationError
+from services.jobs.interviews import answer_from_dict
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcomes import OutcomeView
+from services.jobs.whatif_models import JobInterviewRow
 
 _STATUS_TO_PROTO: dict[JobStatus, int] = {
     s: jobs_pb2.JobStatus.Value(f"JOB_STATUS_{s.value}") for s in JobStatus
@@ -76,6 +81,14 @@ JobLike = SimulationJob | Row[Any]
 # The goal's headline forecast: read beside the row (repository's outer join on job_forecasts);
 # a model instance has none of these attributes and shows no forecast.
 _FORECAST_FIELDS = ("forecast_probability", "forecast_low", "forecast_high")
+# Scheduled events and what-if links, read beside the row too (job_events, job_branches).
+_WHATIF_FIELDS = ("branch_of", "branch_round", "branch_count")
+
+
+def events_to_proto(events: Sequence[Mapping[str, Any]] | None) -> list[events_pb2.ScheduledEvent]:
+    """Stored events (`ScheduledEvent.to_dict()`), in day order."""
+    checked = sorted((ScheduledEvent.from_dict(e) for e in events or ()), key=lambda e: e.day)
+    return [e.to_proto(events_pb2.ScheduledEvent) for e in checked]
 
 
 def job_to_proto(
@@ -84,9 +97,11 @@ def job_to_proto(
     light: bool = False,
     queue_position: int | None = None,
     queue_estimate_seconds: int | None = None,
+    events: Sequence[Mapping[str, Any]] | None = None,
 ) -> jobs_pb2.Job:
     """The job as the API shows it to its owner; `light` leaves the large result_* fields out.
-    The queue fields are given for a PENDING job only (`JobsCore.queue_spots`)."""
+    The queue fields are given for a PENDING job only (`JobsCore.queue_spots`). Events and what-if
+    links come with a row the repository read; `events` gives them for a model instance."""
     message = jobs_pb2.Job(
         id=job.id,
         user_id=job.user_id,
@@ -103,10 +118,11 @@ def job_to_proto(
         value = getattr(job, name)
         if value is not None:
             setattr(message, name, value)
-    for name in _FORECAST_FIELDS:
+    for name in (*_FORECAST_FIELDS, *_WHATIF_FIELDS):
         value = getattr(job, name, None)
         if value is not None:
             setattr(message, name, value)
+    message.events.extend(events_to_proto(getattr(job, "events", None) if events is None else events))
     if queue_position is not None:
         message.queue_position = queue_position
     if queue_estimate_seconds is not None:
@@ -140,6 +156,21 @@ def shared_job_to_proto(job: JobLike) -> jobs_pb2.SharedJob:
     _set_ts(message.completed_at, job.completed_at)
     if job.markets_config is not None:
         message.markets_config.CopyFrom(_to_value(job.markets_config))
+    return message
+
+
+def interview_to_proto(row: JobInterviewRow) -> jobs_pb2.Interview:
+    message = jobs_pb2.Interview(
+        id=row.id,
+        job_id=row.job_id,
+        question=row.question,
+        target=row.target,
+        answers=[answer_from_dict(a) for a in row.answers or []],
+        backend=row.backend,
+        model_id=row.model_id,
+        left_out=row.left_out,
+    )
+    _set_ts(message.created_at, row.created_at)
     return message
 
 

@@ -27,10 +27,18 @@ from services.common import outbox, subjects
 from services.common.db import utcnow
 from services.common.outbox import Kicker
 from services.common.periodic import PeriodicTask
+from services.common.scheduled_events import ScheduledEvent
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
-from services.jobs.domain.artifacts import ARTIFACT_NAMES, artifact_key, checkpoint_key, job_prefix
+from services.jobs.domain.artifacts import (
+    ARTIFACT_NAMES,
+    artifact_key,
+    checkpoint_key,
+    job_prefix,
+    round_checkpoint_key,
+)
 from services.jobs.domain.dispatch import (
+    BranchSource,
     DispatchJob,
     RouteSnapshot,
     UploadUrls,
@@ -78,10 +86,13 @@ class Dispatcher:
         self.store = store
         self.url_ttl = url_ttl
 
-    async def upload_urls(self, job_id: int) -> UploadUrls:
+    async def upload_urls(self, job_id: int, rounds: int = 0) -> UploadUrls:
+        """Where the run writes: its artifacts, its latest checkpoint, and (for rounds 0..`rounds`)
+        each round's own checkpoint."""
+
         def presign() -> UploadUrls:
             # Presigning is local HMAC work (the client knows the region): one thread hop for all
-            # twelve URLs instead of one per URL.
+            # the URLs instead of one per URL.
             client, bucket, ttl = self.store.client, self.store.bucket, self.url_ttl
             expires_at = utcnow() + ttl
             puts = {
@@ -95,9 +106,34 @@ class Dispatcher:
                 checkpoint_put_url=client.presigned_put_object(bucket, checkpoint_key(job_id), ttl),
                 checkpoint_get_url=client.presigned_get_object(bucket, checkpoint_key(job_id), ttl),
                 expires_at=expires_at,
+                round_checkpoint_put_urls=[
+                    client.presigned_put_object(bucket, round_checkpoint_key(job_id, r), ttl)
+                    for r in range(max(0, rounds) + 1)
+                ],
             )
 
         return await asyncio.to_thread(presign)
+
+    async def _branch_source(
+        self, session: AsyncSession, job_id: int
+    ) -> tuple[BranchSource | None, int | None]:
+        """A branch's source (with a fresh GET URL of its parent's round checkpoint) and random
+        seed; (None, None) for a job that is not a branch."""
+        link = await repo.get_branch(session, job_id)
+        if link is None:
+            return None, None
+        key = round_checkpoint_key(link.parent_job_id, link.branch_round)
+
+        def presign() -> str:
+            return self.store.client.presigned_get_object(self.store.bucket, key, self.url_ttl)
+
+        source = BranchSource(
+            parent_job_id=link.parent_job_id,
+            round=link.branch_round,
+            checkpoint_get_url=await asyncio.to_thread(presign),
+            parent_forecast=link.parent_forecast,
+        )
+        return source, link.random_seed
 
     async def _write_dispatch(
         self,
@@ -109,7 +145,10 @@ class Dispatcher:
         attempt: int,
         resume: bool,
     ) -> None:
-        upload = await self.upload_urls(job.id)
+        upload = await self.upload_urls(job.id, route.max_rounds)
+        # Every attempt carries the job's events and, for a branch, where it starts from.
+        events = [ScheduledEvent.from_dict(e) for e in await repo.events_of(session, job.id)]
+        branch, random_seed = await self._branch_source(session, job.id)
         message = build_dispatch(
             DispatchJob(
                 job_id=job.id,
@@ -118,8 +157,11 @@ class Dispatcher:
                 tier=route.sim_tier,
                 enrich_web=job.enrich_web,
                 forecast_days=job.forecast_days or DEFAULT_FORECAST_DAYS,
-                # A resumed run keeps the markets it already derived.
-                markets=job.markets_config if resume else None,
+                # A resumed run keeps the markets it already derived; a branch its parent's.
+                markets=job.markets_config if resume or branch is not None else None,
+                events=events,
+                branch=branch,
+                random_seed=random_seed,
             ),
             route=route,
             run_id=run_id,

@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import Sequence as SqlSequence
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
@@ -45,6 +46,7 @@ from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcome_models import JobOutcomeRow, MarketOutcomeRow
 from services.jobs.runtime_models import ConsumedMessage, JobRun, OutboxMessage
 from services.jobs.tier_models import TierSettingsRow
+from services.jobs.whatif_models import JobBranchRow, JobEventsRow, JobInterviewRow
 
 J = SimulationJob
 _STATUS_TYPE = J.__table__.c.status.type
@@ -65,8 +67,34 @@ _FORECAST_COLUMNS: tuple[Any, ...] = (
     F.interval_low.label("forecast_low"),
     F.interval_high.label("forecast_high"),
 )
-_ALL_WITH_FORECAST: tuple[Any, ...] = (*_ALL_COLUMNS, *_FORECAST_COLUMNS)
-_LIGHT_WITH_FORECAST: tuple[Any, ...] = (*_LIGHT_COLUMNS, *_FORECAST_COLUMNS)
+B = JobBranchRow
+_CHILD = aliased(JobBranchRow, name="child_branches")
+# For filters in WHERE (the row's own link B is outer-joined in the same statement).
+_LINK = aliased(JobBranchRow, name="branch_link")
+# Scheduled events and what-if links (jobs.job_events, jobs.job_branches), under the proto's names.
+# branch_count is a correlated count over ix_job_branches_parent_job_id.
+_WHATIF_COLUMNS: tuple[Any, ...] = (
+    JobEventsRow.events.label("events"),
+    B.parent_job_id.label("branch_of"),
+    B.branch_round.label("branch_round"),
+    select(func.count())
+    .select_from(_CHILD)
+    .where(_CHILD.parent_job_id == J.id)
+    .correlate(J)
+    .scalar_subquery()
+    .label("branch_count"),
+)
+_ALL_WITH_FORECAST: tuple[Any, ...] = (*_ALL_COLUMNS, *_FORECAST_COLUMNS, *_WHATIF_COLUMNS)
+_LIGHT_WITH_FORECAST: tuple[Any, ...] = (*_LIGHT_COLUMNS, *_FORECAST_COLUMNS, *_WHATIF_COLUMNS)
+
+
+def _with_extras(stmt: Any) -> Any:
+    """The outer joins the extra columns above read from."""
+    return (
+        stmt.outerjoin(F, F.job_id == J.id)
+        .outerjoin(JobEventsRow, JobEventsRow.job_id == J.id)
+        .outerjoin(B, B.job_id == J.id)
+    )
 
 
 def _status(value: JobStatus) -> Any:
@@ -103,10 +131,8 @@ async def read_job(
     """A read-only snapshot of the job (see get_job), as a plain row."""
     if not is_valid_job_id(job_id):
         return None
-    stmt = (
-        select(*(_LIGHT_WITH_FORECAST if light else _ALL_WITH_FORECAST))
-        .outerjoin(F, F.job_id == J.id)
-        .where(J.id == job_id)
+    stmt = _with_extras(select(*(_LIGHT_WITH_FORECAST if light else _ALL_WITH_FORECAST))).where(
+        J.id == job_id
     )
     if user_id is not None:
         stmt = stmt.where(J.user_id == user_id)
@@ -136,11 +162,14 @@ async def list_jobs(
     page: Page,
     status: JobStatus | None,
     query: ListQuery | None = None,
+    *,
+    branch_of: int | None = None,
 ) -> tuple[list[JobRow], int]:
     """A user's jobs in `query`'s order (newest first by default), without originals that were
     superseded by a retry; `query.text` filters by goal (or names a job id). The total counts
     the filtered jobs. The user's rows come from ix_simulation_jobs_user_id; the search and the
-    forecast order are applied to those rows only."""
+    forecast order are applied to those rows only. `branch_of` keeps only the what-if branches of
+    that job."""
     query = query or ListQuery()
     retry = aliased(J)
     superseded = exists().where(retry.retry_of == J.id, retry.user_id == J.user_id)
@@ -150,10 +179,11 @@ async def list_jobs(
     if query.text is not None:
         found = J.goal.ilike(like_pattern(query.text), escape="\\")
         conditions.append(or_(found, J.id == query.job_id) if query.job_id is not None else found)
+    if branch_of is not None:
+        conditions.append(exists().where(_LINK.job_id == J.id, _LINK.parent_job_id == branch_of))
     total = (await session.execute(select(func.count()).select_from(J).where(*conditions))).scalar_one()
     stmt = (
-        select(*_LIGHT_WITH_FORECAST)
-        .outerjoin(F, F.job_id == J.id)
+        _with_extras(select(*_LIGHT_WITH_FORECAST))
         .where(*conditions)
         .order_by(*_list_order(query.sort))
         .limit(page.per_page)
@@ -174,6 +204,8 @@ async def find_live_duplicate(
             J.tier == spec.tier,
             J.goal == spec.goal,
             J.seed_text == spec.seed_text,
+            # What-if branches share their parent's seed, goal and tier by design.
+            ~exists().where(_LINK.job_id == J.id),
         )
         .limit(1)
     )
@@ -205,6 +237,8 @@ async def insert_job(
     enrich_web: bool,
     forecast_days: int | None,
     retry_of: int | None = None,
+    enriched_seed: str | None = None,
+    markets_config: list[dict[str, Any]] | None = None,
 ) -> SimulationJob:
     # One round trip: INSERT … RETURNING brings back the server defaults (id, created_at, …).
     stmt = (
@@ -221,6 +255,8 @@ async def insert_job(
             retry_count=0,
             retry_of=retry_of,
             sim_data_available=False,
+            enriched_seed=enriched_seed,
+            markets_config=markets_config,
         )
         .returning(J)
     )
@@ -315,6 +351,85 @@ async def delete_jobs(session: AsyncSession, job_ids: Sequence[int]) -> int:
 async def job_ids_of_user(session: AsyncSession, user_id: str) -> list[tuple[int, JobStatus]]:
     rows = await session.execute(select(J.id, J.status).where(J.user_id == user_id).order_by(J.id))
     return [(int(r[0]), JobStatus(r[1])) for r in rows]
+
+
+# --- scheduled events and what-if branches (whatif_models.py) ----------------------------------
+
+
+async def save_events(session: AsyncSession, job_id: int, events: Sequence[Mapping[str, Any]]) -> None:
+    """Stores the job's scheduled events (nothing for none)."""
+    if events:
+        await session.execute(insert(JobEventsRow).values(job_id=job_id, events=[dict(e) for e in events]))
+
+
+async def events_of(session: AsyncSession, job_id: int) -> list[dict[str, Any]]:
+    stmt = select(JobEventsRow.events).where(JobEventsRow.job_id == job_id)
+    return list((await session.execute(stmt)).scalar_one_or_none() or [])
+
+
+async def insert_branch(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    parent_job_id: int,
+    branch_round: int,
+    random_seed: int,
+    parent_forecast: dict[str, Any] | None,
+) -> None:
+    await session.execute(
+        insert(B).values(
+            job_id=job_id,
+            parent_job_id=parent_job_id,
+            branch_round=branch_round,
+            random_seed=random_seed,
+            parent_forecast=parent_forecast,
+        )
+    )
+
+
+async def get_branch(session: AsyncSession, job_id: int) -> JobBranchRow | None:
+    """The job's what-if link, or None when it is not a branch."""
+    stmt = select(B).where(B.job_id == job_id).execution_options(populate_existing=True)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+# --- interviews ----------------------------------------------------------------------------------
+
+# The BIGSERIAL's own sequence.
+_INTERVIEW_IDS = SqlSequence("job_interviews_id_seq", schema="jobs")
+
+
+async def next_interview_id(session: AsyncSession) -> int:
+    """An id for an interview whose row is written when it finishes."""
+    return int((await session.execute(select(_INTERVIEW_IDS.next_value()))).scalar_one())
+
+
+async def recent_interviews(
+    session: AsyncSession, job_id: int, window: timedelta
+) -> tuple[datetime, int, datetime | None]:
+    """The database's now, how many interviews of the job finished within `window` before it, and
+    when the oldest of those did."""
+    now = await database_now(session)
+    stmt = select(func.count(), func.min(JobInterviewRow.created_at)).where(
+        JobInterviewRow.job_id == job_id, JobInterviewRow.created_at > now - window
+    )
+    count, oldest = (await session.execute(stmt)).one()
+    return now, int(count), oldest
+
+
+async def insert_interview(session: AsyncSession, values: Mapping[str, Any]) -> JobInterviewRow:
+    stmt = insert(JobInterviewRow).values(**values).returning(JobInterviewRow)
+    return (await session.scalars(stmt)).one()
+
+
+async def interviews_of(session: AsyncSession, job_id: int) -> list[JobInterviewRow]:
+    """The job's interviews, newest first."""
+    stmt = (
+        select(JobInterviewRow)
+        .where(JobInterviewRow.job_id == job_id)
+        .order_by(JobInterviewRow.created_at.desc(), JobInterviewRow.id.desc())
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 # --- the list's extras (domain/listing.py) -----------------------------------------------------

@@ -28,11 +28,18 @@ from services.common.identity import Identity
 from services.common.outbox import Kicker
 from services.common.questions import analyze_goal
 from services.common.revocation import RevocationList
+from services.common.scheduled_events import ScheduledEvent
 from services.common.storage import ObjectStore
 from services.jobs import repository as repo
 from services.jobs.dispatch import Dispatcher, route_snapshot
-from services.jobs.domain.artifacts import ARTIFACT_NAMES, REPORT_NAME, artifact_key, job_prefix
-from services.jobs.domain.dispatch import RouteSnapshot
+from services.jobs.domain.artifacts import (
+    ARTIFACT_NAMES,
+    REPORT_NAME,
+    artifact_key,
+    job_prefix,
+    round_checkpoint_key,
+)
+from services.jobs.domain.dispatch import RouteSnapshot, random_seed_for
 from services.jobs.domain.events import CANCELLED_BY_USER, RowChange, failed_change
 from services.jobs.domain.fair_use import (
     NO_LIMITS,
@@ -55,6 +62,7 @@ from services.jobs.domain.sharing import is_well_formed_share_token, new_share_t
 from services.jobs.domain.state_machine import LIVE, TERMINAL, JobStatus
 from services.jobs.domain.tier_settings import TierSettings, check_settings_update, settings_of
 from services.jobs.domain.validation import (
+    DEFAULT_FORECAST_DAYS,
     SUGGESTION_LIMIT,
     JobFields,
     JobSpec,
@@ -62,12 +70,21 @@ from services.jobs.domain.validation import (
     ValidationError,
     check_error_source,
     duplicate_lock_key,
+    is_valid_job_id,
     safe_suggestions,
     validate_draft,
     validate_job,
     validate_suggestion_request,
 )
 from services.jobs.domain.visibility import job_not_found
+from services.jobs.domain.whatif import (
+    check_branch_round,
+    events_problem,
+    forecast_of,
+    rounds_run,
+    structured_of,
+)
+from services.jobs.interviews import Interviews
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcomes import Outcomes
 from services.jobs.repository import JobRow
@@ -107,6 +124,16 @@ class RouteView:
 
     route: ModelRouting
     settings: TierSettings
+
+
+@dataclass(frozen=True, slots=True)
+class BranchLink:
+    """What makes a new job a what-if branch (jobs.job_branches)."""
+
+    parent_job_id: int
+    branch_round: int
+    random_seed: int
+    parent_forecast: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +218,8 @@ class JobsCore:
 
     # Deleted users known to this process (token cutoffs and `auth.user.deleted`); set by JobsApp.
     deleted_users: RevocationList | None = None
+    # InterviewAgents and ListInterviews (they need the bus); set by JobsApp.
+    interviews: Interviews | None = None
 
     def _refuse_deleted(self, identity: Identity) -> None:
         """No new or shared work for a deleted account, even if a token check was missed."""
@@ -288,36 +317,60 @@ class JobsCore:
         route: RouteSnapshot,
         *,
         retry_of: int | None = None,
+        events: Sequence[ScheduledEvent] = (),
+        branch: BranchLink | None = None,
+        derived: Mapping[str, Any] | None = None,
     ) -> SimulationJob:
-        """Inserts a PENDING job and its first dispatch, unless an identical one is live (race-safe)."""
+        """Inserts a PENDING job (with its scheduled events and, for a what-if branch, its link to
+        the parent) and its first dispatch, unless an identical one is live (race-safe).
+
+        Branches are never duplicates: two branches of one parent share its seed, goal and tier.
+        `derived`: columns a branch copies from its parent (enriched_seed, markets_config).
+        """
         counts = await self._fair_use(session, identity, live=True)
-        # Identical submissions serialise on this lock, so check-then-insert cannot interleave
-        # across connections or replicas.
-        await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
-        duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
-        if duplicate is not None:
-            raise AlreadyExists(
-                f"an identical simulation (job {duplicate}) was submitted less than "
-                f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
-            )
+        if branch is None:
+            # Identical submissions serialise on this lock, so check-then-insert cannot interleave
+            # across connections or replicas.
+            await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
+            duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
+            if duplicate is not None:
+                raise AlreadyExists(
+                    f"an identical simulation (job {duplicate}) was submitted less than "
+                    f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
+                )
         job = await repo.insert_job(
             session,
             user_id=identity.user_id,
             status=JobStatus.PENDING,
             retry_of=retry_of,
             **_spec_values(spec),
+            **dict(derived or {}),
         )
+        # Before the dispatch: it reads them back (as every later attempt does).
+        await repo.save_events(session, job.id, [event.to_dict() for event in events])
+        if branch is not None:
+            await repo.insert_branch(
+                session,
+                job_id=job.id,
+                parent_job_id=branch.parent_job_id,
+                branch_round=branch.branch_round,
+                random_seed=branch.random_seed,
+                parent_forecast=branch.parent_forecast,
+            )
         await self._first_dispatch_or_hold(session, job, route, counts)
         return job
 
     # --- jobs and drafts --------------------------------------------------------------------------
 
-    async def create_job(self, identity: Identity, fields: JobFields) -> SimulationJob:
+    async def create_job(
+        self, identity: Identity, fields: JobFields, events: Sequence[ScheduledEvent] = ()
+    ) -> SimulationJob:
         self._check_may_submit(identity)
         async with offering_questions(), self.sessions() as session, session.begin():
             routes = await self._routes(session)
             spec = validate_job(fields, routes.keys())
-            job = await self._submit(session, identity, spec, routes[spec.tier])
+            events_problem(events, spec.forecast_days)
+            job = await self._submit(session, identity, spec, routes[spec.tier], events=events)
         await self._after_commit(job.id, kicked=True)
         return job
 
@@ -408,11 +461,19 @@ class JobsCore:
         status: JobStatus | None,
         query: str = "",
         sort: JobSort | None = None,
+        branch_of: int = 0,
     ) -> JobPage:
+        """The caller's jobs; `branch_of` (0: no filter) lists only the what-if branches of that job."""
         resolved = resolve_page(page, per_page)
         search = check_list_query(query, sort)
+        if branch_of < 0:
+            raise ValidationError("branch_of", "branch_of must be a job id (or 0 for every job)")
+        if branch_of and not is_valid_job_id(branch_of):
+            return JobPage(jobs=[], total=0, page=resolved)  # no job has that id, so no branches
         async with self.readers() as session:
-            jobs, total = await repo.list_jobs(session, identity.user_id, resolved, status, search)
+            jobs, total = await repo.list_jobs(
+                session, identity.user_id, resolved, status, search, branch_of=branch_of or None
+            )
         return JobPage(jobs=jobs, total=total, page=resolved)
 
     async def queue_spots(self, jobs: Sequence[JobRow]) -> dict[int, QueueSpot]:
@@ -464,9 +525,95 @@ class JobsCore:
                 raise AlreadyExists(f"job {job_id} was already retried as job {existing}")
             routes = await self._routes(session)
             spec = validate_job(_fields_of(original), routes.keys())
-            job = await self._submit(session, identity, spec, routes[spec.tier], retry_of=job_id)
+            # A retry is the same simulation again: its events, and for a branch the same start.
+            events = [ScheduledEvent.from_dict(e) for e in await repo.events_of(session, job_id)]
+            link = await repo.get_branch(session, job_id)
+            branch = None
+            derived: dict[str, Any] = {}
+            if link is not None:
+                branch = BranchLink(
+                    parent_job_id=link.parent_job_id,
+                    branch_round=link.branch_round,
+                    random_seed=link.random_seed,
+                    parent_forecast=link.parent_forecast,
+                )
+                derived = {"enriched_seed": original.enriched_seed, "markets_config": original.markets_config}
+            job = await self._submit(
+                session,
+                identity,
+                spec,
+                routes[spec.tier],
+                retry_of=job_id,
+                events=events,
+                branch=branch,
+                derived=derived,
+            )
         await self._after_commit(job.id, kicked=True)
         return job
+
+    async def branch_job(
+        self, identity: Identity, job_id: int, round_no: int, events: Sequence[ScheduledEvent]
+    ) -> JobRow:
+        """A what-if branch of the caller's COMPLETED job: a new PENDING job that resumes from the
+        parent's checkpoint after `round_no` with `events` injected (DESIGN §8a).
+
+        It copies the parent's seed, goal, tier, horizon, enrichment and markets, runs with the
+        parent's random seed and the route the parent ran with, and passes the fair-use checks;
+        a refusal writes nothing.
+        """
+        self._check_may_submit(identity)
+        async with self.readers() as session:
+            parent = await self._owned(session, identity, job_id)
+            if parent.status is not JobStatus.COMPLETED:
+                raise FailedPrecondition(
+                    f"job {job_id} is {parent.status}: only a COMPLETED job can be branched"
+                )
+            run = await repo.get_run(session, parent.workflow_run_id) if parent.workflow_run_id else None
+            if run is not None:
+                route: RouteSnapshot | None = RouteSnapshot.from_stored(run.route)
+            else:
+                route = (await self._routes(session)).get(parent.tier or "")
+            parent_link = await repo.get_branch(session, job_id)
+        if route is None:
+            raise FailedPrecondition(f"job {job_id}'s tier {parent.tier!r} is no longer offered")
+        structured = structured_of(parent.result_structured)
+        rounds = rounds_run(structured, route.max_rounds)
+        check_branch_round(round_no, rounds)
+        forecast_days = parent.forecast_days or DEFAULT_FORECAST_DAYS
+        events_problem(events, forecast_days, after_round=round_no, rounds=rounds)
+        if parent_link is not None and round_no <= parent_link.branch_round:
+            # A branch keeps checkpoints from the round after its own branch point on.
+            raise FailedPrecondition(
+                f"job {job_id} is a what-if branch of job {parent_link.parent_job_id} after round "
+                f"{parent_link.branch_round}: up to that round it is job {parent_link.parent_job_id}, "
+                "so branch that job instead"
+            )
+        if not await self.store.exists(round_checkpoint_key(job_id, round_no)):
+            raise FailedPrecondition(
+                f"job {job_id} kept no checkpoint of round {round_no} (it ran before what-if branches "
+                "existed, or its simulation data was deleted): it cannot be branched there"
+            )
+        spec = JobSpec(
+            seed_text=parent.seed_text,
+            goal=parent.goal or "",
+            tier=route.sim_tier,
+            enrich_web=parent.enrich_web,
+            forecast_days=forecast_days,
+        )
+        branch = BranchLink(
+            parent_job_id=job_id,
+            branch_round=round_no,
+            # A branch of a branch runs with the seed its parent ran with.
+            random_seed=parent_link.random_seed if parent_link is not None else random_seed_for(job_id),
+            parent_forecast=forecast_of(structured),
+        )
+        derived = {"enriched_seed": parent.enriched_seed, "markets_config": parent.markets_config}
+        async with self.sessions() as session, session.begin():
+            job = await self._submit(
+                session, identity, spec, route, events=events, branch=branch, derived=derived
+            )
+        await self._after_commit(job.id, kicked=True)
+        return await self.get_job(identity, job.id)
 
     async def delete_job(self, identity: Identity, job_id: int) -> None:
         # 1. Stop a live run first, so the runner stops uploading into the prefix we delete next.

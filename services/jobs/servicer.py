@@ -16,10 +16,12 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
-from services.common.errors import NotFound
+from services.common.errors import NotFound, Unavailable
 from services.common.identity import Identity, require_identity, require_operator
+from services.common.scheduled_events import ScheduledEvent
 from services.jobs.convert import (
     error_event_to_proto,
+    interview_to_proto,
     job_to_proto,
     outcome_to_proto,
     resolution_from_proto,
@@ -34,6 +36,7 @@ from services.jobs.domain.outcomes import ResolutionInput
 from services.jobs.domain.state_machine import TERMINAL
 from services.jobs.domain.validation import JobFields
 from services.jobs.domain.visibility import job_not_found
+from services.jobs.domain.whatif import check_interview
 from services.jobs.repository import JobRow
 from services.jobs.service import SIM_DATA_URL_TTL, JobsCore
 from services.jobs.watch import WatchHub
@@ -77,8 +80,9 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             enrich_web=_optional(request, "enrich_web"),  # type: ignore[arg-type]
             forecast_days=_optional(request, "forecast_days"),  # type: ignore[arg-type]
         )
-        job = await self.core.create_job(identity, fields)
-        return jobs_pb2.CreateJobResponse(job=job_to_proto(job))
+        events = [ScheduledEvent.from_proto(e) for e in request.events]
+        job = await self.core.create_job(identity, fields, events)
+        return jobs_pb2.CreateJobResponse(job=job_to_proto(job, events=[e.to_dict() for e in events]))
 
     @staticmethod
     def _draft_fields(request: jobs_pb2.CreateDraftRequest | jobs_pb2.UpdateDraftRequest) -> JobFields:
@@ -142,6 +146,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             status=status_from_proto(request.status),
             query=request.query,
             sort=sort_from_proto(request.sort),
+            branch_of=request.branch_of,
         )
         return jobs_pb2.ListJobsResponse(
             jobs=await self._jobs_to_proto(result.jobs, light=True),
@@ -164,6 +169,36 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         identity = require_identity()
         job = await self.core.retry_job(identity, request.job_id)
         return jobs_pb2.RetryJobResponse(job=job_to_proto(job))
+
+    async def BranchJob(self, request: jobs_pb2.BranchJobRequest, context: Ctx) -> jobs_pb2.BranchJobResponse:
+        identity = require_identity()
+        events = [ScheduledEvent.from_proto(e) for e in request.events]
+        job = await self.core.branch_job(identity, request.job_id, request.round, events)
+        (message,) = await self._jobs_to_proto([job], light=False)
+        return jobs_pb2.BranchJobResponse(job=message)
+
+    # --- interviews -------------------------------------------------------------------------------
+
+    async def InterviewAgents(
+        self, request: jobs_pb2.InterviewAgentsRequest, context: Ctx
+    ) -> AsyncIterator[jobs_pb2.InterviewAgentsResponse]:
+        identity = require_identity()
+        ask = check_interview(request.question, list(request.agent_ids), request.camp, request.coalition)
+        interviews = self.core.interviews
+        if interviews is None:
+            raise Unavailable("interviews are not served by this jobs service")
+        async for interview_id, answer in interviews.interview(identity, request.job_id, ask):
+            yield jobs_pb2.InterviewAgentsResponse(interview_id=interview_id, answer=answer)
+
+    async def ListInterviews(
+        self, request: jobs_pb2.ListInterviewsRequest, context: Ctx
+    ) -> jobs_pb2.ListInterviewsResponse:
+        identity = require_identity()
+        interviews = self.core.interviews
+        if interviews is None:
+            raise Unavailable("interviews are not served by this jobs service")
+        rows = await interviews.list(identity, request.job_id)
+        return jobs_pb2.ListInterviewsResponse(interviews=[interview_to_proto(r) for r in rows])
 
     # --- watch ------------------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@
   `SWARMCAST_JOBS_CREATE_WINDOW_SECONDS` (60); `SWARMCAST_JOBS_IN_FLIGHT_PER_USER` (2) jobs of a
   user on the work queue or a runner at once (the rest wait in jobs, released round-robin across
   users every `SWARMCAST_JOBS_RELEASE_INTERVAL_SECONDS` (1) or sooner).
+- Interviews (`interviews.py`): `SWARMCAST_JOBS_INTERVIEWS_PER_HOUR` (20) interviews of one job per
+  hour (0: no limit); `SWARMCAST_JOBS_INTERVIEW_MAX_AGENTS` (12) agents one interview asks (the rest
+  of a camp or coalition are left out and counted); `SWARMCAST_JOBS_INTERVIEW_REPLY_TIMEOUT_S` (120)
+  seconds to wait for each reply of the runner before the call ends UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class JobsSettings(BaseSettings):
     jobs_create_window_seconds: float = Field(default=60.0, gt=0)
     jobs_in_flight_per_user: int = Field(default=2, ge=0)
     jobs_release_interval_seconds: float = Field(default=1.0, gt=0)
+    # Interviews (services/jobs/interviews.py); 0 interviews per hour turns the limit off.
+    jobs_interviews_per_hour: int = Field(default=20, ge=0)
+    jobs_interview_max_agents: int = Field(default=12, ge=1, le=100)
+    jobs_interview_reply_timeout_s: float = Field(default=120.0, gt=0)
 
     def fair_use(self) -> FairUseLimits:
         return FairUseLimits(

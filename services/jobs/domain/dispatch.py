@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from swarmcast.events.v1 import events_pb2
 
+from services.common.scheduled_events import ScheduledEvent
 from services.jobs.domain.tier_settings import DEFAULT_TIER_SETTINGS
 
 
@@ -84,6 +85,27 @@ class UploadUrls:
     checkpoint_put_url: str
     checkpoint_get_url: str
     expires_at: datetime
+    # Index = round (0 = built): each round's checkpoint, kept for what-if branches.
+    round_checkpoint_put_urls: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BranchSource:
+    """Where a what-if branch starts: its parent's checkpoint after `round`."""
+
+    parent_job_id: int
+    round: int
+    checkpoint_get_url: str
+    # The parent's result_structured "forecast" (None when its results carried none).
+    parent_forecast: Mapping[str, Any] | None
+
+    def to_proto(self) -> events_pb2.BranchSource:
+        message = events_pb2.BranchSource(
+            parent_job_id=self.parent_job_id, round=self.round, checkpoint_get_url=self.checkpoint_get_url
+        )
+        if self.parent_forecast:
+            message.parent_forecast.update(dict(self.parent_forecast))
+        return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,11 @@ class DispatchJob:
     enrich_web: bool
     forecast_days: int
     markets: list[Any] | None
+    # The job's scheduled events (a branch's: the injected ones).
+    events: Sequence[ScheduledEvent] = ()
+    branch: BranchSource | None = None
+    # A branch runs with its parent's seed; None: the job's own (`random_seed_for`).
+    random_seed: int | None = None
 
 
 def build_dispatch(
@@ -125,11 +152,15 @@ def build_dispatch(
             put_urls=dict(upload.put_urls),
             checkpoint_put_url=upload.checkpoint_put_url,
             checkpoint_get_url=upload.checkpoint_get_url,
+            round_checkpoint_put_urls=list(upload.round_checkpoint_put_urls),
         ),
         resume=resume,
         attempt=attempt,
-        random_seed=random_seed_for(job.job_id),
+        random_seed=random_seed_for(job.job_id) if job.random_seed is None else job.random_seed,
+        events=[event.to_proto(events_pb2.ScheduledEvent) for event in job.events],
     )
+    if job.branch is not None:
+        message.branch.CopyFrom(job.branch.to_proto())
     message.upload.expires_at.FromDatetime(upload.expires_at)
     message.dispatched_at.FromDatetime(now)
     if job.markets:
