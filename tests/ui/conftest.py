@@ -6,7 +6,8 @@ Fixtures:
 - `ui`: a `Ui` — a fresh browser context at that size, signed in as `ui_account` (its own token pair,
   put in localStorage the way the login page does). `anon_ui`: the same, signed out.
 - `ui_account` (session): one signed-up user. `completed_job` (session): a small-tier job of that
-  user on demos/harbor_transit.md, run to COMPLETED, as the API returns it.
+  user on demos/harbor_transit.md, run to COMPLETED, as the API returns it. `events_job` (session):
+  the same with one scheduled event (`EVENT`, news on day 10 favouring YES), run to COMPLETED.
 Every `Ui` fails its test at teardown when the page logged a script error.
 
 Screenshots go to `SCREENSHOTS` (`.run/screenshots/ui/` in the checkout, or $SWARMCAST_SCREENSHOTS),
@@ -40,6 +41,13 @@ AXE_JS = REPO_ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
 DEMO_SEED = REPO_ROOT / "demos" / "harbor_transit.md"
 DEMO_GOAL = "Will Measure T (the Eastline light-rail levy) pass on 14 March?"
 TERMINAL = {"COMPLETED", "FAILED", "REFUNDED"}
+# The scheduled event of `events_job`: news every agent sees on day 10 of its 30-day horizon.
+EVENT = {
+    "day": 10,
+    "headline": "County poll puts the levy eight points ahead",
+    "text": "A county-wide poll of likely voters has YES at 54% and NO at 46%.",
+    "favours": "yes",
+}
 # Console noise that is not a script error: the browser's own line for an HTTP error answer (the
 # app shows those to the user; tests assert what it shows).
 BENIGN_CONSOLE = ("Failed to load resource",)
@@ -70,15 +78,22 @@ class ApiClient:
         return reply.json() if reply.content else None
 
     def create_job(
-        self, *, tier: str = "small", goal: str = DEMO_GOAL, seed_text: str | None = None
+        self,
+        *,
+        tier: str = "small",
+        goal: str = DEMO_GOAL,
+        seed_text: str | None = None,
+        events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "seed_text": seed_text if seed_text is not None else DEMO_SEED.read_text(encoding="utf-8"),
             "goal": goal,
             "tier": tier,
             "forecast_days": 30,
             "enrich_web": False,
         }
+        if events is not None:
+            body["events"] = events
         job: dict[str, Any] = self.call("POST", "/api/jobs", json=body)["job"]
         return job
 
@@ -189,6 +204,17 @@ def completed_job(stack: RunningStack, ui_account: Account) -> dict[str, Any]:
     client = ApiClient(stack.gateway_url, ui_account)
     try:
         job = client.wait_for(client.create_job()["id"])
+    finally:
+        client.close()
+    assert job["status"] == "COMPLETED", job.get("error_message")
+    return job
+
+
+@pytest.fixture(scope="session")
+def events_job(stack: RunningStack, ui_account: Account) -> dict[str, Any]:
+    client = ApiClient(stack.gateway_url, ui_account)
+    try:
+        job = client.wait_for(client.create_job(events=[EVENT])["id"])
     finally:
         client.close()
     assert job["status"] == "COMPLETED", job.get("error_message")

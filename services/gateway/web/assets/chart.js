@@ -1,9 +1,11 @@
 // Market curves (market_curves.json, or the live price history) as an interactive SVG line chart:
 // a guide and tooltip at the nearest round (pointer or arrow keys), legend entries that hide a
-// series, a marker at the timeline's round, and PNG / CSV export. Also each market's forecast as
+// series, a marker at the timeline's round, markers at the rounds of scheduled events (news; the
+// headline in the tooltip), and PNG / CSV export. Also each market's forecast as
 // a bar with its interval.
 
 import { h, percent, replace, s } from './dom.js';
+import { favoursText } from './events.js';
 
 // Categorical colours for the markets' lines. No red or green: those read as "against" / "for",
 // and a line's colour only says which market it is.
@@ -117,10 +119,19 @@ async function pngOf(svg, series, title) {
  * An interactive line chart. series: [{key, label, color, points: [{x: round, y: probability}],
  * final?, belief?, dashed?, faint?, group?}] — `faint` series (other replicate runs) are thin lines
  * drawn behind, without tooltip values, hidden with the series whose key is their `group`.
- * Options: title, yLabel, timeline (a marker at its round), exportName (adds PNG / CSV buttons),
- * legend (default true). Returns {root, update(series)}.
+ * Options: title, yLabel, timeline (a marker at its round), events (scheduled news [{round, day,
+ * headline, favours}]: a vertical marker at each one's round, its headline in the tooltip),
+ * exportName (adds PNG / CSV buttons), legend (default true). Returns {root, update(series)}.
  */
-export function chartView({ title = 'Market prices (probability of YES) by round', yLabel = 'P(YES)', timeline = null, exportName = null, legend = true } = {}) {
+export function chartView({ title = 'Market prices (probability of YES) by round', yLabel = 'P(YES)', timeline = null, events = [], exportName = null, legend = true } = {}) {
+  // Scheduled events by round (several may share one).
+  const news = new Map();
+  for (const ev of Array.isArray(events) ? events : []) {
+    const round = Number(ev?.round);
+    if (!Number.isFinite(round) || !ev.headline) continue;
+    if (!news.has(round)) news.set(round, []);
+    news.get(round).push(ev);
+  }
   let series = [];
   const hidden = new Set();
   let width = 760;
@@ -206,6 +217,17 @@ export function chartView({ title = 'Market prices (probability of YES) by round
           s('text', { x: x(timeline.round) + (x(timeline.round) > width - 90 ? -5 : 5), y: PAD.top + 10, 'text-anchor': x(timeline.round) > width - 90 ? 'end' : 'start', fill: '#0f172a', 'font-size': 12, 'font-weight': 600 }, `round ${timeline.round}`),
         )
       : null;
+    const newsMarks = [...news.entries()].filter(([round]) => round >= minRound && round <= maxRound).map(([round, list]) =>
+      s(
+        'g',
+        { class: 'chart-event', 'data-round': round },
+        s('title', {}, list.map((ev) => `News, day ${ev.day ?? '?'} (round ${round}): ${ev.headline} (${favoursText(ev.favours)})`).join('\n')),
+        s('line', { x1: x(round), x2: x(round), y1: PAD.top, y2: height - PAD.bottom, stroke: '#7c2d12', 'stroke-width': 1.5, 'stroke-dasharray': '2 3' }),
+        // A flag at the top of the line, wide enough to hover.
+        s('path', { d: `M${x(round).toFixed(1)},${PAD.top - 2} l7,4 l-7,4 z`, fill: '#7c2d12' }),
+        s('rect', { x: x(round) - 6, y: PAD.top - 4, width: 14, height: height - PAD.bottom - PAD.top + 4, fill: 'transparent' }),
+      ),
+    );
     svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
     svg.setAttribute('width', width);
     svg.setAttribute('height', height);
@@ -218,6 +240,7 @@ export function chartView({ title = 'Market prices (probability of YES) by round
       s('text', { x: (PAD.left + width - PAD.right) / 2, y: height - 4, 'text-anchor': 'middle', class: 'axis-label', fill: '#64748b', 'font-size': 12 }, 'round'),
       s('text', { x: 13, y: (PAD.top + height - PAD.bottom) / 2, transform: `rotate(-90 13 ${(PAD.top + height - PAD.bottom) / 2})`, 'text-anchor': 'middle', class: 'axis-label', fill: '#64748b', 'font-size': 12 }, yLabel),
       s('g', { class: 'replicates' }, faint),
+      s('g', { class: 'chart-events' }, newsMarks),
       lines,
       marker,
     );
@@ -243,18 +266,23 @@ export function chartView({ title = 'Market prices (probability of YES) by round
         values.map(({ sr, v }) => s('circle', { cx: gx, cy: y(v), r: 5, fill: '#fff', stroke: sr.color, 'stroke-width': 2.5 })),
       ),
     );
+    const happened = news.get(active) || [];
     tip.replaceChildren(
       h('div', { class: 'chart-tip-round' }, `Round ${active}`),
       values.length
         ? h('ul', {}, values.map(({ sr, v }) => h('li', {}, swatch(sr), h('span', { class: 'chart-tip-label' }, sr.short || sr.label), h('strong', {}, percent(v)))))
         : h('p', { class: 'muted' }, 'No values at this round.'),
+      ...happened.map((ev) => h('p', { class: 'chart-tip-news' }, h('strong', {}, `News (day ${ev.day ?? '?'}): `), ev.headline)),
     );
     tip.hidden = false;
     // Beside the guide, on whichever side has room; the box never leaves the plot.
     const rightHalf = gx > width / 2;
     tip.style.left = rightHalf ? '' : `calc(${((gx / width) * 100).toFixed(2)}% + 10px)`;
     tip.style.right = rightHalf ? `calc(${(((width - gx) / width) * 100).toFixed(2)}% + 10px)` : '';
-    if (speak) spoken.textContent = `Round ${active}: ${values.map(({ sr, v }) => `${sr.short || sr.label} ${percent(v)}`).join('; ') || 'no values'}.`;
+    if (speak) {
+      const told = happened.map((ev) => ` News: ${ev.headline}.`).join('');
+      spoken.textContent = `Round ${active}: ${values.map(({ sr, v }) => `${sr.short || sr.label} ${percent(v)}`).join('; ') || 'no values'}.${told}`;
+    }
   }
 
   function hide() {
@@ -435,9 +463,21 @@ export function marketCurvesFigure(curves, { timeline = null, exportName = 'mark
   const title = faint.length
     ? `Market prices (probability of YES) by round: the first run in full, ${others} other replicate runs faint`
     : 'Market prices (probability of YES) by round';
-  const view = chartView({ title, timeline, exportName });
+  const events = (Array.isArray(curves?.events) ? curves.events : []).filter((ev) => ev && ev.headline && Number.isFinite(Number(ev.round)));
+  const view = chartView({ title, timeline, exportName, events });
   view.update([...faint, ...series]);
   const figure = h('figure', { class: 'figure', id: 'market-chart' }, view.root);
+  if (events.length) {
+    // The markers' headlines as text too: readable without hovering, and by a screen reader.
+    figure.append(
+      h('div', { class: 'chart-news', id: 'chart-events' },
+        h('p', { class: 'small-heading' }, 'News during the run (the brown dashed markers)'),
+        h('ul', {}, events.map((ev) => h('li', { 'data-round': ev.round },
+          h('span', { class: 'muted' }, `Round ${ev.round}, day ${ev.day ?? '?'}: `),
+          h('strong', {}, ev.headline),
+          h('span', { class: 'muted' }, ` (${favoursText(ev.favours)})`))))),
+    );
+  }
   if (faint.length) {
     figure.append(
       h(

@@ -2,8 +2,10 @@
 // and a "play" mode that steps through the rounds. Trades read as sentences; every post and trade
 // has an element id (chat-post-<id>, chat-trade-<id>) that a 'chat-reveal' event can bring into
 // view; an optional shared timeline (timeline.js) keeps the round in step with the other figures.
+// Scheduled events ("news" entries: day, headline, text, the side they favour) open their round.
 
 import { h } from './dom.js';
+import { favoursText } from './events.js';
 
 const PAGE = 150;
 const KIND_LABELS = {
@@ -13,6 +15,7 @@ const KIND_LABELS = {
   market_comment: 'market comment',
   trade: 'trade',
   thought: 'thought',
+  news: 'news',
 };
 // Older engines wrote only the text: "bought 12.50 YES on m1 for 8.20 (YES 0.480 -> 0.520)".
 const TRADE_TEXT = /^(bought|sold)\s+([\d.]+)\s+(YES|NO)\s+on\s+(\S+)\s+for\s+([\d.]+)\s*\(YES\s+([\d.]+)\s*->\s*([\d.]+)\)/i;
@@ -101,8 +104,27 @@ function options(select, values, allLabel, label = (v) => v) {
   select.replaceChildren(h('option', { value: '' }, allLabel), ...values.map((v) => h('option', { value: String(v) }, label(v))));
 }
 
+/** A scheduled event as the agents saw it: day, headline, which side it favours, its text. */
+function newsView(e) {
+  return h(
+    'li',
+    { class: 'chat-entry kind-news', tabindex: -1 },
+    h(
+      'div',
+      { class: 'chat-meta' },
+      h('span', { class: 'round' }, `R${e.round ?? '?'}`),
+      h('span', { class: 'tag news-tag' }, 'News'),
+      h('span', { class: 'muted news-day' }, `day ${e.day ?? '?'}`),
+      h('span', { class: ['tag', 'news-favours', `favours-${String(e.favours || 'neutral').toLowerCase()}`] }, favoursText(e.favours)),
+    ),
+    h('p', { class: 'news-headline' }, String(e.headline ?? e.text ?? '')),
+    e.text && e.headline ? h('div', { class: 'chat-text news-text' }, String(e.text)) : null,
+  );
+}
+
 function entryView(e, markets) {
   const kind = String(e.kind || 'post');
+  if (kind === 'news') return newsView(e);
   const question = questionOf(markets, e.market_id);
   return h(
     'li',
@@ -151,7 +173,8 @@ export function chatReplay(entries, { signal, timeline, markets, pageSize = PAGE
   const matching = () =>
     entries.filter(
       (e) =>
-        (!agentSel.value || String(e.author) === agentSel.value) &&
+        // News reached every agent's feed, so it stays when one agent is picked.
+        (!agentSel.value || String(e.author) === agentSel.value || e.kind === 'news') &&
         (!kindSel.value || String(e.kind || 'post') === kindSel.value) &&
         (!roundSel.value || String(e.round) === roundSel.value),
     );

@@ -1,10 +1,13 @@
 // One job: its place in the queue while it waits, live progress while it runs (SSE, with a price
 // chart built from every round's snapshot), then the results (views/results.js), or why it stopped.
+// A what-if branch says whose branch it is, after which round, at the top whatever its status.
 
 import { api, followProgress } from '../api.js';
 import { formatDate, h, percent, replace, s } from '../dom.js';
 import { BELIEF_COLOR, PALETTE, chartView } from '../chart.js';
+import { eventItem, eventList } from '../events.js';
 import { resultsSections } from './results.js';
+import { branchBanner } from './whatif.js';
 import { LIVE, STAGES, TERMINAL, badge, confirmAndRun, runAction, statusOf } from './ui.js';
 
 export function isCancelled(job) {
@@ -174,6 +177,18 @@ function endedCard(job, navigate) {
     h('div', { class: 'head-actions' }, retryButton(job.id, navigate)));
 }
 
+/** A job's own scheduled events (a branch's injected news is in its banner). */
+function scheduledEvents(job) {
+  const events = eventList(job.events);
+  if (!events.length || (job.branch_of !== null && job.branch_of !== undefined)) return null;
+  return h(
+    'div',
+    { class: 'job-events', id: 'job-events' },
+    h('p', { class: 'small-heading' }, `Scheduled event${events.length === 1 ? '' : 's'} (news every agent sees on its day)`),
+    h('ul', { class: 'event-list' }, events.map((e) => eventItem(e))),
+  );
+}
+
 export async function jobView(main, { params, signal, navigate }) {
   const id = Number(params[0]);
   let job = (await api('GET', `/api/jobs/${id}`, { signal })).job;
@@ -197,6 +212,8 @@ export async function jobView(main, { params, signal, navigate }) {
       h('div', { class: 'crumbs' }, h('a', { href: '/jobs', 'data-link': true }, 'Simulations'), ` / #${job.id}`),
       h('div', { class: 'title-row' }, h('h1', { id: 'job-goal' }, job.goal || 'Untitled'), h('span', { id: 'job-status' }, badge(statusOf(job)))),
       h('p', { class: 'meta muted' }, `tier ${job.tier || '—'} · forecast horizon ${job.forecast_days ?? '—'} days · web enrichment ${job.enrich_web ? 'on' : 'off'} · created ${formatDate(job.created_at)}`, job.completed_at ? ` · finished ${formatDate(job.completed_at)}` : ''),
+      branchBanner(job),
+      scheduledEvents(job),
       h('div', { class: 'head-actions' }, buttons),
     );
   };
@@ -205,7 +222,7 @@ export async function jobView(main, { params, signal, navigate }) {
     renderHead();
     if (job.status === 'COMPLETED') {
       replace(body, h('p', { class: 'muted loading' }, 'Loading results…'));
-      const sections = await resultsSections(job, signal);
+      const sections = await resultsSections(job, signal, { navigate });
       if (signal.aborted) return;
       replace(body, ...sections);
       // Opened at a section's link (/jobs/7#markets): go there now that it exists.

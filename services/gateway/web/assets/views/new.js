@@ -5,9 +5,11 @@
 // open-ended shows its reason and the suggested questions at the goal field, a seed too short to
 // forecast from shows its message at the seed field. A seed over the limit is refused at the field
 // before anything is sent — never cut short (a textarea maxlength would silently drop a paste's end).
+// Optional scheduled events (news on a day of the horizon) go with a new simulation as `events`.
 
 import { ApiError, api, appConfig } from '../api.js';
 import { clear, h, replace } from '../dom.js';
+import { eventEditor } from '../events.js';
 import { checkField, clearFieldError, field, friendlyMessage, handleSubmit, notice, problems, radioCards, showFieldError } from './ui.js';
 
 const SEED_MAX = 50000;
@@ -26,14 +28,16 @@ const TIERS = [
 const fmt = (n) => Number(n).toLocaleString('en-US');
 const plural = (n, word) => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
 
-function payload(values) {
-  return {
+function payload(values, events = []) {
+  const body = {
     seed_text: values.seed_text,
     goal: values.goal.trim(),
     tier: values.tier || 'small',
     forecast_days: Number(values.forecast_days) || 30,
     enrich_web: Boolean(values.enrich_web),
   };
+  if (events.length) body.events = events;
+  return body;
 }
 
 async function loadSample(id) {
@@ -130,6 +134,24 @@ export async function newJobView(main, { query, navigate }) {
   };
 
   const days = h('input', { type: 'number', name: 'forecast_days', id: 'forecast_days', min: 1, max: 365, step: 1, inputmode: 'numeric', value: String(filled?.forecast_days || 30) });
+  // Scheduled events: a new simulation only (a draft does not keep them).
+  const horizon = () => {
+    const n = Number(days.value);
+    return Number.isInteger(n) && n >= 1 && n <= 365 ? n : 30;
+  };
+  const events = draft
+    ? null
+    : eventEditor({
+        legend: 'Scheduled events (optional)',
+        hint: 'News that reaches every agent’s feed on its day of the forecast horizon, such as a poll, a ruling or an endorsement. Up to 10.',
+        minDay: 1,
+        maxDay: horizon(),
+        addLabel: 'Add a scheduled event',
+      });
+  if (events) {
+    events.root.id = 'scheduled-events';
+    days.addEventListener('input', () => events.setMaxDay(horizon()));
+  }
 
   suggestButton.addEventListener('click', async () => {
     if (!seed.value.trim()) {
@@ -190,6 +212,7 @@ export async function newJobView(main, { query, navigate }) {
       field('Forecast horizon (days)', days, '1 to 365 days'),
       checkField('Enrich the seed with a web search', enrich, enrichHint),
     ),
+    events?.root,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary', id: 'launch', value: 'launch' }, 'Start simulation'),
       h('button', { type: 'submit', class: 'secondary', id: 'save-draft', value: 'draft' }, draft ? 'Save draft' : 'Save as draft'),
@@ -210,14 +233,20 @@ export async function newJobView(main, { query, navigate }) {
         ? `The question is ${fmt(goalText.length)} characters; the limit is ${fmt(GOAL_MAX)}. Shorten it.`
         : launching && !goalText ? 'Write the yes/no question the simulation should forecast.' : null,
       forecast_days: values.forecast_days === '' || (Number.isInteger(daysValue) && daysValue >= 1 && daysValue <= 365) ? null : 'The forecast horizon is a whole number of days from 1 to 365.',
+      ...(events && launching ? events.problems() : {}),
     });
   };
 
   handleSubmit(form, async (values, submitter) => {
-    const body = payload(values);
+    const body = payload(values, events ? events.values() : []);
     showSuggestions(null);
     goalInfo.textContent = '';
+    events?.clear();
     if (submitter?.value === 'draft') {
+      if (events?.count) {
+        events.showProblem('A draft does not keep scheduled events. Start the simulation to use them, or remove them to save a draft.');
+        return;
+      }
       if (draftId) await api('PATCH', `/api/jobs/draft/${draftId}`, { body });
       else await api('POST', '/api/jobs/draft', { body });
       sessionStorage.setItem('swarmcast.notice', 'Draft saved.');
@@ -239,6 +268,11 @@ export async function newJobView(main, { query, navigate }) {
         refuseGoal(friendlyMessage('goal', err.fields.goal || err.message), err.suggestions);
         (err.fields.seed_text ? seed : goal).focus();
         return;
+      }
+      // The events' problems at their rows; the rest at their fields, or in the form's box.
+      if (events && err instanceof ApiError && err.status === 422 && Object.keys(err.fields).some((k) => k.startsWith('events'))) {
+        err.fields = events.showApiProblems(err.fields);
+        if (!Object.keys(err.fields).length) return;
       }
       throw err; // shown at its field, or in the form's box
     }

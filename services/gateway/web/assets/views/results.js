@@ -1,8 +1,9 @@
 // A finished job's results. forecastCard is shared with the public share page: one headline (the
 // goal's forecast, its 80% interval and its move from the opening price) with the verdict label,
 // the key insight once, then the other markets, smaller. resultsSections builds the rest of the job
-// page: sticky section links with the timeline scrubber, outcome, report (citations link into the
-// chat replay), market curves, entity graph, chat replay, share and downloads.
+// page: for a what-if branch the comparison with its parent first, then sticky section links with
+// the timeline scrubber, outcome, report (citations link into the chat replay), market curves,
+// entity graph, chat replay, interviews, what-if branches, share and downloads.
 
 import { api, download } from '../api.js';
 import { h, replace } from '../dom.js';
@@ -12,7 +13,9 @@ import { digitsFor, forecastSummary, insightAfterHeadline, intervalText, moveTex
 import { entityGraphFigure } from '../graph.js';
 import { renderMarkdown } from '../markdown.js';
 import { createTimeline } from '../timeline.js';
+import { interviewAgents, interviewsSection } from './interviews.js';
 import { outcomeSection } from './outcome.js';
+import { branchComparison, whatIfSection } from './whatif.js';
 import { confirmAndRun, runAction } from './ui.js';
 
 function runsText(replicates) {
@@ -211,6 +214,8 @@ const SECTIONS = [
   ['markets', 'Market curves'],
   ['graph', 'Entity graph'],
   ['chat', 'Chat replay'],
+  ['interviews', 'Interviews'],
+  ['whatif', 'What if?'],
   ['share', 'Share'],
   ['downloads', 'Downloads'],
 ];
@@ -247,12 +252,13 @@ function sectionBar(timeline, signal) {
   return { bar, watch };
 }
 
-/** Every section of a COMPLETED job's page, in order. */
-export async function resultsSections(job, signal) {
-  const [curves, chatLog, simData] = await Promise.all([
+/** Every section of a COMPLETED job's page, in order; `navigate` opens a new branch's page. */
+export async function resultsSections(job, signal, { navigate } = {}) {
+  const [curves, chatLog, simData, profiles] = await Promise.all([
     artifact(job.id, 'market_curves.json'),
     artifact(job.id, 'chat_log.json'),
     api('GET', `/api/jobs/${job.id}/sim-data`, { signal }).catch(() => null),
+    artifact(job.id, 'profiles.json'),
   ]);
   const summary = forecastSummary({ structured: job.result_structured, curves, marketsConfig: job.markets_config });
   let graph = parseJson(job.result_graph);
@@ -272,7 +278,11 @@ export async function resultsSections(job, signal) {
     if (m && m.id !== undefined) questions.set(String(m.id), m.question || String(m.id));
   }
   const { bar, watch } = sectionBar(timeline, signal);
+  const structured = parseJson(job.result_structured) || {};
+  // The rounds the job ran: what a branch can start after (0..rounds-1).
+  const rounds = Math.max(0, ...timeline.rounds);
   const sections = [
+    branchComparison(job),
     forecastCard(job, summary),
     bar,
     outcomeSection(job, { signal }),
@@ -283,9 +293,16 @@ export async function resultsSections(job, signal) {
     h('section', { class: 'card', id: 'markets' }, h('h2', {}, 'Market curves'), curves ? marketCurvesFigure(curves, { timeline, exportName: `job-${job.id}-market-curves` }) : h('p', { class: 'muted' }, 'Market data is not available.')),
     h('section', { class: 'card', id: 'graph' }, h('h2', {}, 'Entity graph'), entityGraphFigure(graph, { timeline, entries })),
     h('section', { class: 'card', id: 'chat' }, h('h2', {}, 'Chat replay'), chatReplay(entries, { signal, timeline, markets: questions })),
+    interviewsSection(job, {
+      agents: interviewAgents(profiles, entries),
+      coalitions: Array.isArray(structured.coalitions) ? structured.coalitions : [],
+      heuristic: summary.heuristic,
+      signal,
+    }),
+    rounds > 0 ? whatIfSection(job, { rounds, signal, navigate }) : null,
     shareCard(job),
     downloadsCard(job, simData),
   ];
   watch(sections);
-  return sections;
+  return sections.filter(Boolean);
 }
