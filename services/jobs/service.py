@@ -188,6 +188,19 @@ def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_ses
     return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
+async def _refuse_duplicate(session: AsyncSession, identity: Identity, spec: JobSpec) -> None:
+    """ALREADY_EXISTS when the same user submitted the same job within DUPLICATE_WINDOW and it is
+    still live. Identical submissions serialise on an advisory lock, so check-then-insert cannot
+    interleave across connections or replicas."""
+    await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
+    duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
+    if duplicate is not None:
+        raise AlreadyExists(
+            f"an identical simulation (job {duplicate}) was submitted less than "
+            f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
+        )
+
+
 class JobsCore:
     def __init__(
         self,
@@ -329,15 +342,7 @@ class JobsCore:
         """
         counts = await self._fair_use(session, identity, live=True)
         if branch is None:
-            # Identical submissions serialise on this lock, so check-then-insert cannot interleave
-            # across connections or replicas.
-            await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
-            duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
-            if duplicate is not None:
-                raise AlreadyExists(
-                    f"an identical simulation (job {duplicate}) was submitted less than "
-                    f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
-                )
+            await _refuse_duplicate(session, identity, spec)
         job = await repo.insert_job(
             session,
             user_id=identity.user_id,
@@ -424,13 +429,7 @@ class JobsCore:
             routes = await self._routes(session)
             spec = validate_job(_fields_of(draft), routes.keys())
             counts = await self._fair_use(session, identity, live=True, creating=False)
-            await repo.advisory_xact_lock(session, duplicate_lock_key(identity.user_id, spec))
-            duplicate = await repo.find_live_duplicate(session, identity.user_id, spec, DUPLICATE_WINDOW)
-            if duplicate is not None:
-                raise AlreadyExists(
-                    f"an identical simulation (job {duplicate}) was submitted less than "
-                    f"{int(DUPLICATE_WINDOW.total_seconds())} s ago and is still running"
-                )
+            await _refuse_duplicate(session, identity, spec)
             launch = RowChange(
                 target=JobStatus.PENDING, guard=frozenset({JobStatus.DRAFT}), values=_spec_values(spec)
             )
