@@ -76,3 +76,20 @@ async def test_a_local_tier_job_runs_on_the_real_model_end_to_end(stack: Running
     )
     assert status.llm_ready and status.context_size == 4096 and status.llm_slots >= 1
     assert status.tokens_per_second > 0 and status.jobs_completed >= 1
+
+    # An interview of that job is answered by the same real model, from the job's final state
+    # (docs/whatif.md).
+    async with insecure_channel(stack.jobs_addr) as channel:
+        jobs = jobs_stub(channel)
+        question = "In one sentence: will the levy pass, and why?"
+        ask = jobs_pb2.InterviewAgentsRequest(job_id=job_id, question=question, agent_ids=[0])
+        replies = [reply async for reply in jobs.InterviewAgents(ask, metadata=md, timeout=300)]
+        kept = await jobs.ListInterviews(
+            jobs_pb2.ListInterviewsRequest(job_id=job_id), metadata=md, timeout=30
+        )
+    assert [r.answer.agent_id for r in replies] == [0]
+    answer = replies[0].answer
+    assert answer.answer.strip() and 0.0 < answer.probability < 1.0
+    assert answer.camp in ("yes", "no", "undecided")
+    assert (kept.interviews[0].backend, kept.interviews[0].model_id) == ("llamacpp", DEFAULT_GGUF_MODEL)
+    assert [a.answer for a in kept.interviews[0].answers] == [answer.answer]

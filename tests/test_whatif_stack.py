@@ -1,7 +1,8 @@
 """Interviews, scheduled events and what-if branches through the whole stack (DESIGN §8a).
 
-Real processes: auth, jobs, the heuristic gpu_runner, the llama.cpp runner of the `local` tier,
-the reporter, over gRPC, NATS JetStream (and core NATS for interviews), PostgreSQL and S3.
+Real processes: auth, jobs, the heuristic gpu_runner, the reporter, over gRPC, NATS JetStream (and
+core NATS for interviews), PostgreSQL and S3. An interview answered by the `local` tier's real
+model is part of tests/test_local_tier.py (one real-model job serves both).
 """
 
 from __future__ import annotations
@@ -269,34 +270,3 @@ async def test_interviews_and_branches_refuse_bad_input_and_other_users(
             jobs_pb2.ListInterviewsRequest(job_id=job.id), metadata=md, timeout=30
         )
         assert all(t.question not in ("Why?", "x" * 501) for t in kept.interviews)
-
-
-@pytest.mark.timeout(1200)
-async def test_a_local_tier_interview_answers_through_the_real_model(stack: RunningStack) -> None:
-    md = await register(stack.auth_addr)
-    async with insecure_channel(stack.jobs_addr) as channel:
-        jobs = jobs_stub(channel)
-        created = await jobs.CreateJob(
-            jobs_pb2.CreateJobRequest(
-                seed_text=SEED, goal=GOAL, tier="local", enrich_web=False, forecast_days=30
-            ),
-            metadata=md,
-            timeout=30,
-        )
-        job = await wait_done(jobs, md, created.job.id, within=900)
-        replies = await interview(
-            jobs,
-            md,
-            jobs_pb2.InterviewAgentsRequest(
-                job_id=job.id, question="In one sentence: will the levy pass, and why?", agent_ids=[0]
-            ),
-        )
-        kept = await jobs.ListInterviews(
-            jobs_pb2.ListInterviewsRequest(job_id=job.id), metadata=md, timeout=30
-        )
-    assert len(replies) == 1
-    answer = replies[0].answer
-    assert answer.agent_id == 0 and answer.answer.strip()
-    assert 0.0 < answer.probability < 1.0
-    assert kept.interviews[0].backend == "llamacpp"
-    assert kept.interviews[0].model_id

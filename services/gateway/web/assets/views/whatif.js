@@ -45,7 +45,8 @@ export function moveWords(delta) {
   if (typeof delta !== 'number' || !Number.isFinite(delta)) return '—';
   const points = delta * 100;
   if (Math.abs(points) < 0.05) return 'no change';
-  const digits = Math.abs(points) < 1 ? 1 : 0;
+  // One decimal below 10 points, as the report and the key insight write the move.
+  const digits = Math.abs(points) < 10 ? 1 : 0;
   const n = Math.abs(points).toFixed(digits);
   return `${points > 0 ? 'up' : 'down'} ${n} point${n === '1' ? '' : 's'}`;
 }
