@@ -22,6 +22,8 @@ help:
 	@echo "make test         the whole test suite"
 	@echo "make demo|bench   the demo run / the benchmarks"
 	@echo "make eval         score the stack on eval/questions (TIER=small QUESTIONS=... LIMIT=N)"
+	@echo "make images       local Docker images: debootstrap base, host-built wheels, every service"
+	@echo "make compose-up|compose-down   deploy/compose.yaml on those images (gateway 127.0.0.1:18080)"
 
 setup: $(VENV_STAMP) $(TOOLS_STAMP)
 
@@ -78,7 +80,7 @@ status: $(VENV_STAMP)
 	$(PY) -m services.cli.stack status
 
 test: $(VENV_STAMP) $(TOOLS_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # Sets up the venv if needed, starts the stack (left running: `make down` stops it), signs in the demo
 # user, runs demos/harbor_transit.md on the small tier (TIER=local: a real model on the CPU) and prints
@@ -96,3 +98,22 @@ bench: $(VENV_STAMP)
 eval: $(VENV_STAMP)
 	$(VENV)/bin/swarmcast eval $(or $(QUESTIONS),eval/questions/public_record.jsonl) --tier $(or $(TIER),small) \
 	  --start-stack --eval-user $(if $(LIMIT),--limit $(LIMIT))
+
+# deploy/compose.yaml on images made on this host, for hosts with no registry (deploy/README.md):
+# Debian bookworm bases by debootstrap, wheels built here, no network inside a build. Needs root
+# and Docker (started if it is not running). The gateway is published on 127.0.0.1:$(LOCAL_HTTP_PORT),
+# beside `make up`'s 8080; the compose project is swarmcast-local.
+LOCAL_STACK := deploy/docker/local-stack.sh
+LOCAL_HTTP_PORT ?= 18080
+.PHONY: wheels images compose-up compose-down
+wheels:
+	deploy/docker/wheels.sh
+
+images:
+	SWARMCAST_LOCAL_HTTP_PORT=$(LOCAL_HTTP_PORT) $(LOCAL_STACK) images
+
+compose-up:
+	SWARMCAST_LOCAL_HTTP_PORT=$(LOCAL_HTTP_PORT) $(LOCAL_STACK) up
+
+compose-down:
+	SWARMCAST_LOCAL_HTTP_PORT=$(LOCAL_HTTP_PORT) $(LOCAL_STACK) down

@@ -11,6 +11,12 @@
 #
 # Base image pinned to an exact tag; the digest could not be resolved where this was written.
 # Production builds: --build-arg CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04@sha256:<digest>
+#
+# Built only where the CUDA base image and the CUDA wheels (torch, vLLM, nvidia-*: several GiB)
+# can be fetched: `make images` (deploy/README.md) does not build it. The image's apt-get steps
+# need the distribution's mirror. With the GPU lock's wheels built on the host into
+# deploy/docker/wheels/, --build-arg PIP_INSTALL_OPTIONS="--no-index --find-links /tmp/wheels"
+# installs them without an index, as the service images do.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
 
 FROM ${CUDA_IMAGE} AS build
@@ -22,9 +28,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv \
  && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
+# Extra pip options; empty: the package index (see above for host-built wheels).
+ARG PIP_INSTALL_OPTIONS=""
 COPY deploy/docker/requirements-gpu.lock /tmp/requirements.lock
-# vLLM, torch and the CUDA wheels: several GiB, in their own layer.
-RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements.lock
+COPY deploy/docker/wheels/ /tmp/wheels/
+# vLLM, torch and the CUDA wheels: several GiB, in their own layer. The options split into words.
+RUN /opt/venv/bin/pip install --no-compile ${PIP_INSTALL_OPTIONS} -r /tmp/requirements.lock
 
 FROM ${CUDA_IMAGE} AS gpu-runner
 ENV DEBIAN_FRONTEND=noninteractive
