@@ -87,8 +87,7 @@ async def code_of(call: Any) -> grpc.StatusCode:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         result = call()
         if hasattr(result, "__aiter__"):  # a server stream: the status comes with the messages
-            async for _ in result:
-                pass
+            [message async for message in result]
         else:
             await result
     return caught.value.code()

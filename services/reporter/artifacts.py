@@ -94,29 +94,16 @@ NEWS_FIELDS: tuple[str, ...] = ("round", "day", "headline")
 
 
 @dataclass(frozen=True)
-class RunArtifacts:
-    """The parsed artifacts of one run; lists keep the engine's order (ids ascending)."""
+class ParentArtifacts:
+    """A run's market curves and belief trajectories: what every reading of a run starts from, and
+    all a what-if branch's report reads of its parent."""
 
     market_curves: MarketCurvesFile
     trajectories: AgentTrajectoriesFile
-    engagement: EngagementSummaryFile
-    top_posts: list[TopPost]
-    posts: list[Post]
-    trades: list[Trade]
-    social_graph: SocialGraphFile
-    profiles: list[Profile]
 
     @property
     def rounds(self) -> int:
         return int(self.market_curves["rounds"])
-
-    @property
-    def markets(self) -> list[Market]:
-        return list(self.market_curves["markets"])
-
-    @property
-    def goal(self) -> Goal:
-        return self.market_curves["goal"].copy()
 
     @property
     def agents(self) -> list[AgentTrajectory]:
@@ -126,6 +113,32 @@ class RunArtifacts:
     def forecast(self) -> Forecast:
         """The forecast over all replicates (docs/forecasting.md §4), checked by `parse_artifacts`."""
         return self.market_curves["forecast"].copy()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The scheduled events the run played (round, day, headline, text, favours); empty for
+        artifacts written before scheduled events, which had none."""
+        return [dict(ev) for ev in self.market_curves.get("events") or ()]
+
+
+@dataclass(frozen=True)
+class RunArtifacts(ParentArtifacts):
+    """The parsed artifacts of one run; lists keep the engine's order (ids ascending)."""
+
+    engagement: EngagementSummaryFile
+    top_posts: list[TopPost]
+    posts: list[Post]
+    trades: list[Trade]
+    social_graph: SocialGraphFile
+    profiles: list[Profile]
+
+    @property
+    def markets(self) -> list[Market]:
+        return list(self.market_curves["markets"])
+
+    @property
+    def goal(self) -> Goal:
+        return self.market_curves["goal"].copy()
 
     @property
     def evidence(self) -> Evidence | None:
@@ -139,12 +152,6 @@ class RunArtifacts:
         None for artifacts written before the engine recorded them."""
         baselines = self.market_curves.get("baselines")
         return baselines.copy() if isinstance(baselines, Mapping) else None
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """The scheduled events the run played (round, day, headline, text, favours); empty for
-        artifacts written before scheduled events, which had none."""
-        return [dict(ev) for ev in self.market_curves.get("events") or ()]
 
     @property
     def replicates(self) -> int:
@@ -357,30 +364,6 @@ def parse_artifacts(raw: Mapping[str, bytes]) -> RunArtifacts:
         social_graph=graph,
         profiles=profiles,
     )
-
-
-@dataclass(frozen=True)
-class ParentArtifacts:
-    """What a what-if branch's report reads of its parent run, parsed with the same checks."""
-
-    market_curves: MarketCurvesFile
-    trajectories: AgentTrajectoriesFile
-
-    @property
-    def rounds(self) -> int:
-        return int(self.market_curves["rounds"])
-
-    @property
-    def agents(self) -> list[AgentTrajectory]:
-        return list(self.trajectories["agents"])
-
-    @property
-    def forecast(self) -> Forecast:
-        return self.market_curves["forecast"].copy()
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        return [dict(ev) for ev in self.market_curves.get("events") or ()]
 
 
 def parse_parent_artifacts(raw: Mapping[str, bytes]) -> ParentArtifacts:
