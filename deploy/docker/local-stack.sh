@@ -35,15 +35,26 @@ die() { printf 'local-stack: %s\n' "$*" >&2; exit 1; }
 
 # --- Docker ------------------------------------------------------------------------------------
 
+# Installs what is missing of Docker's engine, a compose and debootstrap (root; apt-get).
+ensure_tools() {
+  local packages=()
+  command -v dockerd >/dev/null 2>&1 || [[ -x /usr/sbin/dockerd ]] || packages+=(docker.io)
+  command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 ||
+    packages+=(docker-compose)
+  command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || packages+=(debootstrap)
+  ((${#packages[@]})) || return 0
+  [[ $(id -u) -eq 0 ]] || die "missing ${packages[*]} (apt-get install docker.io docker-compose debootstrap)"
+  log "installing ${packages[*]} (apt-get)"
+  # Package lists may be missing or stale on a fresh machine: refresh them once, then retry.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${packages[@]}" >/dev/null; }
+}
+
 ensure_docker() {
+  ensure_tools
   if docker info >/dev/null 2>&1; then
     return
-  fi
-  if ! command -v dockerd >/dev/null 2>&1 && [[ ! -x /usr/sbin/dockerd ]]; then
-    [[ $(id -u) -eq 0 ]] || die "Docker is not installed (apt-get install docker.io docker-compose debootstrap)"
-    log "installing docker.io, docker-compose and debootstrap (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      docker.io docker-compose debootstrap >/dev/null
   fi
   [[ $(id -u) -eq 0 ]] || die "no Docker daemon answers, and starting one needs root"
   mkdir -p "$RUN_DIR"
