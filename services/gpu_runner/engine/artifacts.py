@@ -7,6 +7,8 @@ on wall-clock time or hash order.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from services.common import artifacts as contract
@@ -15,7 +17,7 @@ from services.common.artifacts import ARTIFACT_NAMES
 from . import beliefs
 from .analysis import enriched_summary, goal_summary, r4
 from .baselines import baselines
-from .types import Relation
+from .types import Post, Relation, Trade
 from .world import World
 
 TOP_POSTS = 25
@@ -123,25 +125,25 @@ def market_curves(worlds: list[World], forecast: contract.Forecast) -> contract.
 def agent_trajectories(world: World) -> contract.AgentTrajectoriesFile:
     rounds = len(world.stated)
     ids = world.market_ids
+    return {"rounds": list(range(rounds)), "markets": ids, "agents": list(_trajectory_rows(world))}
+
+
+def _trajectory_rows(world: World) -> Iterator[contract.AgentTrajectory]:
+    rounds = len(world.stated)
+    ids = world.market_ids
     reasons: dict[int, list[contract.ReasonChange]] = {}
     for r, agent_id, mid, reason in world.reason_log:
         reasons.setdefault(agent_id, []).append({"round": r, "market_id": mid, "reason": reason})
-    return {
-        "rounds": list(range(rounds)),
-        "markets": ids,
-        "agents": [
-            {
-                "agent_id": a.id,
-                "name": a.name,
-                "entity_id": a.entity_id,
-                "position": [r4(2.0 * world.stated[r][a.id][0] - 1.0) for r in range(rounds)],
-                "confidence": [world.confidences[r][a.id] for r in range(rounds)],
-                "beliefs": {m: [world.stated[r][a.id][k] for r in range(rounds)] for k, m in enumerate(ids)},
-                "reasons": reasons.get(a.id, []),
-            }
-            for a in world.agents
-        ],
-    }
+    for a in world.agents:
+        yield {
+            "agent_id": a.id,
+            "name": a.name,
+            "entity_id": a.entity_id,
+            "position": [r4(2.0 * world.stated[r][a.id][0] - 1.0) for r in range(rounds)],
+            "confidence": [world.confidences[r][a.id] for r in range(rounds)],
+            "beliefs": {m: [world.stated[r][a.id][k] for r in range(rounds)] for k, m in enumerate(ids)},
+            "reasons": reasons.get(a.id, []),
+        }
 
 
 def engagement_summary(
@@ -211,11 +213,14 @@ def social_graph(world: World) -> contract.SocialGraphFile:
 
 
 def profiles(world: World) -> contract.ProfilesFile:
+    return {"agents": list(_profile_rows(world))}
+
+
+def _profile_rows(world: World) -> Iterator[contract.Profile]:
     prices = world.prices()
-    out: list[contract.Profile] = []
     for a in world.agents:
         value = a.cash + sum(h[0] * prices[m] + h[1] * (1.0 - prices[m]) for m, h in a.holdings.items())
-        out.append(
+        yield (
             {
                 "agent_id": a.id,
                 "name": a.name,
@@ -256,78 +261,112 @@ def profiles(world: World) -> contract.ProfilesFile:
                 },
             }
         )
-    return {"agents": out}
+
+
+ChatEntry = contract.ChatNews | contract.ChatThought | contract.ChatPost | contract.ChatTrade
 
 
 def chat_log(world: World) -> contract.ChatLogFile:
     """Chronological replay: each round's scheduled news first, then (LLM) thoughts, posts, replies,
     reposts, market comments and trades."""
-    entries: list[
-        tuple[
-            tuple[int, int, int],
-            contract.ChatNews | contract.ChatThought | contract.ChatPost | contract.ChatTrade,
-        ]
-    ] = []
-    for i, ev in enumerate(world.news_rows()):
-        news: contract.ChatNews = {"kind": "news", **ev}
-        entries.append(((ev["round"], -1, i), news))
-    for p in world.posts:
-        row: contract.ChatPost = {
-            "round": p.round,
-            "kind": p.kind,
-            "post_id": p.id,
-            "author_id": p.author,
-            "author": world.agents[p.author].name,
-            "entity_id": world.agents[p.author].entity_id,
-            "text": p.text,
-            "parent_id": p.parent_id,
-            "market_id": p.market_id,
-        }
-        if p.parent_id is not None:
-            row["reply_to_author"] = world.agents[world.posts[p.parent_id].author].name
-        entries.append(((p.round, 1, p.id), row))
-    for t in world.trades:
-        entries.append(
-            (
-                (t.round, 2, t.id),
-                {
-                    "round": t.round,
-                    "kind": "trade",
-                    "trade_id": t.id,
-                    "author_id": t.agent_id,
-                    "author": world.agents[t.agent_id].name,
-                    "entity_id": world.agents[t.agent_id].entity_id,
-                    # `text` stays for readers of older logs; the fields let a reader word it itself
-                    "text": f"{'bought' if t.side == 'buy' else 'sold'} {t.shares:.2f} "
-                    f"{t.outcome.upper()} on "
-                    f"{t.market_id} for {t.cash:.2f} (YES {t.price_before:.3f} -> {t.price_after:.3f})",
-                    "market_id": t.market_id,
-                    "side": t.side,
-                    "outcome": t.outcome,
-                    "shares": r4(t.shares),
-                    "cash": r4(t.cash),
-                    "price_before": r4(t.price_before),
-                    "price_after": r4(t.price_after),
-                },
-            )
-        )
-    for r, thoughts in world.thoughts.items():
-        for agent_id, text in thoughts:
-            entries.append(
-                (
-                    (r, 0, agent_id),
-                    {
-                        "round": r,
-                        "kind": "thought",
-                        "author_id": agent_id,
-                        "author": world.agents[agent_id].name,
-                        "entity_id": world.agents[agent_id].entity_id,
-                        "text": text,
-                    },
-                )
-            )
-    entries.sort(key=lambda e: e[0])
-    return {"entries": [row for _, row in entries]}
+    return {"entries": list(_chat_rows(world))}
+
+
+def _chat_rows(world: World) -> Iterator[ChatEntry]:
+    """The chat log's entries in order of (round, news < thoughts < posts < trades, id): each source
+    is already in that order, so they are merged, never all held at once."""
+    Keyed = tuple[tuple[int, int, int], Any]
+    news: list[Keyed] = sorted(
+        (((ev["round"], -1, i), ev) for i, ev in enumerate(world.news_rows())), key=lambda e: e[0]
+    )
+    thoughts: list[Keyed] = sorted(
+        (((r, 0, agent_id), text) for r, rows in world.thoughts.items() for agent_id, text in rows),
+        key=lambda e: e[0],
+    )
+    posts: Iterator[Keyed] = (((p.round, 1, p.id), p) for p in world.posts)
+    trades: Iterator[Keyed] = (((t.round, 2, t.id), t) for t in world.trades)
+    for (r, source, i), item in heapq.merge(news, thoughts, posts, trades, key=lambda e: e[0]):
+        if source == -1:
+            yield _news_entry(item)
+        elif source == 0:
+            yield _thought_entry(world, r, i, item)
+        elif source == 1:
+            yield _post_entry(world, item)
+        else:
+            yield _trade_entry(world, item)
+
+
+def _news_entry(ev: contract.NewsEvent) -> contract.ChatNews:
+    return {"kind": "news", **ev}
+
+
+def _thought_entry(world: World, r: int, agent_id: int, text: str) -> contract.ChatThought:
+    return {
+        "round": r,
+        "kind": "thought",
+        "author_id": agent_id,
+        "author": world.agents[agent_id].name,
+        "entity_id": world.agents[agent_id].entity_id,
+        "text": text,
+    }
+
+
+def _post_entry(world: World, p: Post) -> contract.ChatPost:
+    row: contract.ChatPost = {
+        "round": p.round,
+        "kind": p.kind,
+        "post_id": p.id,
+        "author_id": p.author,
+        "author": world.agents[p.author].name,
+        "entity_id": world.agents[p.author].entity_id,
+        "text": p.text,
+        "parent_id": p.parent_id,
+        "market_id": p.market_id,
+    }
+    if p.parent_id is not None:
+        row["reply_to_author"] = world.agents[world.posts[p.parent_id].author].name
+    return row
+
+
+def _trade_entry(world: World, t: Trade) -> contract.ChatTrade:
+    return {
+        "round": t.round,
+        "kind": "trade",
+        "trade_id": t.id,
+        "author_id": t.agent_id,
+        "author": world.agents[t.agent_id].name,
+        "entity_id": world.agents[t.agent_id].entity_id,
+        # `text` stays for readers of older logs; the fields let a reader word it itself
+        "text": f"{'bought' if t.side == 'buy' else 'sold'} {t.shares:.2f} "
+        f"{t.outcome.upper()} on "
+        f"{t.market_id} for {t.cash:.2f} (YES {t.price_before:.3f} -> {t.price_after:.3f})",
+        "market_id": t.market_id,
+        "side": t.side,
+        "outcome": t.outcome,
+        "shares": r4(t.shares),
+        "cash": r4(t.cash),
+        "price_before": r4(t.price_before),
+        "price_after": r4(t.price_after),
+    }
+
+
+def _dump_streamed(fixed: Mapping[str, object], key: str, rows: Iterable[object]) -> bytes:
+    """The bytes :func:`contract.dump_artifact` gives ``{**fixed, key: list(rows)}`` (sorted keys,
+    no spaces), encoding one row at a time instead of holding every row as objects."""
+    out = bytearray(b"{")
+    for n, name in enumerate(sorted([*fixed, key])):
+        out += b"," if n else b""
+        out += contract.dump_artifact(name) + b":"
+        if name != key:
+            out += contract.dump_artifact(fixed[name])
+            continue
+        out += b"["
+        for i, row in enumerate(rows):
+            out += b"," if i else b""
+            out += contract.dump_artifact(row)
+        out += b"]"
+    out += b"}"
+    return bytes(out)
 
 
 def relations_file(world: World, relations: list[Relation]) -> contract.RelationsFile:
@@ -360,13 +399,21 @@ def build_artifacts(
     """All ten artifacts, name -> canonical JSON bytes: replicate 0's posts, trades, agents and
     graph; every replicate's curves and the forecast in ``market_curves.json``."""
     world = worlds[0]
-    files: contract.ArtifactFiles = {
-        "market_curves.json": market_curves(worlds, forecast),
-        "agent_trajectories.json": agent_trajectories(world),
-        "engagement_summary.json": engagement_summary(world, backend, llm_totals, llm_calls, len(worlds)),
-        "top_posts.json": top_posts(world),
-        "posts.json": {"posts": [_post_row(world, p) for p in world.posts]},
-        "trades.json": {
+    # Each body is dumped as soon as it is built: at 10k+ agents the posts and the chat log as
+    # Python objects take several times their bytes, and only one of them lives at a time.
+    builders: dict[str, Callable[[], object]] = {
+        "market_curves.json": lambda: market_curves(worlds, forecast),
+        "agent_trajectories.json": lambda: _dump_streamed(
+            {"rounds": list(range(len(world.stated))), "markets": world.market_ids},
+            "agents",
+            _trajectory_rows(world),
+        ),
+        "engagement_summary.json": lambda: engagement_summary(
+            world, backend, llm_totals, llm_calls, len(worlds)
+        ),
+        "top_posts.json": lambda: top_posts(world),
+        "posts.json": lambda: _dump_streamed({}, "posts", (_post_row(world, p) for p in world.posts)),
+        "trades.json": lambda: {
             "trades": [
                 {
                     "id": t.id,
@@ -383,10 +430,14 @@ def build_artifacts(
                 for t in world.trades
             ]
         },
-        "social_graph.json": social_graph(world),
-        "profiles.json": profiles(world),
-        "chat_log.json": chat_log(world),
-        "relations.json": relations_file(world, relations),
+        "social_graph.json": lambda: social_graph(world),
+        "profiles.json": lambda: _dump_streamed({}, "agents", _profile_rows(world)),
+        "chat_log.json": lambda: _dump_streamed({}, "entries", _chat_rows(world)),
+        "relations.json": lambda: relations_file(world, relations),
     }
-    assert tuple(files) == ARTIFACT_NAMES
-    return {name: contract.dump_artifact(body) for name, body in files.items()}
+    assert tuple(builders) == ARTIFACT_NAMES
+    out = {}
+    for name, build in builders.items():
+        body = build()
+        out[name] = body if isinstance(body, bytes) else contract.dump_artifact(body)
+    return out

@@ -88,7 +88,10 @@ def post_text(world: World, position: float, u: float, v: float) -> str:
     goal = proposition(world.goal)
     entity = world.entities[int(v * len(world.entities)) % len(world.entities)].name
     templates = _FOR if position > 0.2 else _AGAINST if position < -0.2 else _UNSURE
-    return _pick(templates, u).format(goal=goal, entity=entity)
+    text = _pick(templates, u).format(goal=goal, entity=entity)
+    # few distinct texts (templates x entities): one shared string each, not one per post
+    texts: dict[str, str] = world.cache.setdefault("heuristic.post_texts", {})
+    return texts.setdefault(text, text)
 
 
 def _evidence_line(world: World) -> str:

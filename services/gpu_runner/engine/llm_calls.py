@@ -49,6 +49,11 @@ class CallStats:
             "errors": self.errors,
         }
 
+    def snapshot(self) -> CallStats:
+        """The counters as they are now; later calls do not change it (``calls`` only grows, so
+        the copy shares its rows)."""
+        return CallStats(self.calls[:], self.invalid_turns, self.retries, self.errors)
+
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> CallStats:
         return cls(

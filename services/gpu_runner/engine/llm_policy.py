@@ -4,13 +4,15 @@ One task per agent waits on a semaphore sized to the backend's ``capacity`` (not
 so the server always has as many requests as it can take and a slot freed by one agent is taken by
 the next at once. Tasks are started in the round's turn order and each turn is applied as soon as it
 and every turn before it in that order are in - so applying overlaps with the calls still in
-flight, and the barrier between rounds is only closing the round and building the next feeds.
+flight, and the barrier between rounds is only closing the round and scoring the next round's
+feed window: each agent's feed is ranked as its prompt is built, and the checkpoint of the round
+before is taken once every request is out (``launched``), while the server works.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ..llm.base import LLMBackend, LLMError, LLMResult, Message, Sampling
@@ -41,7 +43,12 @@ class BoundedBackend(LLMBackend):
 
 
 async def play_round(
-    world: World, backend: BoundedBackend, round_no: int, feeds: Sequence[Sequence[int]], stats: CallStats
+    world: World,
+    backend: BoundedBackend,
+    round_no: int,
+    feeds: Sequence[Sequence[int]],
+    stats: CallStats,
+    launched: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, int]:
     """Ask every agent for its turn, apply the turns in order as they arrive, close the round.
 
@@ -49,6 +56,10 @@ async def play_round(
     everything here is local to this world and this call, the backend's semaphore is the only
     thing they share, and prompt building yields now and then so the other worlds' replies are
     taken in meanwhile.
+
+    ``launched`` is awaited once every request of the round is started and before the first turn
+    is applied: the world still holds the start-of-round state then (the runner checkpoints it
+    there, while the server works).
 
     Raises :class:`LLMError` (before changing the world) when every call of the round failed at the
     transport level - the backend is down, and the run should fail transiently rather than record a
@@ -92,6 +103,8 @@ async def play_round(
             tasks[i] = asyncio.ensure_future(turn(i, agent_messages(world, system, i, feeds[i], round_no)))
             if n < head or n % BUILD_BATCH == 0:
                 await asyncio.sleep(0)
+        if launched is not None:
+            await launched()
         first = await tasks[order[0]]
         if first.error is not None:
             outcomes = [await tasks[i] for i in order]

@@ -275,18 +275,26 @@ def _feed_line(world: World, pid: int, snippet: int) -> str:
     )
 
 
-def _feed(world: World, feed_ids: Sequence[int], budget: int) -> list[str]:
-    """The feed's lines within ``budget`` tokens: shorter snippets first, then fewer posts."""
+_EMPTY_FEED = "YOUR FEED is empty."
+_FEED_HEADER = "YOUR FEED (best first):"
+
+
+def _feed(world: World, feed_ids: Sequence[int], budget: int) -> tuple[list[str], int]:
+    """The feed's lines within ``budget`` tokens (shorter snippets first, then fewer posts), with
+    their cost."""
     if not feed_ids:
-        return ["YOUR FEED is empty."] if budget >= _lines_cost(["YOUR FEED is empty."]) else []
-    header = "YOUR FEED (best first):"
+        cost = _lines_cost([_EMPTY_FEED])
+        return ([_EMPTY_FEED], cost) if budget >= cost else ([], 0)
     for snippet in SNIPPETS:
-        lines = [header, *(_feed_line(world, pid, snippet) for pid in feed_ids)]
-        if _lines_cost(lines) <= budget:
-            return lines
-    while len(lines) > 1 and _lines_cost(lines) > budget:
+        lines = [_FEED_HEADER, *(_feed_line(world, pid, snippet) for pid in feed_ids)]
+        costs = [estimate_tokens(line) + 1 for line in lines]
+        total = sum(costs)
+        if total <= budget:
+            return lines, total
+    while len(lines) > 1 and total > budget:  # the shortest snippets, fewer posts
         lines.pop()
-    return lines if len(lines) > 1 else []
+        total -= costs.pop()
+    return (lines, total) if len(lines) > 1 else ([], 0)
 
 
 def user_prompt(
@@ -297,16 +305,17 @@ def user_prompt(
         budget = _budget(world) - estimate_tokens(system_prompt(world))
     for level in range(len(USER_LEVELS)):
         head, middle, tail = _fixed_user(world, agent_id, round_no, level)
-        if _lines_cost([*head, *middle, *tail]) <= budget:
+        fixed_cost = _lines_cost([*head, *middle, *tail])
+        if fixed_cost <= budget:
             break
     else:
         # Not even the bare parts fit (a tiny budget with many markets): cut them, keep the closing
         # instruction, show nothing else.
         closing = tail[-1]
         return fit("\n".join([*head, *middle]), budget - estimate_tokens(closing) - 1) + "\n" + closing
-    room = budget - _lines_cost([*head, *middle, *tail])
-    feed = _feed(world, feed_ids, room)
-    room -= _lines_cost(feed)
+    room = budget - fixed_cost
+    feed, feed_cost = _feed(world, feed_ids, room)
+    room -= feed_cost
     persona: list[str] = []
     header = "FROM THE SOURCES, FOR YOUR ROLE:"
     room -= estimate_tokens(header) + 1

@@ -15,7 +15,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import numpy as np
 
@@ -138,6 +138,67 @@ def _on_feed_post(
     return on_visible_post
 
 
+class RoundFeeds(Sequence[list[int]]):
+    """The agents' ranked feeds of one round, each built on first use (post ids, best first).
+
+    The shared parts (window scores, the pool, every agent's exploration draws) are computed at once;
+    an agent's own feed when it is first asked for, so an LLM round's first requests leave before
+    the last feed is ranked. Every feed must be taken before the round's first turn is applied
+    (:meth:`World.begin_round` fills the rest), since a feed reads the start-of-round state.
+    """
+
+    def __init__(self, world: World, round_no: int) -> None:
+        self.world = world
+        lo = world.round_first_post[max(0, round_no - 1 - feed.WINDOW)] if world.posts else 0
+        window = world.posts[lo:]
+        self.scores = feed.score_window(window, round_no)
+        self.pool = feed.top_pool(self.scores)
+        n = len(world.agents)
+        self.explore: list[list[int]] = [[] for _ in range(n)]
+        if window:
+            first = window[0].id
+            picks = rng_for(world.seed, STREAM_EXPLORE, round_no).integers(
+                first, first + len(window), size=(n, feed.EXPLORE)
+            )
+            self.explore = picks.tolist()
+        self._feeds: list[list[int] | None] = [None] * n
+
+    def __len__(self) -> int:
+        return len(self._feeds)
+
+    @overload
+    def __getitem__(self, i: int) -> list[int]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[list[int]]: ...
+
+    def __getitem__(self, i: int | slice) -> list[int] | list[list[int]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self._feeds)))]
+        ranked = self._feeds[i]
+        if ranked is None:
+            world = self.world
+            a = world.agents[i]
+            ranked = feed.personal_feed(
+                a.id,
+                a.follows,
+                a.last_feed,
+                self.scores,
+                self.pool,
+                world.posts,
+                world.recent_by_author,
+                world.replies_to.get(a.id, ()),
+                self.explore[a.id],
+                world.config.feed_size,
+            )
+            self._feeds[i] = ranked
+        return ranked
+
+    def fill(self) -> list[list[int]]:
+        """Every agent's feed (building those not asked for yet)."""
+        return [self[i] for i in range(len(self._feeds))]
+
+
 class World:
     """Everything one replicate of a run knows after its last completed round (``round``; 0 = just
     built). Replicates share the seed text, entities and markets and differ only in ``seed``."""
@@ -163,6 +224,7 @@ class World:
         self.passages = list(passages)
         self.library: Any = None
         self.cache: dict[str, Any] = {}  # values derived from the state above (never checkpointed)
+        self._rounded: dict[float, float] = {}  # see rounded()
         self.replicate = replicate
         self.seed = replicate_seed(config.seed, replicate)
         self.market_ids = [s.id for s in specs]
@@ -180,7 +242,7 @@ class World:
         self.round_first_post: list[int] = [0]  # id of the first post of each round (index = round)
         self.snapshots: list[RoundSnapshot] = []
         # per round (0 = initial), per agent: stated probability per market (in market order)
-        self.stated: list[list[list[float]]] = []
+        self.stated: list[list[Sequence[float]]] = []
         self.confidences: list[list[float]] = []
         self.reason_log: list[list[Any]] = []  # [round, agent, market_id, reason] when a reason changes
         self.rejections: dict[str, int] = {}
@@ -325,34 +387,7 @@ class World:
 
     def build_feeds(self, round_no: int) -> list[list[int]]:
         """Each agent's ranked feed for ``round_no`` (post ids, best first)."""
-        lo = self.round_first_post[max(0, round_no - 1 - feed.WINDOW)] if self.posts else 0
-        window = self.posts[lo:]
-        scores = feed.score_window(window, round_no)
-        pool = feed.top_pool(scores)
-        n = len(self.agents)
-        explore: list[list[int]] = [[] for _ in range(n)]
-        if window:
-            first = window[0].id
-            picks = rng_for(self.seed, STREAM_EXPLORE, round_no).integers(
-                first, first + len(window), size=(n, feed.EXPLORE)
-            )
-            explore = picks.tolist()
-        size = self.config.feed_size
-        return [
-            feed.personal_feed(
-                a.id,
-                a.follows,
-                a.last_feed,
-                scores,
-                pool,
-                self.posts,
-                self.recent_by_author,
-                self.replies_to.get(a.id, ()),
-                explore[a.id],
-                size,
-            )
-            for a in self.agents
-        ]
+        return RoundFeeds(self, round_no).fill()
 
     # -- applying turns -------------------------------------------------------------------------
 
@@ -361,6 +396,8 @@ class World:
         return rng_for(self.seed, STREAM_ORDER, round_no).permutation(len(self.agents)).tolist()
 
     def begin_round(self, round_no: int, feeds: Sequence[Sequence[int]]) -> RoundTally:
+        if isinstance(feeds, RoundFeeds):
+            feeds.fill()  # every feed from the start-of-round state, before any turn changes it
         return RoundTally(round_no, feeds, {}, {}, {}, [])
 
     def apply_turn(
@@ -618,8 +655,17 @@ class World:
     def record_beliefs(self) -> None:
         """Append this round's stated beliefs (rounded: they are for export, the live state is exact)."""
         ids = self.market_ids
-        self.stated.append([[round(a.belief.probabilities[m], 4) for m in ids] for a in self.agents])
-        self.confidences.append([round(a.belief.confidence, 4) for a in self.agents])
+        rounded = self.rounded
+        self.stated.append([tuple(rounded(a.belief.probabilities[m]) for m in ids) for a in self.agents])
+        self.confidences.append([rounded(a.belief.confidence) for a in self.agents])
+
+    def rounded(self, x: float) -> float:
+        """``round(x, 4)``, as one shared object per value: a run records a value per agent, market
+        and round, and the 4-digit values in (0, 1) are few."""
+        value = round(x, 4)
+        if value.__class__ is not float or not 0.0 < value < 1.0:
+            return value
+        return self._rounded.setdefault(value, value)
 
     def pooled_beliefs(self) -> dict[str, float]:
         """Per market, the agents' stated probabilities pooled in log-odds, weighted by confidence."""

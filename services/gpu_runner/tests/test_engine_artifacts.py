@@ -141,3 +141,35 @@ def test_a_chat_log_from_an_older_engine_still_matches_the_contract():
     with pytest.raises(ArtifactError, match=r"chat_log\.json"):
         broken = {"entries": [{**old["entries"][1], "shares": "1.0"}]}
         validate_artifact("chat_log.json", dump_artifact(broken))
+
+
+async def test_the_largest_artifacts_are_encoded_row_by_row_to_the_same_bytes() -> None:
+    from services.gpu_runner.engine import artifacts
+    from services.gpu_runner.engine.checkpoint import load_world
+
+    saved: dict[int, bytes] = {}
+    config = SimulationConfig(agents=20, rounds=4, seed=7)
+    await run_simulation(
+        SimulationRequest(SEED, GOAL, config),
+        make_backend("heuristic"),
+        on_checkpoint=lambda r, data: saved.__setitem__(r, data),
+    )
+    world = load_world(saved[4])[0][0]
+    streamed = {
+        "chat_log.json": artifacts._dump_streamed({}, "entries", artifacts._chat_rows(world)),
+        "profiles.json": artifacts._dump_streamed({}, "agents", artifacts._profile_rows(world)),
+        "agent_trajectories.json": artifacts._dump_streamed(
+            {"rounds": list(range(5)), "markets": world.market_ids},
+            "agents",
+            artifacts._trajectory_rows(world),
+        ),
+    }
+    assert streamed == {
+        "chat_log.json": dump_artifact(artifacts.chat_log(world)),
+        "profiles.json": dump_artifact(artifacts.profiles(world)),
+        "agent_trajectories.json": dump_artifact(artifacts.agent_trajectories(world)),
+    }
+    entries = json.loads(streamed["chat_log.json"])["entries"]
+    order = {"news": -1, "thought": 0, "trade": 2}
+    keys = [(e["round"], order.get(e["kind"], 1), e.get("post_id", e.get("trade_id", 0))) for e in entries]
+    assert keys == sorted(keys) and len(keys) == len(world.posts) + len(world.trades)

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 from typing import Any
 
 from services.common.artifacts import dump_artifact, validate_artifact
 from services.common.scheduled_events import ScheduledEvent, event_round
-from services.gpu_runner.engine import SimulationConfig, SimulationRequest, SimulationResult, run_simulation
+from services.gpu_runner.engine import (
+    SimulationConfig,
+    SimulationRequest,
+    SimulationResult,
+    resume_simulation,
+    run_simulation,
+)
 from services.gpu_runner.engine.checkpoint import MAGIC, VERSION, _encode, _segments, load_world
 from services.gpu_runner.llm import make_backend
 from tests.fakes.openai_server import FakeOpenAIServer, agent_and_round, prompt_text, scripted_beliefs
@@ -94,6 +101,10 @@ async def test_news_favouring_yes_moves_every_agent_at_its_round_and_is_the_reas
     )
 
 
+# A checkpoint after round 5 of `run()` as the engine wrote it before version 5 (layout 4).
+V4_CHECKPOINT = Path(__file__).parent / "data" / "checkpoint_v4_round5.bin"
+
+
 async def test_events_are_in_every_checkpoint_and_an_old_checkpoint_loads_without_them() -> None:
     checkpoints: dict[int, bytes] = {}
     await run(on_checkpoint=lambda r, data: checkpoints.__setitem__(r, data))
@@ -101,9 +112,10 @@ async def test_events_are_in_every_checkpoint_and_an_old_checkpoint_loads_withou
         worlds, _, _ = load_world(checkpoints[round_no])
         for world in worlds:  # every replicate carries the schedule, played or not
             assert world.events == [(3, EVENTS[0]), (8, EVENTS[1])]
-    # The same checkpoint as the engine before scheduled events wrote it (version 3: no events).
-    version, segments = _segments(checkpoints[5])
-    assert checkpoints[5].startswith(MAGIC) and version == VERSION == 4
+    # The version 4 checkpoint as the engine before scheduled events wrote it (version 3: no events).
+    data = V4_CHECKPOINT.read_bytes()
+    version, segments = _segments(data)
+    assert data.startswith(b"SWCK4\n") and version == 4
     head, shared, *rest = segments
     for seg in rest:
         seg.pop("events", None)
@@ -111,6 +123,22 @@ async def test_events_are_in_every_checkpoint_and_an_old_checkpoint_loads_withou
     old = b"SWCK3\n" + struct.pack(f"<I{len(body)}I", len(body), *map(len, body)) + b"".join(body)
     worlds, _, _ = load_world(old)
     assert [w.round for w in worlds] == [5, 5] and worlds[0].events == []
+
+
+async def test_a_version_4_checkpoint_resumes_to_the_same_run() -> None:
+    reference = await run()
+    checkpoints: dict[int, bytes] = {}
+    await run(on_checkpoint=lambda r, data: checkpoints.__setitem__(r, data))
+    assert checkpoints[5].startswith(MAGIC) and VERSION == 5
+    old_worlds, old_stats, old_stage = load_world(V4_CHECKPOINT.read_bytes())
+    new_worlds, new_stats, new_stage = load_world(checkpoints[5])
+    assert (old_stats, old_stage) == (new_stats, new_stage)
+    for old, new in zip(old_worlds, new_worlds, strict=True):
+        assert old.agents == new.agents and old.posts == new.posts and old.trades == new.trades
+        assert (old.stated, old.snapshots, old.events) == (new.stated, new.snapshots, new.events)
+    resumed = await resume_simulation(V4_CHECKPOINT.read_bytes(), make_backend("heuristic"))
+    assert resumed.artifacts == reference.artifacts
+    assert resumed.result_graph == reference.result_graph
 
 
 async def test_an_llm_agent_sees_the_news_in_its_prompt_from_its_round_on() -> None:
