@@ -14,7 +14,8 @@ and calls `run_service()` from its `main()`. The bootstrap adds what every serve
   do: liveness probes use it, so an outage of PostgreSQL or NATS does not restart every pod.
 - server reflection listing the service(s), health and reflection.
 - 8 MiB message limits in both directions, no SO_REUSEPORT (a second server on a taken port
-  fails loudly instead of silently sharing it).
+  fails loudly instead of silently sharing it), except between the worker processes of one
+  service (`spec.reuse_port`, `run_workers`).
 - a startup gate: until `on_start` has finished, domain RPCs get UNAVAILABLE "starting".
 - domain errors (`services.common.errors`) raised by a handler end the call with their own status
   (`DomainErrorInterceptor`, innermost); `spec.translate_error` may name more (auth: its database
@@ -33,9 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import signal
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -89,7 +95,9 @@ Hook = Callable[["GrpcServer"], Awaitable[None]]
 MAX_METADATA_BYTES = 16 * 1024
 
 
-def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+def server_options(
+    max_message_bytes: int = MAX_MESSAGE_BYTES, *, reuse_port: bool = False
+) -> list[tuple[str, Any]]:
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
@@ -97,8 +105,9 @@ def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str
         # hard limits; equal limits make an oversized header a deterministic RESOURCE_EXHAUSTED.
         ("grpc.max_metadata_size", MAX_METADATA_BYTES),
         ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-        # Without this two processes can bind the same port and split the traffic.
-        ("grpc.so_reuseport", 0),
+        # Without this two processes can bind the same port and split the traffic; only worker
+        # processes of one service (`ServiceSpec.reuse_port`) share a port on purpose.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
         # Accept the clients' keepalive pings (see clients.channel_options) without GOAWAY.
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
@@ -135,6 +144,9 @@ class ServiceSpec:
     # What the service stands on (database, NATS, object storage), probed while it runs.
     dependencies: DependencyProbes | None = None
     dependency_interval: float = 5.0
+    # SO_REUSEPORT on the port (and the health-only port): set only in the worker processes of one
+    # service (`run_workers`), which the kernel then balances connections across.
+    reuse_port: bool = False
 
 
 def apply_transport_settings(spec: ServiceSpec, settings: Settings) -> ServiceSpec:
@@ -212,7 +224,10 @@ class GrpcServer:
         await self.health.set(LIVENESS_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
             interceptors=[*spec.interceptors, self._gate, DomainErrorInterceptor(spec.translate_error)],
-            options=[*server_options(spec.max_message_bytes), *spec.extra_options],
+            options=[
+                *server_options(spec.max_message_bytes, reuse_port=spec.reuse_port),
+                *spec.extra_options,
+            ],
         )
         spec.add_servicers(server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -226,7 +241,9 @@ class GrpcServer:
             self.port = server.add_insecure_port(spec.listen_addr)
         self._server = server
         if spec.health_listen_addr is not None:
-            health_server = grpc.aio.server(options=server_options(spec.max_message_bytes))
+            health_server = grpc.aio.server(
+                options=server_options(spec.max_message_bytes, reuse_port=spec.reuse_port)
+            )
             health_pb2_grpc.add_HealthServicer_to_server(self.health, health_server)
             self.health_port = health_server.add_insecure_port(spec.health_listen_addr)
             self._health_server = health_server
@@ -459,7 +476,10 @@ def run_service(
     configure_logging(name, settings)
 
     async def main() -> None:
-        await serve(apply_transport_settings(await build(settings), settings))
+        spec = apply_transport_settings(await build(settings), settings)
+        if worker_index() is not None:
+            spec = replace(spec, reuse_port=True)
+        await serve(spec)
 
     try:
         asyncio.run(main())
@@ -471,3 +491,78 @@ def run_service(
     except Exception:
         log.exception("%s failed", name, extra={"service": name})
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------------
+# Worker processes: one service's port served by several processes (a 2-core box, one GIL each).
+
+WORKER_ENV = "SWARMCAST_WORKER_INDEX"
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_index() -> int | None:
+    """This process's index among its service's workers; None when it was not started as one."""
+    value = os.environ.get(WORKER_ENV, "")
+    return int(value) if value.isdigit() else None
+
+
+def _claim_port(host: str, port: int) -> int:
+    """Fails now if the port is taken (as a lone server would), else the port (a free one for 0).
+
+    Bound without SO_REUSEPORT, so neither a foreign server nor another worker set passes."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host.strip("[]"), port))
+        return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # A worker must not outlive a SIGKILLed parent and keep serving the port on its own.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_workers(
+    name: str, module: str, listen_addr: str, count: int, *, addr_env: str, settings: Settings | None = None
+) -> None:
+    """Runs `count` worker processes of `python -m <module>` on `listen_addr`'s port (SO_REUSEPORT:
+    the kernel spreads connections across them) and supervises them until SIGTERM/SIGINT.
+
+    Each worker is a full replica of the service (as separate pods would be); `addr_env` gives
+    them the port (the one picked here when it is 0). SIGTERM is passed on and the workers stop
+    gracefully; if one exits on its own the others are stopped and this process exits 1, so a
+    supervisor restarts the whole set. Workers die with this process (PR_SET_PDEATHSIG).
+    """
+    settings = settings or get_settings()
+    configure_logging(name, settings)
+    host, _, port_text = listen_addr.rpartition(":")
+    try:
+        port = _claim_port(host, int(port_text))
+    except OSError as exc:
+        log.error("%s cannot start: %s is taken (%s)", name, listen_addr, exc, extra={"service": name})
+        sys.exit(1)
+    client_host = os.environ.get(addr_env, listen_addr).rpartition(":")[0] or host
+    workers: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop(signum: int = signal.SIGTERM, _frame: Any = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for index in range(count):
+        env = {**os.environ, WORKER_ENV: str(index), addr_env: f"{client_host}:{port}"}
+        workers.append(subprocess.Popen([sys.executable, "-m", module], env=env, preexec_fn=_die_with_parent))
+    log.info("%s: %d worker processes on port %d", name, count, port, extra={"service": name})
+    failed = False
+    while any(worker.poll() is None for worker in workers):
+        if not stopping and any(worker.poll() is not None for worker in workers):
+            log.error("%s: a worker exited; stopping the others", name, extra={"service": name})
+            failed = True
+            stop()
+        time.sleep(0.2)
+    sys.exit(1 if failed else 0)

@@ -14,23 +14,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    DateTime,
     Row,
     and_,
+    bindparam,
     case,
     delete,
     exists,
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy import Sequence as SqlSequence
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased, defer
 
 from services.common import subjects
@@ -137,6 +142,122 @@ async def read_job(
     if user_id is not None:
         stmt = stmt.where(J.user_id == user_id)
     return (await session.execute(stmt)).one_or_none()
+
+
+# --- the single-job read (GetJob, WatchJob) ----------------------------------------------------
+# One prebuilt Core statement on a plain connection: the job's row, its extras and, for a PENDING
+# job, its place in the tier's queue with what the wait estimate needs. No Session, no ORM
+# compile, one round trip; the statement's compiled form is cached once (bound parameters only).
+_JT = J.__table__
+_FT = JobForecastRow.__table__
+_ET = JobEventsRow.__table__
+_BT = B.__table__
+_RUN = JobRun.__table__
+_RUN_TIMES = JobRunTimeRow.__table__
+_OWN_RUN = _RUN.alias("own_run")
+_QUEUED = _JT.alias("queued")
+_QUEUED_RUN = _RUN.alias("queued_run")
+_CHILD_BRANCH = _BT.alias("child_branches")
+# Stand-ins for NULL in the queue order (NULLS LAST): no stream sequence or time reaches them.
+_LAST_SEQ = literal_column(str(2**63 - 1), type_=BigInteger)
+_LAST_TIME = literal_column("'infinity'::timestamptz", type_=DateTime(timezone=True))
+
+
+def _queue_order(job: Any, run: Any) -> Any:
+    """`queue_positions`' order as one comparable row (dispatched first, by JetStream sequence,
+    then dispatch time, then id; held jobs last)."""
+    return tuple_(
+        job.c.workflow_run_id.is_(None),
+        func.coalesce(run.c.stream_seq, _LAST_SEQ),
+        func.coalesce(run.c.dispatched_at, _LAST_TIME),
+        job.c.id,
+    )
+
+
+def _pending_only(value: Any, label: str) -> Any:
+    # CASE: the subqueries run for PENDING jobs only.
+    return case((_JT.c.status == _status(JobStatus.PENDING), value), else_=None).label(label)
+
+
+_AHEAD = (
+    select(func.count())
+    .select_from(_QUEUED.outerjoin(_QUEUED_RUN, _QUEUED_RUN.c.run_id == _QUEUED.c.workflow_run_id))
+    .where(
+        _QUEUED.c.status == _status(JobStatus.PENDING),
+        # queue_positions partitions by tier, NULL being a tier of its own.
+        _QUEUED.c.tier.is_not_distinct_from(_JT.c.tier),
+        _queue_order(_QUEUED, _QUEUED_RUN) < _queue_order(_JT, _OWN_RUN),
+    )
+    .correlate(_JT, _OWN_RUN)
+    .scalar_subquery()
+)
+_RUNNING = (
+    select(func.count())
+    .select_from(_QUEUED)
+    .where(
+        _QUEUED.c.status.in_([_status(s) for s in (JobStatus.PROVISIONING, JobStatus.RUNNING)]),
+        _QUEUED.c.tier == _JT.c.tier,
+    )
+    .correlate(_JT)
+    .scalar_subquery()
+)
+_RECENT = (
+    select(_RUN_TIMES.c.run_seconds)
+    .where(_RUN_TIMES.c.tier == _JT.c.tier)
+    .order_by(_RUN_TIMES.c.completed_at.desc())
+    .limit(RUN_TIME_SAMPLE)
+    .correlate(_JT)
+    .subquery("recent_runs")
+)
+_QUEUE_COLUMNS = (
+    _pending_only(_AHEAD + 1, "queue_position_now"),
+    _pending_only(_RUNNING, "queue_running"),
+    _pending_only(
+        select(func.array_agg(_RECENT.c.run_seconds)).correlate(_JT).scalar_subquery(), "queue_recent"
+    ),
+)
+
+
+def _single_job_statement(columns: Sequence[Any]) -> Any:
+    return (
+        select(
+            *columns,
+            _FT.c.probability.label("forecast_probability"),
+            _FT.c.interval_low.label("forecast_low"),
+            _FT.c.interval_high.label("forecast_high"),
+            _ET.c.events.label("events"),
+            _BT.c.parent_job_id.label("branch_of"),
+            _BT.c.branch_round.label("branch_round"),
+            select(func.count())
+            .select_from(_CHILD_BRANCH)
+            .where(_CHILD_BRANCH.c.parent_job_id == _JT.c.id)
+            .correlate(_JT)
+            .scalar_subquery()
+            .label("branch_count"),
+            *_QUEUE_COLUMNS,
+        )
+        .select_from(
+            _JT.outerjoin(_FT, _FT.c.job_id == _JT.c.id)
+            .outerjoin(_ET, _ET.c.job_id == _JT.c.id)
+            .outerjoin(_BT, _BT.c.job_id == _JT.c.id)
+            .outerjoin(_OWN_RUN, _OWN_RUN.c.run_id == _JT.c.workflow_run_id)
+        )
+        .where(_JT.c.id == bindparam("job_id"), _JT.c.user_id == bindparam("user_id"))
+    )
+
+
+_READ_FULL = _single_job_statement(_ALL_COLUMNS)
+_READ_LIGHT = _single_job_statement(_LIGHT_COLUMNS)
+
+
+async def read_owned_job(conn: AsyncConnection, job_id: int, user_id: str, *, light: bool) -> JobRow | None:
+    """The user's job as `read_job` reads it, plus (PENDING only, else None) `queue_position_now`,
+    `queue_running` and `queue_recent`: what `queue_positions`, `running_by_tier` and
+    `recent_run_seconds` give for it, from the same snapshot."""
+    if not is_valid_job_id(job_id):
+        return None
+    stmt = _READ_LIGHT if light else _READ_FULL
+    return (await conn.execute(stmt, {"job_id": job_id, "user_id": user_id})).one_or_none()
 
 
 async def get_by_share_token(session: AsyncSession, token: str) -> JobRow | None:

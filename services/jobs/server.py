@@ -4,14 +4,24 @@ The shared bootstrap (`services.common.grpc_server`) gives health, reflection, r
 identity, error capture, the event bus and the database engine; `on_start` then builds the
 `JobsApp` (event consumers, outbox relay, stale-job detector, pruner, watch fan-out) on them and
 binds the servicer to it. Domain RPCs are held UNAVAILABLE by the startup gate until then.
+
+With `SWARMCAST_JOBS_WORKERS` > 1 this process only supervises that many worker processes, each a
+full jobs replica on the same port (SO_REUSEPORT; `grpc_server.run_workers`).
 """
 
 from __future__ import annotations
 
 from swarmcast.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
-from services.common.config import Settings
-from services.common.grpc_server import GrpcServer, ServiceRuntime, ServiceSpec, run_service
+from services.common.config import Settings, get_settings
+from services.common.grpc_server import (
+    GrpcServer,
+    ServiceRuntime,
+    ServiceSpec,
+    run_service,
+    run_workers,
+    worker_index,
+)
 from services.common.storage import ObjectStore
 from services.jobs.app import JobsApp
 from services.jobs.servicer import JobsServicer
@@ -73,7 +83,19 @@ async def build(settings: Settings, jobs_settings: JobsSettings | None = None) -
 
 
 def main() -> None:
-    run_service("jobs", build)
+    workers = get_jobs_settings().jobs_workers
+    if workers > 1 and worker_index() is None:
+        settings = get_settings()
+        run_workers(
+            "jobs",
+            "services.jobs",
+            settings.listen_addr(settings.jobs_addr),
+            workers,
+            addr_env="SWARMCAST_JOBS_ADDR",
+            settings=settings,
+        )
+    else:
+        run_service("jobs", build)
 
 
 if __name__ == "__main__":

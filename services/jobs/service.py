@@ -180,12 +180,32 @@ def _fields_of(job: SimulationJob) -> JobFields:
     )
 
 
-def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions for single-statement reads: no BEGIN/ROLLBACK round trips around the query."""
+def _autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The sessions' engine in autocommit mode; None when they are not bound to an engine."""
     engine = sessions.kw.get("bind")
     if not isinstance(engine, AsyncEngine):
+        return None
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for single-statement reads: no BEGIN/ROLLBACK round trips around the query."""
+    engine = _autocommit_engine(sessions)
+    if engine is None:
         return sessions
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _queue_spot_of(row: JobRow) -> QueueSpot | None:
+    """The queue spot of a row `repo.read_owned_job` read (None unless PENDING)."""
+    if row.queue_position_now is None or JobStatus(row.status) is not JobStatus.PENDING:
+        return None
+    position = int(row.queue_position_now)
+    typical = run_seconds(row.tier or "", [int(v) for v in row.queue_recent or ()])
+    return QueueSpot(
+        position=position,
+        estimate_seconds=queue_estimate_seconds(position, typical, int(row.queue_running or 0)),
+    )
 
 
 async def _refuse_duplicate(session: AsyncSession, identity: Identity, spec: JobSpec) -> None:
@@ -216,6 +236,8 @@ class JobsCore:
     ) -> None:
         self.sessions = sessions
         self.readers = autocommit_sessions(sessions)
+        # The single-job read runs on a bare connection of this engine (no Session at all).
+        self._read_engine = _autocommit_engine(sessions)
         self.store = store
         self.dispatcher = dispatcher
         self.relay = relay
@@ -438,6 +460,24 @@ class JobsCore:
             await self._first_dispatch_or_hold(session, job, routes[spec.tier], counts)
         await self._after_commit(job_id, kicked=True)
         return job
+
+    async def read_owned(
+        self, identity: Identity, job_id: int, *, light: bool = False
+    ) -> tuple[JobRow, QueueSpot | None] | None:
+        """The caller's job and, when PENDING, its queue spot, in one statement (GetJob, WatchJob);
+        None when it is not theirs. The same answers as `get_job` + `queue_spots`."""
+        engine = self._read_engine
+        if engine is not None:
+            async with engine.connect() as conn:
+                row = await repo.read_owned_job(conn, job_id, identity.user_id, light=light)
+        else:
+            async with self.readers() as session:
+                row = await repo.read_owned_job(
+                    await session.connection(), job_id, identity.user_id, light=light
+                )
+        if row is None:
+            return None
+        return row, _queue_spot_of(row)
 
     async def get_job(self, identity: Identity, job_id: int, *, light: bool = False) -> JobRow:
         async with self.readers() as session:

@@ -115,6 +115,19 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         job = await self.core.launch_draft(identity, request.job_id)
         return jobs_pb2.LaunchDraftResponse(job=job_to_proto(job))
 
+    async def _read_one(self, identity: Identity, job_id: int, *, light: bool) -> jobs_pb2.Job | None:
+        """The caller's job as a message (PENDING with its place in the queue), or None."""
+        found = await self.core.read_owned(identity, job_id, light=light)
+        if found is None:
+            return None
+        job, spot = found
+        return job_to_proto(
+            job,
+            light=light,
+            queue_position=None if spot is None else spot.position,
+            queue_estimate_seconds=None if spot is None else spot.estimate_seconds,
+        )
+
     async def _jobs_to_proto(self, jobs: list[JobRow], *, light: bool) -> list[jobs_pb2.Job]:
         """The jobs as messages, PENDING ones with their place in the queue."""
         spots = await self.core.queue_spots(jobs)
@@ -133,8 +146,9 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: Ctx) -> jobs_pb2.GetJobResponse:
         identity = require_identity()
-        job = await self.core.get_job(identity, request.job_id)
-        (message,) = await self._jobs_to_proto([job], light=False)
+        message = await self._read_one(identity, request.job_id, light=False)
+        if message is None:
+            raise job_not_found(request.job_id)
         return jobs_pb2.GetJobResponse(job=message)
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: Ctx) -> jobs_pb2.ListJobsResponse:
@@ -203,11 +217,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
     # --- watch ------------------------------------------------------------------------------------
 
     async def _read_for_watch(self, identity: Identity, job_id: int) -> jobs_pb2.Job | None:
-        job = await self.core.find_job(identity, job_id)
-        if job is None:
-            return None
-        (message,) = await self._jobs_to_proto([job], light=True)
-        return message
+        return await self._read_one(identity, job_id, light=True)
 
     async def WatchJob(
         self, request: jobs_pb2.WatchJobRequest, context: Ctx

@@ -4,6 +4,8 @@
 - `SWARMCAST_STALE_AFTER_SECONDS` (120): heartbeat age after which a run is re-dispatched.
 - `SWARMCAST_RETRY_BUDGET` (3): re-dispatches before a job is FAILED.
 - `SWARMCAST_REQUIRE_VERIFIED_EMAIL` (false): submitting a job needs a verified email.
+- `SWARMCAST_JOBS_WORKERS` (1): processes serving the jobs port (SO_REUSEPORT), each a full
+  replica; more than 1 uses more cores for the API (one Python process is one core at most).
 - Fair use (docs/security.md "Fair use"; 0 turns a limit off):
   `SWARMCAST_JOBS_MAX_LIVE_PER_USER` (10) live jobs and `SWARMCAST_JOBS_MAX_DRAFTS_PER_USER` (50)
   drafts per user; `SWARMCAST_JOBS_CREATE_LIMIT` (60) jobs and drafts created per user per
@@ -33,6 +35,7 @@ class JobsSettings(BaseSettings):
     stale_after_seconds: float = 120.0
     retry_budget: int = 3
     require_verified_email: bool = False
+    jobs_workers: int = Field(default=1, ge=1, le=32)
     # Fair use (services/jobs/domain/fair_use.py); 0 turns a limit off.
     jobs_max_live_per_user: int = Field(default=10, ge=0)
     jobs_max_drafts_per_user: int = Field(default=50, ge=0)
