@@ -56,6 +56,34 @@ FIGURES: tuple[Figure, ...] = (
         lambda v: v <= 1.3,
     ),
     Figure(
+        "engine_heuristic_10kx100_peak_rss_mib",
+        "engine 10k agents x 100 rounds, peak RSS",
+        "MiB",
+        "<= 1024 MiB",
+        lambda v: v <= 1024,
+    ),
+    Figure("engine_heuristic_10kx100_seconds", "  wall time", "s", "stated", None),
+    Figure(
+        "engine_cost_per_agent_step_ratio_10kx100_vs_1kx100",
+        "  cost/agent-step vs 1k x 100",
+        "x",
+        "<= 1.3",
+        lambda v: v <= 1.3,
+    ),
+    Figure(
+        "engine_checkpoint_10k_take_ms", "  a round's checkpoint at 10k: engine thread", "ms", "stated", None
+    ),
+    Figure("engine_checkpoint_10k_pack_ms", "    compressing, off the engine thread", "ms", "stated", None),
+    Figure("engine_checkpoint_10k_mib", "    size", "MiB", "stated", None),
+    Figure(
+        "engine_heuristic_100kx10_peak_rss_mib",
+        "engine 100k agents x 10 rounds, peak RSS",
+        "MiB",
+        "<= 4096 MiB",
+        lambda v: v <= 4096,
+    ),
+    Figure("engine_heuristic_100kx10_seconds", "  wall time", "s", "stated", None),
+    Figure(
         "engine_llm_slot_occupancy",
         "LLM slot occupancy (256 x 8, 64 slots x 50 ms)",
         "",
@@ -72,6 +100,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("control_get_job_rps", "GetJob requests/s (32 clients)", "/s", ">= 1,500", lambda v: v >= 1500),
     Figure("control_get_job_p99_ms", "  GetJob p99", "ms", "<= 25 ms", lambda v: v <= 25),
     Figure("control_create_job_rps", "CreateJob requests/s (32 clients)", "/s", ">= 300", lambda v: v >= 300),
+    Figure("control_get_job_loadgen_cpu_cores", "  load generator CPU during GetJob", "cores", "", None),
+    Figure("control_get_job_machine_busy_cores", "  machine busy during GetJob", "cores", "", None),
     Figure(
         "control_progress_to_watch_p99_ms",
         "progress event -> WatchJob p99",

@@ -430,8 +430,9 @@ class JobRun:
 
     async def _engine_checkpoint(self, round_no: int, data: bytes) -> None:
         self._check_halt()
-        # The engine waits for the upload, so a crash loses at most the round in progress. Shielded:
-        # a run being released still lets this upload land (the next runner starts from it).
+        # The engine's checkpoint writer awaits this upload before handing over the next one (at
+        # most one round behind: docs/runner.md). Shielded: a run being released still lets this
+        # upload land (the next runner starts from it).
         future = asyncio.run_coroutine_threadsafe(self._save_checkpoint(round_no, data), self._svc_loop)
         await asyncio.shield(asyncio.wrap_future(future))
 
