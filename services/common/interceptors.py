@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import time
@@ -195,6 +196,14 @@ def _final_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
+def _reset_context_var(var: contextvars.ContextVar[Any], token: contextvars.Token[Any]) -> None:
+    """Restores `var` after an RPC. A stream's generator closed by the event loop's finalizer (a
+    server stopping with a stream open) runs in another Context, where the request's context is
+    already gone and there is nothing to restore."""
+    with contextlib.suppress(ValueError):
+        var.reset(token)
+
+
 # --------------------------------------------------------------------------------------------
 # 1. Request logging
 
@@ -225,7 +234,7 @@ class RequestLoggingInterceptor(AroundInterceptor):
             code = grpc.StatusCode.UNKNOWN
             raise
         finally:
-            _request_info.reset(token)
+            _reset_context_var(_request_info, token)
             duration_ms = (time.perf_counter() - started) * 1000.0
             self._log(info, code, duration_ms)
 
@@ -296,7 +305,7 @@ class IdentityInterceptor(AroundInterceptor):
         try:
             yield
         finally:
-            current_identity.reset(token)
+            _reset_context_var(current_identity, token)
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Identity | None:
         try:
