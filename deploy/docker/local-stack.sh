@@ -132,7 +132,8 @@ for line in Path(example).read_text().splitlines():
     elif name in kept:
         value = kept[name]
     elif value == "CHANGE-ME":
-        value = secrets.token_hex(24)
+        # A leading letter: nats-server reads a password like 4e51... as a number and stops.
+        value = "s" + secrets.token_hex(24)
     lines.append(f"{name}={value}")
 path.write_text("\n".join(lines) + "\n")
 PY
