@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import statistics
@@ -57,15 +58,14 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 def _proc_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of process `pid` and its live children (jobs workers)."""
     total = 0.0
-    try:
+    # A process that exits while it is read counts for what was read of it.
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children") as f:
                 total += sum(_proc_cpu_seconds(int(child)) for child in f.read().split())
-    except (FileNotFoundError, ProcessLookupError):
-        pass
     return total
 
 
