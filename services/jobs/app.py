@@ -99,6 +99,7 @@ class JobsApp:
             require_verified_email=settings.require_verified_email,
             limits=settings.fair_use(),
             release=self.fair_release,
+            queue_max_age_s=settings.jobs_queue_max_age_seconds,
         )
         # Deleted users: from the token cutoffs (the runtime's list) and `auth.user.deleted`.
         self.revocations = revocations or RevocationList()

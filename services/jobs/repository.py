@@ -14,9 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    DateTime,
     Row,
     and_,
     bindparam,
@@ -26,11 +24,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy import Sequence as SqlSequence
@@ -145,77 +141,14 @@ async def read_job(
 
 
 # --- the single-job read (GetJob, WatchJob) ----------------------------------------------------
-# One prebuilt Core statement on a plain connection: the job's row, its extras and, for a PENDING
-# job, its place in the tier's queue with what the wait estimate needs. No Session, no ORM
-# compile, one round trip; the statement's compiled form is cached once (bound parameters only).
+# One prebuilt Core statement on a plain connection: the job's row and its extras. No Session, no
+# ORM compile, one round trip; the statement's compiled form is cached once (bound parameters only).
+# A PENDING job's place in the queue comes from the service's queue board (one query per tier).
 _JT = J.__table__
 _FT = JobForecastRow.__table__
 _ET = JobEventsRow.__table__
 _BT = B.__table__
-_RUN = JobRun.__table__
-_RUN_TIMES = JobRunTimeRow.__table__
-_OWN_RUN = _RUN.alias("own_run")
-_QUEUED = _JT.alias("queued")
-_QUEUED_RUN = _RUN.alias("queued_run")
 _CHILD_BRANCH = _BT.alias("child_branches")
-# Stand-ins for NULL in the queue order (NULLS LAST): no stream sequence or time reaches them.
-_LAST_SEQ = literal_column(str(2**63 - 1), type_=BigInteger)
-_LAST_TIME = literal_column("'infinity'::timestamptz", type_=DateTime(timezone=True))
-
-
-def _queue_order(job: Any, run: Any) -> Any:
-    """`queue_positions`' order as one comparable row (dispatched first, by JetStream sequence,
-    then dispatch time, then id; held jobs last)."""
-    return tuple_(
-        job.c.workflow_run_id.is_(None),
-        func.coalesce(run.c.stream_seq, _LAST_SEQ),
-        func.coalesce(run.c.dispatched_at, _LAST_TIME),
-        job.c.id,
-    )
-
-
-def _pending_only(value: Any, label: str) -> Any:
-    # CASE: the subqueries run for PENDING jobs only.
-    return case((_JT.c.status == _status(JobStatus.PENDING), value), else_=None).label(label)
-
-
-_AHEAD = (
-    select(func.count())
-    .select_from(_QUEUED.outerjoin(_QUEUED_RUN, _QUEUED_RUN.c.run_id == _QUEUED.c.workflow_run_id))
-    .where(
-        _QUEUED.c.status == _status(JobStatus.PENDING),
-        # queue_positions partitions by tier, NULL being a tier of its own.
-        _QUEUED.c.tier.is_not_distinct_from(_JT.c.tier),
-        _queue_order(_QUEUED, _QUEUED_RUN) < _queue_order(_JT, _OWN_RUN),
-    )
-    .correlate(_JT, _OWN_RUN)
-    .scalar_subquery()
-)
-_RUNNING = (
-    select(func.count())
-    .select_from(_QUEUED)
-    .where(
-        _QUEUED.c.status.in_([_status(s) for s in (JobStatus.PROVISIONING, JobStatus.RUNNING)]),
-        _QUEUED.c.tier == _JT.c.tier,
-    )
-    .correlate(_JT)
-    .scalar_subquery()
-)
-_RECENT = (
-    select(_RUN_TIMES.c.run_seconds)
-    .where(_RUN_TIMES.c.tier == _JT.c.tier)
-    .order_by(_RUN_TIMES.c.completed_at.desc())
-    .limit(RUN_TIME_SAMPLE)
-    .correlate(_JT)
-    .subquery("recent_runs")
-)
-_QUEUE_COLUMNS = (
-    _pending_only(_AHEAD + 1, "queue_position_now"),
-    _pending_only(_RUNNING, "queue_running"),
-    _pending_only(
-        select(func.array_agg(_RECENT.c.run_seconds)).correlate(_JT).scalar_subquery(), "queue_recent"
-    ),
-)
 
 
 def _single_job_statement(columns: Sequence[Any]) -> Any:
@@ -234,13 +167,11 @@ def _single_job_statement(columns: Sequence[Any]) -> Any:
             .correlate(_JT)
             .scalar_subquery()
             .label("branch_count"),
-            *_QUEUE_COLUMNS,
         )
         .select_from(
             _JT.outerjoin(_FT, _FT.c.job_id == _JT.c.id)
             .outerjoin(_ET, _ET.c.job_id == _JT.c.id)
             .outerjoin(_BT, _BT.c.job_id == _JT.c.id)
-            .outerjoin(_OWN_RUN, _OWN_RUN.c.run_id == _JT.c.workflow_run_id)
         )
         .where(_JT.c.id == bindparam("job_id"), _JT.c.user_id == bindparam("user_id"))
     )
@@ -251,9 +182,7 @@ _READ_LIGHT = _single_job_statement(_LIGHT_COLUMNS)
 
 
 async def read_owned_job(conn: AsyncConnection, job_id: int, user_id: str, *, light: bool) -> JobRow | None:
-    """The user's job as `read_job` reads it, plus (PENDING only, else None) `queue_position_now`,
-    `queue_running` and `queue_recent`: what `queue_positions`, `running_by_tier` and
-    `recent_run_seconds` give for it, from the same snapshot."""
+    """The user's job as `read_job` reads it (None when it is not theirs)."""
     if not is_valid_job_id(job_id):
         return None
     stmt = _READ_LIGHT if light else _READ_FULL
@@ -585,36 +514,43 @@ async def save_completed_extras(session: AsyncSession, job: SimulationJob) -> No
         )
 
 
-async def queue_positions(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
-    """Each given PENDING job's tier and place in that tier's queue (1 = taken next).
+def _queue_rank() -> Any:
+    """A PENDING job's place in its tier's queue (1 = taken next): runners take a tier's dispatches
+    in publish order - the JetStream sequence, then (not yet published) the dispatch time - and
+    jobs held back by fair use have no dispatch yet and follow."""
+    return func.row_number().over(
+        partition_by=J.tier,
+        order_by=(
+            J.workflow_run_id.is_(None),
+            JobRun.stream_seq.asc().nulls_last(),
+            JobRun.dispatched_at.asc().nulls_last(),
+            J.id,
+        ),
+    )
 
-    Runners take a tier's dispatches in publish order: the JetStream sequence, then (not yet
-    published) the dispatch time. Jobs held back by fair use have no dispatch yet and follow.
-    """
+
+async def queue_positions(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """Each given PENDING job's tier and place in that tier's queue (`_queue_rank`)."""
     if not job_ids:
         return {}
     ranked = (
-        select(
-            J.id.label("job_id"),
-            J.tier.label("tier"),
-            func.row_number()
-            .over(
-                partition_by=J.tier,
-                order_by=(
-                    J.workflow_run_id.is_(None),
-                    JobRun.stream_seq.asc().nulls_last(),
-                    JobRun.dispatched_at.asc().nulls_last(),
-                    J.id,
-                ),
-            )
-            .label("position"),
-        )
+        select(J.id.label("job_id"), J.tier.label("tier"), _queue_rank().label("position"))
         .outerjoin(JobRun, JobRun.run_id == J.workflow_run_id)
         .where(J.status == _status(JobStatus.PENDING))
         .subquery()
     )
     stmt = select(ranked.c.job_id, ranked.c.tier, ranked.c.position).where(ranked.c.job_id.in_(list(job_ids)))
     return {int(r[0]): (str(r[1] or ""), int(r[2])) for r in await session.execute(stmt)}
+
+
+async def tier_queue(session: AsyncSession, tier: str | None) -> dict[int, int]:
+    """Every PENDING job of `tier` and its place in the tier's queue (`_queue_rank`)."""
+    stmt = (
+        select(J.id, _queue_rank())
+        .outerjoin(JobRun, JobRun.run_id == J.workflow_run_id)
+        .where(J.status == _status(JobStatus.PENDING), J.tier.is_not_distinct_from(tier))
+    )
+    return {int(r[0]): int(r[1]) for r in await session.execute(stmt)}
 
 
 async def running_by_tier(session: AsyncSession, tiers: Sequence[str]) -> dict[str, int]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.errors import AlreadyExists, FailedPrecondition, NotFound, Unauthenticated
@@ -87,6 +88,7 @@ from services.jobs.domain.whatif import (
 from services.jobs.interviews import Interviews
 from services.jobs.models import ErrorEvent, ModelRouting, SimulationJob
 from services.jobs.outcomes import Outcomes
+from services.jobs.queue_board import QueueBoard, QueueSpot, TierQueue
 from services.jobs.repository import JobRow
 from services.jobs.watch import ChangeNotifier
 
@@ -108,14 +110,6 @@ class JobPage:
     jobs: list[JobRow]
     total: int
     page: Page
-
-
-@dataclass(frozen=True, slots=True)
-class QueueSpot:
-    """A PENDING job's place in its tier's queue (1 = next) and its expected wait."""
-
-    position: int
-    estimate_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,18 +190,6 @@ def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_ses
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _queue_spot_of(row: JobRow) -> QueueSpot | None:
-    """The queue spot of a row `repo.read_owned_job` read (None unless PENDING)."""
-    if row.queue_position_now is None or JobStatus(row.status) is not JobStatus.PENDING:
-        return None
-    position = int(row.queue_position_now)
-    typical = run_seconds(row.tier or "", [int(v) for v in row.queue_recent or ()])
-    return QueueSpot(
-        position=position,
-        estimate_seconds=queue_estimate_seconds(position, typical, int(row.queue_running or 0)),
-    )
-
-
 async def _refuse_duplicate(session: AsyncSession, identity: Identity, spec: JobSpec) -> None:
     """ALREADY_EXISTS when the same user submitted the same job within DUPLICATE_WINDOW and it is
     still live. Identical submissions serialise on an advisory lock, so check-then-insert cannot
@@ -233,11 +215,17 @@ class JobsCore:
         require_verified_email: bool = False,
         limits: FairUseLimits = NO_LIMITS,
         release: Kicker | None = None,
+        queue_max_age_s: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.readers = autocommit_sessions(sessions)
         # The single-job read runs on a bare connection of this engine (no Session at all).
         self._read_engine = _autocommit_engine(sessions)
+        # PENDING jobs' places, one reading per tier; whatever this process commits ends them.
+        self.queue_board = QueueBoard(self._read_tier_queue, max_age_s=queue_max_age_s)
+        engine = sessions.kw.get("bind")
+        if isinstance(engine, AsyncEngine):  # the base engine: its events reach every connection
+            sa_event.listen(engine.sync_engine, "commit", lambda _conn: self.queue_board.changed())
         self.store = store
         self.dispatcher = dispatcher
         self.relay = relay
@@ -464,8 +452,8 @@ class JobsCore:
     async def read_owned(
         self, identity: Identity, job_id: int, *, light: bool = False
     ) -> tuple[JobRow, QueueSpot | None] | None:
-        """The caller's job and, when PENDING, its queue spot, in one statement (GetJob, WatchJob);
-        None when it is not theirs. The same answers as `get_job` + `queue_spots`."""
+        """The caller's job and, when PENDING, its queue spot (GetJob, WatchJob); None when it is not
+        theirs. The job in one statement; its spot from the queue board (`services/jobs/queue_board.py`)."""
         engine = self._read_engine
         if engine is not None:
             async with engine.connect() as conn:
@@ -477,7 +465,15 @@ class JobsCore:
                 )
         if row is None:
             return None
-        return row, _queue_spot_of(row)
+        pending = JobStatus(row.status) is JobStatus.PENDING
+        return row, await self.queue_board.spot(row.id, row.tier) if pending else None
+
+    async def _read_tier_queue(self, tier: str | None) -> TierQueue:
+        async with self.readers() as session:
+            positions = await repo.tier_queue(session, tier)
+            running = (await repo.running_by_tier(session, [tier or ""])).get(tier or "", 0)
+            recent = await repo.recent_run_seconds(session, tier or "")
+        return TierQueue(positions, running, recent)
 
     async def get_job(self, identity: Identity, job_id: int, *, light: bool = False) -> JobRow:
         async with self.readers() as session:

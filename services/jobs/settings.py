@@ -43,6 +43,9 @@ class JobsSettings(BaseSettings):
     jobs_create_window_seconds: float = Field(default=60.0, gt=0)
     jobs_in_flight_per_user: int = Field(default=2, ge=0)
     jobs_release_interval_seconds: float = Field(default=1.0, gt=0)
+    # The longest a reading of a tier's queue answers GetJob/WatchJob (services/jobs/queue_board.py);
+    # this process's own commits end it at once, this bounds what other jobs processes changed.
+    jobs_queue_max_age_seconds: float = Field(default=1.0, gt=0)
     # Interviews (services/jobs/interviews.py); 0 interviews per hour turns the limit off.
     jobs_interviews_per_hour: int = Field(default=20, ge=0)
     jobs_interview_max_agents: int = Field(default=12, ge=1, le=100)
