@@ -12,7 +12,8 @@ answers every read from that reading until something changes:
   (``SWARMCAST_JOBS_WORKERS``, replicas) changed.
 
 Concurrent reads of a tier whose reading has ended wait for one new reading instead of each
-querying the database.
+querying the database - unless this process committed since that reading began (it may miss the
+commit), in which case a read starts its own.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class QueueBoard:
         self._clock = clock
         self._generation = 0
         self._readings: dict[str | None, _Reading] = {}
-        self._in_flight: dict[str | None, asyncio.Future[_Reading]] = {}
+        self._in_flight: dict[str | None, tuple[int, asyncio.Future[_Reading]]] = {}
 
     def changed(self) -> None:
         """Something this process committed may have moved a queue: every reading ends."""
@@ -82,22 +83,25 @@ class QueueBoard:
         return reading
 
     async def _reread(self, tier: str | None) -> _Reading:
+        generation = self._generation
         pending = self._in_flight.get(tier)
-        if pending is not None:
-            return await asyncio.shield(pending)
+        if pending is not None and pending[0] == generation:  # started after the last commit
+            return await asyncio.shield(pending[1])
         future: asyncio.Future[_Reading] = asyncio.get_running_loop().create_future()
-        self._in_flight[tier] = future
+        self._in_flight[tier] = (generation, future)
         try:
-            # Taken before the query: a commit while it runs leaves this reading already stale.
-            generation, taken_at = self._generation, self._clock()
+            # Both taken before the query: a commit while it runs leaves this reading already stale.
+            taken_at = self._clock()
             reading = _Reading(await self._read_tier(tier), generation, taken_at)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here: waiters re-raise it, nobody else must
             raise
         finally:
-            del self._in_flight[tier]
-        self._readings[tier] = reading
+            if self._in_flight.get(tier, (None, None))[1] is future:
+                del self._in_flight[tier]
+        if reading.generation == self._generation:
+            self._readings[tier] = reading
         future.set_result(reading)
         return reading
 

@@ -109,6 +109,22 @@ async def test_a_commit_while_reading_leaves_that_reading_stale() -> None:
     assert queues.reads == 2
 
 
+async def test_a_read_after_a_commit_does_not_join_a_reading_begun_before_it() -> None:
+    queues = Queues()
+    board = QueueBoard(queues.read, max_age_s=60.0)
+    queues.gate = asyncio.Event()
+    early = asyncio.ensure_future(board.spot(1, "small"))
+    await asyncio.sleep(0.01)
+    queues.queues["small"] = TierQueue({1: 1, 2: 2, 3: 3}, 0, [])  # job 3 committed here
+    board.changed()
+    late = asyncio.ensure_future(board.spot(3, "small"))
+    await asyncio.sleep(0.01)
+    queues.gate.set()
+    assert (await early).position == 1  # type: ignore[union-attr]
+    assert (await late).position == 3  # type: ignore[union-attr]
+    assert queues.reads == 2
+
+
 async def test_another_processs_change_shows_within_the_maximum_age(jobs_server: Any, jobs_db: Any) -> None:
     ahead, waiting = await create(jobs_server, variant="ahead"), await create(jobs_server, variant="waiting")
     assert spot(await get(jobs_server, waiting.id))[0] == 2
