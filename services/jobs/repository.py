@@ -514,52 +514,33 @@ async def save_completed_extras(session: AsyncSession, job: SimulationJob) -> No
         )
 
 
-def _queue_rank() -> Any:
-    """A PENDING job's place in its tier's queue (1 = taken next): runners take a tier's dispatches
-    in publish order - the JetStream sequence, then (not yet published) the dispatch time - and
-    jobs held back by fair use have no dispatch yet and follow."""
-    return func.row_number().over(
-        partition_by=J.tier,
+async def tier_queue(session: AsyncSession, tier: str | None) -> dict[int, int]:
+    """Every PENDING job of `tier` and its place in the tier's queue (1 = taken next).
+
+    Runners take a tier's dispatches in publish order: the JetStream sequence, then (not yet
+    published) the dispatch time. Jobs held back by fair use have no dispatch yet and follow.
+    """
+    place = func.row_number().over(
         order_by=(
             J.workflow_run_id.is_(None),
             JobRun.stream_seq.asc().nulls_last(),
             JobRun.dispatched_at.asc().nulls_last(),
             J.id,
-        ),
+        )
     )
-
-
-async def queue_positions(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
-    """Each given PENDING job's tier and place in that tier's queue (`_queue_rank`)."""
-    if not job_ids:
-        return {}
-    ranked = (
-        select(J.id.label("job_id"), J.tier.label("tier"), _queue_rank().label("position"))
-        .outerjoin(JobRun, JobRun.run_id == J.workflow_run_id)
-        .where(J.status == _status(JobStatus.PENDING))
-        .subquery()
-    )
-    stmt = select(ranked.c.job_id, ranked.c.tier, ranked.c.position).where(ranked.c.job_id.in_(list(job_ids)))
-    return {int(r[0]): (str(r[1] or ""), int(r[2])) for r in await session.execute(stmt)}
-
-
-async def tier_queue(session: AsyncSession, tier: str | None) -> dict[int, int]:
-    """Every PENDING job of `tier` and its place in the tier's queue (`_queue_rank`)."""
     stmt = (
-        select(J.id, _queue_rank())
+        select(J.id, place)
         .outerjoin(JobRun, JobRun.run_id == J.workflow_run_id)
         .where(J.status == _status(JobStatus.PENDING), J.tier.is_not_distinct_from(tier))
     )
     return {int(r[0]): int(r[1]) for r in await session.execute(stmt)}
 
 
-async def running_by_tier(session: AsyncSession, tiers: Sequence[str]) -> dict[str, int]:
-    """How many jobs of each tier hold a runner now (PROVISIONING or RUNNING)."""
+async def running_in_tier(session: AsyncSession, tier: str | None) -> int:
+    """How many jobs of `tier` hold a runner now (PROVISIONING or RUNNING)."""
     on_runner = [_status(JobStatus.PROVISIONING), _status(JobStatus.RUNNING)]
-    stmt = (
-        select(J.tier, func.count()).where(J.status.in_(on_runner), J.tier.in_(list(tiers))).group_by(J.tier)
-    )
-    return {str(r[0]): int(r[1]) for r in await session.execute(stmt)}
+    stmt = select(func.count()).where(J.status.in_(on_runner), J.tier == tier)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def recent_run_seconds(session: AsyncSession, tier: str, limit: int = RUN_TIME_SAMPLE) -> list[int]:

@@ -55,8 +55,6 @@ from services.jobs.domain.fair_use import (
 from services.jobs.domain.listing import (
     JobSort,
     check_list_query,
-    queue_estimate_seconds,
-    run_seconds,
 )
 from services.jobs.domain.pagination import Page, resolve_page
 from services.jobs.domain.sharing import is_well_formed_share_token, new_share_token
@@ -174,12 +172,16 @@ def _fields_of(job: SimulationJob) -> JobFields:
     )
 
 
+def _bound_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The engine the sessions are bound to; None when they are not bound to one."""
+    engine = sessions.kw.get("bind")
+    return engine if isinstance(engine, AsyncEngine) else None
+
+
 def _autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
     """The sessions' engine in autocommit mode; None when they are not bound to an engine."""
-    engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine):
-        return None
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    engine = _bound_engine(sessions)
+    return None if engine is None else engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
@@ -223,8 +225,8 @@ class JobsCore:
         self._read_engine = _autocommit_engine(sessions)
         # PENDING jobs' places, one reading per tier; whatever this process commits ends them.
         self.queue_board = QueueBoard(self._read_tier_queue, max_age_s=queue_max_age_s)
-        engine = sessions.kw.get("bind")
-        if isinstance(engine, AsyncEngine):  # the base engine: its events reach every connection
+        engine = _bound_engine(sessions)
+        if engine is not None:  # the base engine: its events reach every connection
             sa_event.listen(engine.sync_engine, "commit", lambda _conn: self.queue_board.changed())
         self.store = store
         self.dispatcher = dispatcher
@@ -471,7 +473,7 @@ class JobsCore:
     async def _read_tier_queue(self, tier: str | None) -> TierQueue:
         async with self.readers() as session:
             positions = await repo.tier_queue(session, tier)
-            running = (await repo.running_by_tier(session, [tier or ""])).get(tier or "", 0)
+            running = await repo.running_in_tier(session, tier)
             recent = await repo.recent_run_seconds(session, tier or "")
         return TierQueue(positions, running, recent)
 
@@ -513,25 +515,13 @@ class JobsCore:
 
     async def queue_spots(self, jobs: Sequence[JobRow]) -> dict[int, QueueSpot]:
         """Where each PENDING job among `jobs` waits, and for about how long (others are absent)."""
-        pending = [job.id for job in jobs if JobStatus(job.status) is JobStatus.PENDING]
-        if not pending:
-            return {}
-        async with self.readers() as session:
-            positions = await repo.queue_positions(session, pending)
-            tiers = sorted({tier for tier, _ in positions.values()})
-            if not tiers:
-                return {}
-            running = await repo.running_by_tier(session, tiers)
-            typical = {
-                tier: run_seconds(tier, await repo.recent_run_seconds(session, tier)) for tier in tiers
-            }
-        return {
-            job_id: QueueSpot(
-                position=position,
-                estimate_seconds=queue_estimate_seconds(position, typical[tier], running.get(tier, 0)),
-            )
-            for job_id, (tier, position) in positions.items()
-        }
+        spots = {}
+        for job in jobs:
+            if JobStatus(job.status) is JobStatus.PENDING:
+                spot = await self.queue_board.spot(job.id, job.tier)
+                if spot is not None:
+                    spots[job.id] = spot
+        return spots
 
     async def cancel_job(self, identity: Identity, job_id: int) -> SimulationJob:
         async with self.sessions() as session, session.begin():
